@@ -1,0 +1,56 @@
+// The checker's output: a rule file with names resolved, values typed and
+// parameters bound. This is what the planner reads.
+import type { Span } from "../diagnostics/diagnostic.js";
+import type { ParamType } from "../syntax/ast.js";
+import type { Attribute, ConditionArgs, ConditionEntry } from "../stdlib.js";
+
+/** A value known when compiling, or a parameter given when the guest script starts (`stap -G`). */
+export type Operand<T> = { kind: "const"; value: T } | { kind: "param"; name: string; type: ParamType };
+
+export interface CheckedParam {
+  name: string;
+  type: ParamType;
+  /** Where its value comes from: `--define`, the default, or `stap -G` at run time. */
+  source: "define" | "default" | "runtime";
+  /** int: the number; duration: nanoseconds; string: the text. Absent for run-time parameters. */
+  value?: bigint | string;
+  span: Span;
+}
+
+export interface CheckedFilter {
+  attribute: Attribute;
+  value: Operand<bigint> | Operand<string>;
+  span: Span;
+}
+
+export interface CheckedRule {
+  /** Position among the file's rules, from 0. */
+  index: number;
+  line: number;
+  /** What the guest logs when this rule trips: `as "…"`, else `file.qt:LINE`. */
+  label: string;
+  /** The rule's source text, for comments in the generated script. */
+  source: string;
+  span: Span;
+  entry: ConditionEntry;
+  args: ConditionArgs;
+  threshold?: { op: ">" | ">="; nanoseconds: Operand<bigint> };
+  filters: CheckedFilter[];
+  count?: { times: Operand<bigint>; window: Operand<bigint> };
+  after?: Operand<bigint>;
+}
+
+export interface Channel {
+  port: number;
+  value: number;
+}
+
+export const DEFAULT_CHANNEL: Channel = { port: 0x3ff, value: 0x1f };
+
+export interface CheckedFile {
+  caseId?: string;
+  title?: string;
+  channel: Channel;
+  params: CheckedParam[];
+  rules: CheckedRule[];
+}

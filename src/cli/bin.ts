@@ -1,0 +1,4 @@
+// The `qtrip` executable.
+import { run } from "./main.js";
+
+process.exitCode = run(process.argv.slice(2));

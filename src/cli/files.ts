@@ -1,0 +1,68 @@
+// Reading rule files and writing outputs: UTF-8 checked, writes atomic and all-or-nothing.
+import { randomBytes } from "node:crypto";
+import { readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { error, type Diagnostic } from "../diagnostics/diagnostic.js";
+
+export class UsageError extends Error {}
+
+export interface ReadResult {
+  text?: string;
+  /** A file that is not UTF-8 text gets a diagnostic, like any other error in it. */
+  diagnostic?: Diagnostic;
+}
+
+export function readRuleFile(path: string): ReadResult {
+  let bytes: Buffer;
+  try {
+    bytes = readFileSync(path);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    const reason = code === "ENOENT" ? "no such file" : code === "EISDIR" ? "it is a directory" : code === "EACCES" ? "permission denied" : String(code ?? e);
+    throw new UsageError(`cannot read '${path}': ${reason}`);
+  }
+  try {
+    return { text: new TextDecoder("utf-8", { fatal: true, ignoreBOM: false }).decode(bytes) };
+  } catch {
+    // Point at the first byte that is not UTF-8.
+    let good = 0;
+    for (let end = bytes.length; good < end; ) {
+      const mid = Math.ceil((good + end) / 2);
+      try {
+        new TextDecoder("utf-8", { fatal: true }).decode(bytes.subarray(0, mid));
+        good = mid;
+      } catch {
+        end = mid - 1;
+      }
+    }
+    const prefix = new TextDecoder("utf-8").decode(bytes.subarray(0, good));
+    const lines = prefix.split("\n");
+    const at = { offset: prefix.length, line: lines.length, column: lines[lines.length - 1].length + 1 };
+    return {
+      diagnostic: error("E0000", { start: at, end: { ...at, offset: at.offset + 1, column: at.column + 1 } }, `the file is not UTF-8 text (byte ${good})`, {
+        suggestion: "save it as UTF-8",
+      }),
+      text: new TextDecoder("utf-8").decode(bytes),
+    };
+  }
+}
+
+/**
+ * Writes every file or none: each goes to a temporary file beside its target
+ * first, and only when all are written are they renamed into place.
+ */
+export function writeAllOrNothing(files: { path: string; text: string }[]): void {
+  const temps: { temp: string; path: string }[] = [];
+  try {
+    for (const { path, text } of files) {
+      const temp = join(dirname(path), `.${randomBytes(6).toString("hex")}.qtrip-tmp`);
+      temps.push({ temp, path });
+      writeFileSync(temp, text, { mode: 0o644 });
+    }
+    for (const { temp, path } of temps) renameSync(temp, path);
+  } catch (e) {
+    for (const { temp } of temps) rmSync(temp, { force: true });
+    const err = e as NodeJS.ErrnoException;
+    throw new UsageError(`cannot write ${err.path ? `'${err.path}'` : "the output"}: ${err.code ?? err.message}`);
+  }
+}

@@ -1,0 +1,197 @@
+// The guest emitter: a GuestPlan → the guest SystemTap script. It knows
+// SystemTap syntax; what to probe comes from the stdlib entries via the plan.
+import type { CheckedParam, CheckedRule, Operand } from "../check/checked.js";
+import type { Attribute } from "../stdlib.js";
+import { header } from "./header.js";
+import type { GuestPlan, InflightTable } from "./plan.js";
+import { DURATION_PARSER_C, GUEST_RUNTIME_C } from "./guest-runtime.js";
+import { commentText, hex, stapInt, stapString } from "./stap-syntax.js";
+
+/** The options every guest script needs; the header shows them in its command. */
+export const GUEST_STAP_OPTIONS = "-g --suppress-handler-errors -DSTP_NO_OVERLOAD -DMAXSKIPPED=1000000";
+
+const UNSET_INT = "-9223372036854775808";
+const UNSET_STRING = '"qtrip:unset"';
+
+/** Cheap tests first: a task's ids are a load, its comm a string compare. */
+const ATTRIBUTE_ORDER: Attribute[] = ["pid", "tid", "cpu", "uid", "device"];
+
+function bit(rule: CheckedRule): string {
+  return hex(2 ** rule.index);
+}
+
+function mask(rules: CheckedRule[]): string {
+  return `0x${rules.reduce((m, r) => m | (1n << BigInt(r.index)), 0n).toString(16)}`;
+}
+
+function operand(value: Operand<bigint> | Operand<string>): string {
+  if (value.kind === "param") return value.name;
+  return typeof value.value === "string" ? stapString(value.value) : stapInt(value.value);
+}
+
+/** A duration or count as the begin probe sees it: a literal, a global, or the parsed duration. */
+function beginValue(value: Operand<bigint> | undefined, fallback: string): string {
+  if (!value) return fallback;
+  if (value.kind === "const") return stapInt(value.value);
+  return value.type === "duration" ? `${value.name}_ns` : value.name;
+}
+
+function ruleComment(rule: CheckedRule, indent: string): string[] {
+  const lines = rule.source.split("\n").map((l) => commentText(l).trimEnd());
+  return [`${indent}# ${commentText(rule.label)}: ${lines[0]}`, ...lines.slice(1).map((l) => `${indent}#   ${l.trim()}`)];
+}
+
+/** The rule's filters and its selection (e.g. which system calls), cheapest test first. */
+function filterTest(rule: CheckedRule, table: InflightTable): string | undefined {
+  const byAttribute = new Map(rule.filters.map((f) => [f.attribute, f]));
+  const test = (attribute: Attribute): string[] => {
+    const filter = byAttribute.get(attribute);
+    return filter ? [`${table.codegen.attributes[attribute]} == ${operand(filter.value)}`] : [];
+  };
+  const select = table.codegen.start.select?.(rule.args);
+  const tests = [...ATTRIBUTE_ORDER.flatMap(test), ...(select ? [select] : []), ...test("comm")];
+  return tests.length ? tests.join(" && ") : undefined;
+}
+
+function emitParams(params: CheckedParam[]): string[] {
+  if (params.length === 0) return [];
+  const out = ["", "# Parameters given when the script starts: stap -G NAME=VALUE. Probes only read them, so SystemTap takes no lock for them."];
+  for (const p of params) {
+    const hint = p.type === "duration" ? " (a duration, e.g. 200ms)" : "";
+    out.push(`global ${p.name} = ${p.type === "int" ? UNSET_INT : UNSET_STRING} # param ${p.name}: ${p.type}${hint}`);
+  }
+  return out;
+}
+
+function emitBegin(plan: GuestPlan): string[] {
+  const { file } = plan;
+  const out = ["", "probe begin {"];
+  for (const p of plan.runtimeParams) {
+    const unset = p.type === "int" ? UNSET_INT : UNSET_STRING;
+    out.push(`\tif (${p.name} == ${unset}) error(${stapString(`qtrip: parameter '${p.name}' has no value: start the script with -G ${p.name}=VALUE`)})`);
+    if (p.type === "duration") {
+      out.push(`\t${p.name}_ns = qt_parse_duration(${p.name})`);
+      out.push(`\tif (${p.name}_ns < 0) error(${stapString(`qtrip: parameter '${p.name}' is not a duration (e.g. 200ms): `)} . ${p.name})`);
+    }
+  }
+  out.push("\tqt_bind_rings()");
+  for (const rule of file.rules) {
+    const times = rule.count?.times;
+    if (times?.kind === "param") {
+      out.push(`\tif (${times.name} < 1) error(${stapString(`qtrip: parameter '${times.name}' must be at least 1`)})`);
+    }
+    out.push(
+      ...ruleComment(rule, "\t"),
+      `\tqt_arm_rule(${rule.index}, ${beginValue(rule.threshold?.nanoseconds, "0")}, ${rule.threshold?.op === ">=" ? 1 : 0}, ${beginValue(times, "1")}, ${beginValue(rule.count?.window, "0")}, ${beginValue(rule.after, "0")})`,
+    );
+  }
+  out.push(
+    '\tproblem = qt_arm()',
+    '\tif (problem != "") error("qtrip: " . problem)',
+    "\twarning = qt_build_warnings()",
+    '\tif (warning != "") warn("qtrip: " . warning)',
+    `\tqt_log_armed(${file.rules.length}, ${stapString(file.caseId ?? "")})`,
+    "}",
+  );
+  return out;
+}
+
+function emitTable(table: InflightTable): string[] {
+  const { codegen } = table;
+  const out = ["", `# Start timing (table ${table.index}): filters first, then one lock-free table write for the rules that match.`];
+  out.push(`probe ${codegen.start.probe} {`, "\trules = 0");
+  for (const rule of table.rules) {
+    const test = filterTest(rule, table);
+    out.push(...ruleComment(rule, "\t"), test ? `\tif (${test}) rules |= ${bit(rule)}` : `\trules |= ${bit(rule)}`);
+  }
+  out.push(`\tif (rules) qt_start(${table.index}, ${codegen.start.key}, rules)`, "}");
+  for (const stop of codegen.stops) {
+    out.push("", `# Stop timing (table ${table.index}): ${stop.reason}.`, `probe ${stop.probe} {`, `\tqt_stop(${table.index}, ${stop.key})`, "}");
+  }
+  return out;
+}
+
+function emitScan(plan: GuestPlan): string[] {
+  const out = [
+    "",
+    `# Every ${plan.scanPeriodMs} ms, look at what is still in flight: a call blocked past its threshold trips now, not when it returns.`,
+    `probe timer.ms(${plan.scanPeriodMs}) {`,
+  ];
+  for (const table of plan.tables) {
+    const late = `late${table.index}`;
+    out.push(`\t${late} = qt_scan_table(${table.index}, ${mask(table.rules)})`);
+    for (const rule of table.rules) {
+      out.push(
+        ...ruleComment(rule, "\t"),
+        `\tif ((${late} & ${bit(rule)}) && qt_condition_held(${rule.index}, qt_late_count(${rule.index}))) {`,
+        `\t\tqt_trip_rule(${stapString(rule.label)})`,
+        "\t\tnext",
+        "\t}",
+      );
+    }
+  }
+  out.push("}");
+  return out;
+}
+
+function emitRings(plan: GuestPlan): string[] {
+  const rings = plan.ringSizes.map((size, rule) => ({ size, rule })).filter((r) => r.size > 0);
+  const out = ["", "# Timestamps of the last N times each counted rule held (N times within D)."];
+  if (rings.length) out.push("%{", ...rings.map((r) => `static u64 qt_ring_${r.rule}[${r.size}];`), "%}");
+  out.push("function qt_bind_rings() %{");
+  for (const r of rings) out.push(`\tqt_counters[${r.rule}].ring = qt_ring_${r.rule};`, `\tqt_counters[${r.rule}].size = ${r.size};`);
+  out.push("%}");
+  return out;
+}
+
+export interface GuestScriptInput {
+  plan: GuestPlan;
+  sourceName: string;
+  sourceText: string;
+  outputName: string;
+}
+
+export function emitGuest({ plan, sourceName, sourceText, outputName }: GuestScriptInput): string {
+  const { file } = plan;
+  const defines = plan.runtimeParams.map((p) => ` -G ${p.name}=VALUE`).join("");
+  const ruleLines = file.rules.flatMap((rule) => ruleComment(rule, "  ").map((l) => l.replace(/^ {2}# /, "")));
+  const top = header({
+    sourceName,
+    sourceText,
+    file,
+    role: `qtrip guest trip-wire${plan.dryRun ? " (DRY RUN: logs the trip, never writes the port)" : ""}`,
+    run: [`stap ${GUEST_STAP_OPTIONS}${defines} ${outputName}`],
+    body: [
+      "Runs inside the guest. Needs the guest kernel's headers, not its debuginfo.\nThe -D options keep SystemTap from stopping the script under load; without them it warns when it starts.",
+      `The first rule that holds logs "qtrip: tripped: LABEL" to the kernel log${plan.dryRun ? "" : `, then writes\nbyte ${hex(file.channel.value)} to port ${hex(file.channel.port)} once; the host probe crashes the hypervisor on that write`}.`,
+      `Rules:\n${ruleLines.map((l) => `  ${l}`).join("\n")}`,
+    ],
+  });
+  const lines = [
+    "%{",
+    "/* Sizes and the channel, for the runtime below. */",
+    `#define QT_TABLES ${plan.tables.length}`,
+    `#define QT_RULES ${file.rules.length}`,
+    `#define QT_CHANNEL_PORT ${hex(file.channel.port)}`,
+    `#define QT_CHANNEL_VALUE ${hex(file.channel.value)}`,
+    `#define QT_DRY_RUN ${plan.dryRun ? 1 : 0}`,
+    "%}",
+    "",
+    "# qtrip's guest runtime.",
+    GUEST_RUNTIME_C,
+    DURATION_PARSER_C,
+    ...emitRings(plan),
+    ...emitParams(plan.runtimeParams),
+    ...emitBegin(plan),
+    ...plan.tables.flatMap(emitTable),
+    ...emitScan(plan),
+    "",
+    "probe end {",
+    "\tuntracked = qt_untracked_count()",
+    '\tif (untracked) printf("qtrip: %d starts were not timed: the in-flight table was full (raise -DQT_INFLIGHT_SLOTS)\\n", untracked)',
+    "\tdropped = qt_dropped_count()",
+    '\tif (dropped) printf("qtrip: %d occurrences were not counted (lock contention)\\n", dropped)',
+    "}",
+  ];
+  return `${top}\n${lines.join("\n")}\n`;
+}

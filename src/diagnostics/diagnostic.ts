@@ -1,0 +1,44 @@
+// One Diagnostic type for every pass; renderers turn it into text or JSON.
+
+/** A place in a source file. Lines and columns count from 1; columns count UTF-16 code units. */
+export interface Position {
+  offset: number;
+  line: number;
+  column: number;
+}
+
+/** A source range; `end` is exclusive. */
+export interface Span {
+  start: Position;
+  end: Position;
+}
+
+export type Severity = "error" | "warning";
+
+export interface Diagnostic {
+  /** Stable code, e.g. E0101; listed in grammar/reference.md. */
+  code: string;
+  severity: Severity;
+  span: Span;
+  message: string;
+  /** Extra lines printed as `note: …`. */
+  notes?: string[];
+  /** A likely fix, printed as `help: …`. */
+  suggestion?: string;
+}
+
+export function error(code: string, span: Span, message: string, extra: Partial<Diagnostic> = {}): Diagnostic {
+  return { code, severity: "error", span, message, ...extra };
+}
+
+export function warning(code: string, span: Span, message: string, extra: Partial<Diagnostic> = {}): Diagnostic {
+  return { code, severity: "warning", span, message, ...extra };
+}
+
+export function hasErrors(diagnostics: readonly Diagnostic[]): boolean {
+  return diagnostics.some((d) => d.severity === "error");
+}
+
+export function spanUnion(a: Span, b: Span): Span {
+  return { start: a.start, end: b.end };
+}

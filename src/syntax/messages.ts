@@ -1,0 +1,68 @@
+// Parser error messages in the user's words ("expected 'latency', found 'latncy'"),
+// with a "did you mean" for misspelt keywords.
+import { EOF, type IParserErrorMessageProvider, type IToken, type TokenType } from "chevrotain";
+import { didYouMean } from "../check/suggest.js";
+import * as t from "./tokens.js";
+
+export const STATEMENT_STARTS = [t.Case, t.Title, t.Channel, t.Param, t.When];
+
+export function describe(token: IToken): string {
+  if (token.tokenType === EOF) return "the end of the file";
+  if (token.tokenType === t.StringLiteral) return "a string";
+  const image = token.image.length > 30 ? `${token.image.slice(0, 27)}...` : token.image;
+  return `'${image}'`;
+}
+
+export function labelOf(type: TokenType): string {
+  return type.LABEL ?? type.name;
+}
+
+export function oneOf(labels: string[]): string {
+  const unique = [...new Set(labels)];
+  return unique.length <= 1 ? (unique[0] ?? "") : `${unique.slice(0, -1).join(", ")} or ${unique.at(-1)}`;
+}
+
+/** Suggestions found while building messages, keyed by the offending token. */
+export const suggestions = new Map<IToken, string>();
+
+export function hintFor(actual: IToken, expected: TokenType[]): string | undefined {
+  if (actual.tokenType !== t.Identifier) return undefined;
+  const words = expected.filter((e) => t.keywords.includes(e)).map((e) => String(e.PATTERN).slice(1, -1));
+  return didYouMean(actual.image, words);
+}
+
+function suggestKeyword(actual: IToken, expected: TokenType[]): void {
+  const hint = hintFor(actual, expected);
+  if (hint) suggestions.set(actual, hint);
+}
+
+export function splitStatements(tokens: IToken[]): IToken[][] {
+  const statements: IToken[][] = [];
+  for (const token of tokens) {
+    if (statements.length === 0 || STATEMENT_STARTS.includes(token.tokenType)) statements.push([token]);
+    else statements[statements.length - 1].push(token);
+  }
+  return statements;
+}
+
+export const messages: IParserErrorMessageProvider = {
+  buildMismatchTokenMessage({ expected, actual }) {
+    suggestKeyword(actual, [expected]);
+    return `expected ${labelOf(expected)}, found ${describe(actual)}`;
+  },
+  buildNotAllInputParsedMessage({ firstRedundant }) {
+    suggestKeyword(firstRedundant, [...STATEMENT_STARTS, t.On, t.And, t.After, t.As, t.Times, t.Within]);
+    return `unexpected ${describe(firstRedundant)}: the statement should end here`;
+  },
+  buildNoViableAltMessage({ expectedPathsPerAlt, actual }) {
+    const firsts = expectedPathsPerAlt.flat().map((path) => path[0]);
+    suggestKeyword(actual[0], firsts);
+    return `expected ${oneOf(firsts.map(labelOf))}, found ${describe(actual[0])}`;
+  },
+  buildEarlyExitMessage({ expectedIterationPaths, actual }) {
+    const firsts = expectedIterationPaths.map((path) => path[0]);
+    suggestKeyword(actual[0], firsts);
+    return `expected ${oneOf(firsts.map(labelOf))}, found ${describe(actual[0])}`;
+  },
+};
+
