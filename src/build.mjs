@@ -1,20 +1,28 @@
 // Builds dist/qtrip.js: one ESM bundle of the CLI, so that a run starts near
 // node's own start-up (unbundled chevrotain alone costs ~350 ms). prettier stays
 // external: only `qtrip fmt` loads it.
-import { chmodSync } from "node:fs";
+import { execFileSync } from "node:child_process";
+import { chmodSync, mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { build } from "esbuild";
+
+const common = { bundle: true, platform: "node", format: "esm", target: "node20", logLevel: "warning", legalComments: "none" };
+
+if (process.argv[2] === "generate") {
+  // `npm run generate`: run src/generate.ts, which writes the committed artifacts.
+  const outfile = join(mkdtempSync(join(tmpdir(), "qtrip-generate-")), "generate.mjs");
+  await build({ ...common, entryPoints: ["src/generate.ts"], outfile });
+  execFileSync(process.execPath, [outfile], { stdio: "inherit" });
+  process.exit(0);
+}
 
 await build({
   entryPoints: ["src/cli/bin.ts"],
+  ...common,
   outfile: "dist/qtrip.js",
-  bundle: true,
-  platform: "node",
-  format: "esm",
-  target: "node20",
   external: ["prettier", "prettier/*"],
   // commander is CommonJS: give the bundle a require() of its own.
   banner: { js: "#!/usr/bin/env node\nimport { createRequire as __qtripRequire } from 'node:module';\nconst require = __qtripRequire(import.meta.url);" },
-  logLevel: "warning",
-  legalComments: "none",
 });
 chmodSync("dist/qtrip.js", 0o755);

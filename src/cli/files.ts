@@ -1,6 +1,6 @@
 // Reading rule files and writing outputs: UTF-8 checked, writes atomic and all-or-nothing.
 import { randomBytes } from "node:crypto";
-import { readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, linkSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { error, type Diagnostic } from "../diagnostics/diagnostic.js";
 
@@ -49,20 +49,41 @@ export function readRuleFile(path: string): ReadResult {
 
 /**
  * Writes every file or none: each goes to a temporary file beside its target
- * first, and only when all are written are they renamed into place.
+ * first; only when all are written are they renamed into place, and if one
+ * rename fails, the ones already done are rolled back to what was there.
  */
 export function writeAllOrNothing(files: { path: string; text: string }[]): void {
-  const temps: { temp: string; path: string }[] = [];
+  const staged: { temp: string; path: string; backup?: string; placed?: boolean }[] = [];
+  const tempName = (path: string, kind: string) => join(dirname(path), `.${randomBytes(6).toString("hex")}.qtrip-${kind}`);
+  let current = "";
   try {
     for (const { path, text } of files) {
-      const temp = join(dirname(path), `.${randomBytes(6).toString("hex")}.qtrip-tmp`);
-      temps.push({ temp, path });
-      writeFileSync(temp, text, { mode: 0o644 });
+      current = path;
+      const entry: (typeof staged)[number] = { temp: tempName(path, "tmp"), path };
+      staged.push(entry);
+      writeFileSync(entry.temp, text, { mode: 0o644 });
     }
-    for (const { temp, path } of temps) renameSync(temp, path);
+    for (const entry of staged) {
+      current = entry.path;
+      if (existsSync(entry.path) && statSync(entry.path).isFile()) {
+        entry.backup = tempName(entry.path, "bak");
+        linkSync(entry.path, entry.backup);
+      }
+      renameSync(entry.temp, entry.path);
+      entry.placed = true;
+    }
   } catch (e) {
-    for (const { temp } of temps) rmSync(temp, { force: true });
+    for (const entry of staged) {
+      if (entry.placed) {
+        if (entry.backup) renameSync(entry.backup, entry.path);
+        else rmSync(entry.path, { force: true });
+      } else if (entry.backup) {
+        rmSync(entry.backup, { force: true });
+      }
+      rmSync(entry.temp, { force: true });
+    }
     const err = e as NodeJS.ErrnoException;
-    throw new UsageError(`cannot write ${err.path ? `'${err.path}'` : "the output"}: ${err.code ?? err.message}`);
+    throw new UsageError(`cannot write '${current}': ${err.code ?? err.message}`);
   }
+  for (const entry of staged) if (entry.backup) rmSync(entry.backup, { force: true });
 }

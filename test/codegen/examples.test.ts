@@ -1,0 +1,52 @@
+// Every file in examples/: golden outputs, and both scripts built into kernel
+// modules by the real SystemTap translator against the Debian headers (no debuginfo).
+import { readdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { describe, expect, test } from "vitest";
+import { compileSource } from "../../src/compile.js";
+import { GUEST_STAP_OPTIONS } from "../../src/codegen/guest.js";
+import { HOST_ACTIONS, HOST_PROBES, HOST_STAP_OPTIONS } from "../../src/codegen/host.js";
+import { repoRoot, splitOptions, stap } from "../support/stap.js";
+
+const examplesDir = join(repoRoot, "examples");
+const examples = readdirSync(examplesDir).filter((f) => f.endsWith(".qt")).sort();
+
+function compileExample(name: string, options: Parameters<typeof compileSource>[1] extends infer O ? Partial<O> : never = {}) {
+  const source = readFileSync(join(examplesDir, name), "utf8");
+  const result = compileSource(source, { fileName: name, ...options });
+  if (!result.outputs) throw new Error(`${name} does not compile: ${JSON.stringify(result.diagnostics)}`);
+  return result.outputs;
+}
+
+describe("examples", () => {
+  test("there are examples", () => {
+    expect(examples.length).toBeGreaterThan(0);
+  });
+
+  test.each(examples)("%s: golden guest and host scripts", async (name) => {
+    const outputs = compileExample(name);
+    await expect(outputs.guest).toMatchFileSnapshot(`golden/${outputs.guestName}`);
+    await expect(outputs.host).toMatchFileSnapshot(`golden/${outputs.hostName}`);
+  });
+
+  test.each(examples)("%s: the guest script builds with stap -p4", async (name) => {
+    const { guest } = compileExample(name);
+    const built = await stap(guest, { options: splitOptions(GUEST_STAP_OPTIONS) });
+    expect(built.stderr).not.toMatch(/error/i);
+    expect(built.ok).toBe(true);
+  }, 300_000);
+
+  test.each(examples)("%s: the dry-run guest script builds with stap -p4", async (name) => {
+    const { guest } = compileExample(name, { dryRun: true });
+    const built = await stap(guest, { options: splitOptions(GUEST_STAP_OPTIONS) });
+    expect(built.ok, built.stderr).toBe(true);
+  }, 300_000);
+
+  // The host script depends on the channel and options only: build every action and probe point once.
+  const hostVariants = HOST_ACTIONS.flatMap((action) => HOST_PROBES.map((probe) => [action, probe] as const));
+  test.each(hostVariants)("host script, action %s, probe %s, builds with stap -p4", async (action, probe) => {
+    const { host } = compileExample(examples[0], { hostAction: action, hostProbe: probe });
+    const built = await stap(host, { options: splitOptions(HOST_STAP_OPTIONS) });
+    expect(built.ok, built.stderr).toBe(true);
+  }, 300_000);
+});

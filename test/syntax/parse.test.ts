@@ -1,0 +1,80 @@
+import { readdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { describe, expect, test } from "vitest";
+import { parse } from "../../src/syntax/parse.js";
+import { cstDts } from "../../src/syntax/generate-cst-dts.js";
+import { repoRoot } from "../support/stap.js";
+
+const languageDir = join(repoRoot, "test/fixtures/language");
+const languageExamples = readdirSync(languageDir).filter((f) => f.endsWith(".qt"));
+
+describe("parser", () => {
+  test.each(languageExamples)("LANGUAGE.md %s parses without diagnostics", (name) => {
+    const { file, diagnostics } = parse(readFileSync(join(languageDir, name), "utf8"));
+    expect(diagnostics).toEqual([]);
+    expect(file.items.some((i) => i.kind === "Rule")).toBe(true);
+  });
+
+  test("a rule's parts land in the AST with spans", () => {
+    const source = 'param pid: int\nwhen syscall futex, epoll_wait latency > 2s on pid $pid and comm "x" 3 times within 1m after 30s as "l"';
+    const { file, diagnostics } = parse(source);
+    expect(diagnostics).toEqual([]);
+    const rule = file.items[1];
+    if (rule.kind !== "Rule") throw new Error("expected a rule");
+    expect(rule.condition.head.name).toBe("syscall");
+    expect(rule.condition.terms.map((t) => (t.kind === "WordGroup" ? t.words.map((w) => w.name) : t.value))).toEqual([
+      ["futex", "epoll_wait"],
+      ["latency"],
+    ]);
+    expect(rule.condition.comparison).toMatchObject({ op: ">", value: { kind: "Duration", nanoseconds: 2_000_000_000n } });
+    expect(rule.filters.map((f) => f.attribute.name)).toEqual(["pid", "comm"]);
+    expect(rule.modifiers.map((m) => m.kind)).toEqual(["Count", "After", "Label"]);
+    expect(source.slice(rule.span.start.offset, rule.span.end.offset)).toBe(source.split("\n")[1]);
+    expect(rule.condition.head.span.start).toEqual({ offset: 20, line: 2, column: 6 });
+  });
+
+  test("'times' is a system call name inside a condition and a keyword after a count", () => {
+    const { file, diagnostics } = parse("when syscall times latency > 1s 2 times within 5s");
+    expect(diagnostics).toEqual([]);
+    const rule = file.items[0];
+    if (rule.kind !== "Rule") throw new Error("expected a rule");
+    expect(rule.condition.terms[0]).toMatchObject({ kind: "WordGroup", words: [{ name: "times" }] });
+    expect(rule.modifiers[0]).toMatchObject({ kind: "Count", times: { value: 2n } });
+  });
+
+  test.each([
+    ["1.5s", 1_500_000_000n],
+    ["200ms", 200_000_000n],
+    ["2m", 120_000_000_000n],
+    ["1h", 3_600_000_000_000n],
+    ["7us", 7_000n],
+    ["3ns", 3n],
+    ["0.001ms", 1_000n],
+  ])("duration %s is %i ns", (text, ns) => {
+    const { file } = parse(`when syscall latency > ${text}`);
+    const rule = file.items[0];
+    if (rule.kind !== "Rule") throw new Error("expected a rule");
+    expect(rule.condition.comparison?.value).toMatchObject({ kind: "Duration", nanoseconds: ns });
+  });
+
+  test("strings decode their escapes", () => {
+    const { file, diagnostics } = parse('case "a\\"b\\\\c\\nd\\te"');
+    expect(diagnostics).toEqual([]);
+    expect(file.items[0]).toMatchObject({ kind: "Case", id: { value: 'a"b\\c\nd\te' } });
+  });
+
+  test("comments are kept for the formatter", () => {
+    const { file } = parse("# top\nwhen syscall latency > 1s # trailing\n");
+    expect(file.comments.map((c) => c.text)).toEqual([" top", " trailing"]);
+  });
+
+  test("one mistake per statement: later statements are still parsed", () => {
+    const { file, diagnostics } = parse("when io latency >\nwhen syscall latency > 1s\nchannel prot 1 value 2\ncase \"x\"");
+    expect(diagnostics.map((d) => `${d.span.start.line}:${d.span.start.column}`)).toEqual(["1:18", "3:9"]);
+    expect(file.items.map((i) => i.kind)).toEqual(["Rule", "Case"]);
+  });
+
+  test("the committed CST typings match the parser (npm run generate)", () => {
+    expect(readFileSync(join(repoRoot, "src/syntax/cst.d.ts"), "utf8")).toBe(cstDts());
+  });
+});
