@@ -7,7 +7,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { build } from "esbuild";
 
-const common = { bundle: true, platform: "node", format: "esm", target: "node20", logLevel: "warning", legalComments: "none" };
+const common = { minify: true, bundle: true, platform: "node", format: "esm", target: "node20", logLevel: "warning", legalComments: "none" };
 
 if (process.argv[2] === "generate") {
   // `npm run generate`: run src/generate.ts, which writes the committed artifacts.

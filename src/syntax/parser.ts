@@ -6,7 +6,7 @@ import * as t from "./tokens.js";
 
 export class RuleParser extends CstParser {
   constructor() {
-    super(t.allTokens, { maxLookahead: 3, errorMessageProvider: messages });
+    super(t.allTokens, { maxLookahead: 1, errorMessageProvider: messages, skipValidations: process.env.QTRIP_VALIDATE_GRAMMAR !== "1" });
     this.performSelfAnalysis();
   }
 

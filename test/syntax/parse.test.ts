@@ -78,3 +78,18 @@ describe("parser", () => {
     expect(readFileSync(join(repoRoot, "src/syntax/cst.d.ts"), "utf8")).toBe(cstDts());
   });
 });
+
+describe("grammar validation (skipped at run time for start-up speed)", () => {
+  test("chevrotain's lexer and parser validations pass", async () => {
+    const { Lexer } = await import("chevrotain");
+    const { allTokens } = await import("../../src/syntax/tokens.js");
+    expect(() => new Lexer(allTokens, { positionTracking: "full" })).not.toThrow();
+    process.env.QTRIP_VALIDATE_GRAMMAR = "1";
+    try {
+      const { RuleParser } = await import("../../src/syntax/parser.js");
+      expect(() => new RuleParser()).not.toThrow();
+    } finally {
+      delete process.env.QTRIP_VALIDATE_GRAMMAR;
+    }
+  });
+});
