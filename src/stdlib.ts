@@ -33,28 +33,49 @@ export interface ConditionArgs {
 }
 
 /**
- * A latency measured while it lasts: a start probe records when something began
- * (keyed, e.g. by thread id), stop probes forget it, and a periodic scan trips on
- * anything older than the threshold — so a call that never ends still trips.
+ * A latency measured while it lasts: start probes record when something began
+ * (keyed, e.g. by thread id), stop probes forget it, and a periodic scan trips
+ * on anything older than the threshold — so a call that never ends still trips.
  */
 export interface InflightCodegen {
   kind: "inflight";
-  /** Conditions with the same table share its start and stop handlers. */
+  /** Rules with the same table share its start and stop handlers; different tables never share keys. */
   table: string;
   start: {
-    probe: string;
+    /** Probe points, joined as one handler: they must offer the same context variables. */
+    probes: string[];
     /** SystemTap expression of the key that start and stop share. */
     key: string;
-    /** SystemTap boolean expression that selects what to time, from the condition's arguments; undefined = everything. */
-    select?: (args: ConditionArgs) => string | undefined;
+    /** SystemTap boolean expression selecting what to time; undefined = everything. */
+    select?: string;
   };
-  /** Probes that end what start began, each with its key expression; the reason is a comment for the reader. */
+  /** Probes that end what start began, each with its key; the reason is a comment for the reader. */
   stops: { probe: string; key: string; reason: string }[];
-  /** SystemTap expressions of the filter attributes, evaluated in the start probe. */
+  /** SystemTap expressions of the filter attributes, evaluated in the start probes. */
   attributes: Partial<Record<Attribute, string>>;
 }
 
-export type Codegen = InflightCodegen;
+/** What the event emitter offers a condition's test. */
+export interface EventContext {
+  /** `value` exceeds the rule's threshold (`>` or `>=`, constant or parameter). */
+  exceeds(value: string): string;
+}
+
+/** A condition seen at one probe point, tested where it fires. */
+export interface EventCodegen {
+  kind: "event";
+  probe: string;
+  /** Statements run once at the top of the probe's handler, before any rule's test (shared, deduplicated). */
+  prelude?: string[];
+  /** The condition as a SystemTap boolean expression; undefined = the probe firing is the condition. */
+  test?: (ctx: EventContext) => string;
+  /** SystemTap expressions of the filter attributes, evaluated in the probe. */
+  attributes: Partial<Record<Attribute, string>>;
+  /** Further probes the condition needs, whatever the rule (e.g. tracking idle CPUs). */
+  helpers?: { probe: string; body: string[]; reason: string }[];
+}
+
+export type Codegen = InflightCodegen | EventCodegen;
 
 export interface ConditionEntry {
   /** Stable identifier, e.g. `syscall-latency`. */
@@ -78,6 +99,6 @@ export interface ConditionEntry {
   cost: { class: "low" | "medium" | "high"; detail: string };
   /** One rule that uses it; must compile. */
   example: string;
-  /** How to generate it; undefined while generation is not built yet. */
-  codegen?: Codegen;
+  /** What to generate for one rule's arguments. */
+  codegen: (args: ConditionArgs) => Codegen;
 }

@@ -1,6 +1,7 @@
 // The catalogue: every condition of the language, in the reference's order.
 import type { ConditionEntry } from "../src/stdlib.js";
 import { event } from "./event.js";
+import { EVENTS } from "./events.js";
 import { functionLatency } from "./function-latency.js";
 import { ioLatency } from "./io-latency.js";
 import { message } from "./message.js";
@@ -25,8 +26,7 @@ export const catalogue: readonly ConditionEntry[] = [
   signal,
 ];
 
-/** The events of `event NAME`, numbered in this order. */
-export const EVENTS = ["softlockup", "hung_task", "rcu_stall", "oom_kill", "nmi_backtrace", "warn", "oops", "panic"] as const;
+export { EVENTS };
 
 export const tables: Record<"syscall" | "errno" | "signal" | "event", Record<string, number>> = {
   syscall: syscalls,

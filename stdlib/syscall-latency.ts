@@ -3,6 +3,7 @@
 // blocked: raw_syscalls tracepoints need no debuginfo, and a scan of the calls
 // in flight trips on a call that never returns.
 import type { ConditionEntry } from "../src/stdlib.js";
+import { CURRENT_TASK, syscallSelect, THREAD_EXIT_STOP } from "./common.js";
 
 export const syscallLatency: ConditionEntry = {
   id: "syscall-latency",
@@ -21,27 +22,15 @@ export const syscallLatency: ConditionEntry = {
       "two tracepoint hits per system call on every CPU (filters first, then one lock-free table write for matching calls); one scan of the in-flight table per period",
   },
   example: "when syscall latency > 200ms on pid 1234",
-  codegen: {
+  codegen: ({ names }) => ({
     kind: "inflight",
     table: "syscall",
     start: {
-      probe: 'kernel.trace("raw_syscalls:sys_enter")',
+      probes: ['kernel.trace("raw_syscalls:sys_enter")'],
       key: "tid()",
-      select: ({ names }) => {
-        const calls = names.syscalls ?? [];
-        if (calls.length === 0) return undefined;
-        // Numbers are of the 64-bit table: a compat task's numbers mean other calls.
-        return `(${calls.map((c) => `$id == ${c.number}`).join(" || ")}) && !qt_compat_task()`;
-      },
+      select: syscallSelect((names.syscalls ?? []).map((c) => c.number), "$id"),
     },
-    stops: [
-      { probe: 'kernel.trace("raw_syscalls:sys_exit")', key: "tid()", reason: "the call returned" },
-      {
-        probe: 'kernel.trace("sched:sched_process_exit")',
-        key: "tid()",
-        reason: "the thread exited inside a call (exit, exit_group, or killed while blocked)",
-      },
-    ],
-    attributes: { pid: "pid()", tid: "tid()", comm: "execname()", uid: "uid()", cpu: "cpu()" },
-  },
+    stops: [{ probe: 'kernel.trace("raw_syscalls:sys_exit")', key: "tid()", reason: "the call returned" }, THREAD_EXIT_STOP],
+    attributes: CURRENT_TASK,
+  }),
 };

@@ -270,14 +270,6 @@ class Checker {
     const modifiers = this.checkModifiers(rule);
     if (!matched?.ok || this.diagnostics.filter((d) => d.severity === "error").length > before) return undefined;
     const { entry, args } = matched;
-    if (!entry.codegen) {
-      this.report(
-        error("E0199", rule.condition.span, `'${entry.syntax}' is not supported yet: qtrip cannot generate its probes`, {
-          notes: ["the conditions qtrip generates today are listed by 'qtrip sources'"],
-        }),
-      );
-      return undefined;
-    }
     const line = rule.span.start.line;
     return {
       index,
@@ -357,10 +349,10 @@ class Checker {
       } else if ("string" in part) {
         const literal = bound.strings[part.string];
         if (part.symbol) {
-          if (!/^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z0-9_]+)*$/.test(literal.value) || utf8Bytes(literal.value) > limits.MAX_SYMBOL_BYTES) {
+          if (!/^([A-Za-z0-9_-]{1,55}:)?[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z0-9_]+)*$/.test(literal.value) || utf8Bytes(literal.value) > limits.MAX_SYMBOL_BYTES) {
             this.report(
               error("E0148", literal.span, `'${literal.value.slice(0, 60)}' is not a kernel function name`, {
-                suggestion: "a function name is letters, digits and '_' (and '.' for suffixes like .isra.0), as in /proc/kallsyms",
+                suggestion: "write NAME or MODULE:NAME as /proc/kallsyms lists it: letters, digits, '_' (and '.' for suffixes like .isra.0)",
               }),
             );
             ok = false;

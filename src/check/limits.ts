@@ -4,8 +4,8 @@
 export const MAX_NANOSECONDS = 2n ** 63n - 1n;
 /** Largest N of `N times within D`: the guest keeps N timestamps per rule. */
 export const MAX_TIMES = 100_000n;
-/** Longest case, title, label, device or message text, in bytes. */
-export const MAX_TEXT_BYTES = 256;
+/** Longest case, title, label, device or message text, in bytes: a SystemTap string holds 127 (MAXSTRINGLEN 128). */
+export const MAX_TEXT_BYTES = 127;
 /** A task's comm is at most 15 bytes (TASK_COMM_LEN 16 with its NUL). */
 export const MAX_COMM_BYTES = 15;
 /** Kernel symbol names: KSYM_NAME_LEN is 128 before 6.1 (512 since), with its NUL. */

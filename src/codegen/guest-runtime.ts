@@ -13,8 +13,10 @@ export const GUEST_RUNTIME_C = String.raw`%{
 #include <linux/hash.h>
 #include <linux/kernel.h>
 #include <linux/log2.h>
+#include <linux/percpu.h>
 #include <linux/printk.h>
 #include <linux/spinlock.h>
+#include <linux/string.h>
 #include <linux/timekeeping.h>
 #include <asm/io.h>
 
@@ -181,6 +183,38 @@ static int qt_held(int r, u32 n)
 	return trip;
 }
 
+/* Does a value reach rule r's threshold? */
+static int qt_exceeds(int r, u64 value)
+{
+	return value > qt_threshold[r] || ((qt_threshold_inclusive & (1ULL << r)) && value == qt_threshold[r]);
+}
+
+/* A console line (not NUL-terminated) contains needle. qtrip's own lines never count. */
+static int qt_line_contains(const char *text, long len, const char *needle)
+{
+	if (!text || len <= 0 || !*needle)
+		return 0;
+	if (strnstr(text, "qtrip: ", len))
+		return 0;
+	return strnstr(text, needle, len) != NULL;
+}
+
+/* Tick gaps, per CPU: the time of its previous tick, 0 while it is idle (NO_HZ: no ticks). */
+static DEFINE_PER_CPU(u64, qt_last_tick);
+
+static u64 qt_gap_since_last_tick(void)
+{
+	u64 now = ktime_get_mono_fast_ns(), last = this_cpu_read(qt_last_tick);
+	this_cpu_write(qt_last_tick, now);
+	return last && now > last ? now - last : 0;
+}
+
+static void qt_idle_change(u32 state)
+{
+	/* power:cpu_idle reports (u32)-1 when the CPU leaves idle: the clock restarts then. */
+	this_cpu_write(qt_last_tick, state == (u32)-1 ? ktime_get_mono_fast_ns() : 0);
+}
+
 static void qt_trip(const char *label)
 {
 	if (atomic_cmpxchg(&qt_tripped, 0, 1) != 0)
@@ -217,6 +251,32 @@ function qt_condition_held:long(rule:long, n:long) %{
 
 function qt_trip_rule(label:string) %{
 	qt_trip(STAP_ARG_label);
+%}
+
+function qt_exceeds:long(rule:long, value:long) %{
+	STAP_RETURN(qt_exceeds(STAP_ARG_rule, STAP_ARG_value));
+%}
+
+function qt_text_contains:long(text:long, len:long, needle:string) %{
+	STAP_RETURN(qt_line_contains((const char *)(unsigned long)STAP_ARG_text, STAP_ARG_len, STAP_ARG_needle));
+%}
+
+function qt_tick_gap:long() %{
+	STAP_RETURN(qt_gap_since_last_tick());
+%}
+
+function qt_cpu_idle(state:long) %{
+	qt_idle_change(STAP_ARG_state);
+%}
+
+/*
+ * SystemTap 4.8 resolves kprobe.module() symbols by walking kallsyms_on_each_symbol(),
+ * which covers only vmlinux on 6.x kernels, and then skips the probe without a word.
+ * Without that walker it hands "MODULE:NAME" to register_kprobe(), and the kernel
+ * resolves it. Called from the begin probe: begin probes run before kprobes are registered.
+ */
+function qt_kernel_resolves_module_symbols() %{
+	_stp_kallsyms_on_each_symbol = NULL;
 %}
 
 function qt_compat_task:long() %{

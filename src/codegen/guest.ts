@@ -3,7 +3,7 @@
 import type { CheckedParam, CheckedRule, Operand } from "../check/checked.js";
 import type { Attribute } from "../stdlib.js";
 import { header } from "./header.js";
-import type { GuestPlan, InflightTable } from "./plan.js";
+import type { EventRule, GuestPlan, InflightTable } from "./plan.js";
 import { DURATION_PARSER_C, GUEST_RUNTIME_C } from "./guest-runtime.js";
 import { commentText, hex, stapInt, stapString } from "./stap-syntax.js";
 
@@ -41,16 +41,108 @@ function ruleComment(rule: CheckedRule, indent: string): string[] {
   return [`${indent}# ${commentText(rule.label)}: ${lines[0]}`, ...lines.slice(1).map((l) => `${indent}#   ${l.trim()}`)];
 }
 
-/** The rule's filters and its selection (e.g. which system calls), cheapest test first. */
-function filterTest(rule: CheckedRule, table: InflightTable): string | undefined {
+/** A rule's filters and extra tests, cheapest first: a task's ids are a load, its comm a string compare. */
+function ruleTest(rule: CheckedRule, attributes: Partial<Record<Attribute, string>>, extra: (string | undefined)[]): string | undefined {
   const byAttribute = new Map(rule.filters.map((f) => [f.attribute, f]));
   const test = (attribute: Attribute): string[] => {
     const filter = byAttribute.get(attribute);
-    return filter ? [`${table.codegen.attributes[attribute]} == ${operand(filter.value)}`] : [];
+    return filter ? [`${attributes[attribute]} == ${operand(filter.value)}`] : [];
   };
-  const select = table.codegen.start.select?.(rule.args);
-  const tests = [...ATTRIBUTE_ORDER.flatMap(test), ...(select ? [select] : []), ...test("comm")];
+  const tests = [...ATTRIBUTE_ORDER.flatMap(test), ...extra.filter((t): t is string => !!t), ...test("comm")];
   return tests.length ? tests.join(" && ") : undefined;
+}
+
+/** Everything that runs at one probe point, from every rule that needs it: one handler. */
+interface Handler {
+  comments: string[];
+  body: string[];
+}
+
+class Handlers {
+  private readonly byProbe = new Map<string, Handler>();
+  private readonly preludes = new Map<string, Set<string>>();
+
+  at(probe: string): Handler {
+    let handler = this.byProbe.get(probe);
+    if (!handler) {
+      handler = { comments: [], body: [] };
+      this.byProbe.set(probe, handler);
+    }
+    return handler;
+  }
+
+  /** A statement run once per handler, however many rules ask for it. */
+  prelude(probe: string, lines: string[]): void {
+    const done = this.preludes.get(probe) ?? new Set<string>();
+    this.preludes.set(probe, done);
+    for (const line of lines) {
+      if (done.has(line)) continue;
+      done.add(line);
+      this.at(probe).body.push(`\t${line}`);
+    }
+  }
+
+  emit(): string[] {
+    return [...this.byProbe].flatMap(([probe, h]) => ["", ...h.comments.map((c) => `# ${c}`), `probe ${probe} {`, ...h.body, "}"]);
+  }
+}
+
+function tripLines(rule: CheckedRule, indent: string): string[] {
+  return [`${indent}qt_trip_rule(${stapString(rule.label)})`, `${indent}next`];
+}
+
+function addTable(handlers: Handlers, table: InflightTable): void {
+  const { shape } = table;
+  for (const stop of shape.stops) {
+    const h = handlers.at(stop.probe);
+    h.comments.push(`Stop timing (table ${table.index}, ${table.name}): ${stop.reason}.`);
+    h.body.push(`\tqt_stop(${table.index}, ${stop.key})`);
+  }
+  const start = handlers.at(shape.start.probes.join(", "));
+  start.comments.push(`Start timing (table ${table.index}, ${table.name}): filters first, then one lock-free table write for the rules that match.`);
+  start.body.push("\trules = 0");
+  for (const { rule, codegen } of table.rules) {
+    const test = ruleTest(rule, codegen.attributes, [codegen.start.select]);
+    start.body.push(...ruleComment(rule, "\t"), test ? `\tif (${test}) rules |= ${bit(rule)}` : `\trules |= ${bit(rule)}`);
+  }
+  start.body.push(`\tif (rules) qt_start(${table.index}, ${shape.start.key}, rules)`);
+}
+
+function addEvent(handlers: Handlers, { rule, codegen }: EventRule): void {
+  for (const helper of codegen.helpers ?? []) {
+    if (handlers.at(helper.probe).comments.includes(helper.reason)) continue;
+    handlers.at(helper.probe).comments.push(helper.reason);
+    handlers.prelude(helper.probe, helper.body);
+  }
+  handlers.prelude(codegen.probe, codegen.prelude ?? []);
+  const h = handlers.at(codegen.probe);
+  if (!h.comments.includes("Conditions seen where they happen.")) h.comments.push("Conditions seen where they happen.");
+  const condition = codegen.test?.({ exceeds: (value) => `qt_exceeds(${rule.index}, ${value})` });
+  const test = ruleTest(rule, codegen.attributes, [condition, `qt_condition_held(${rule.index}, 1)`]);
+  h.body.push(...ruleComment(rule, "\t"), `\tif (${test}) {`, ...tripLines(rule, "\t\t"), "\t}");
+}
+
+function emitScan(plan: GuestPlan): string[] {
+  if (plan.tables.length === 0) return [];
+  const out = [
+    "",
+    `# Every ${plan.scanPeriodMs} ms, look at what is still in flight: anything past its threshold trips now, not when it ends.`,
+    `probe timer.ms(${plan.scanPeriodMs}) {`,
+  ];
+  for (const table of plan.tables) {
+    const late = `late${table.index}`;
+    out.push(`\t${late} = qt_scan_table(${table.index}, ${mask(table.rules.map((r) => r.rule))})`);
+    for (const { rule } of table.rules) {
+      out.push(
+        ...ruleComment(rule, "\t"),
+        `\tif ((${late} & ${bit(rule)}) && qt_condition_held(${rule.index}, qt_late_count(${rule.index}))) {`,
+        ...tripLines(rule, "\t\t"),
+        "\t}",
+      );
+    }
+  }
+  out.push("}");
+  return out;
 }
 
 function emitParams(params: CheckedParam[]): string[] {
@@ -61,6 +153,14 @@ function emitParams(params: CheckedParam[]): string[] {
     out.push(`global ${p.name} = ${p.type === "int" ? UNSET_INT : UNSET_STRING} # param ${p.name}: ${p.type}${hint}`);
   }
   return out;
+}
+
+function usesModuleKprobes(plan: GuestPlan): boolean {
+  const probes = [
+    ...plan.tables.flatMap((t) => [...t.shape.start.probes, ...t.shape.stops.map((s) => s.probe)]),
+    ...plan.events.map((e) => e.codegen.probe),
+  ];
+  return probes.some((p) => p.includes("kprobe.module("));
 }
 
 function emitBegin(plan: GuestPlan): string[] {
@@ -75,6 +175,7 @@ function emitBegin(plan: GuestPlan): string[] {
     }
   }
   out.push("\tqt_bind_rings()");
+  if (usesModuleKprobes(plan)) out.push("\tqt_kernel_resolves_module_symbols() # before kprobe.module() probes are registered");
   for (const rule of file.rules) {
     const times = rule.count?.times;
     if (times?.kind === "param") {
@@ -96,42 +197,11 @@ function emitBegin(plan: GuestPlan): string[] {
   return out;
 }
 
-function emitTable(table: InflightTable): string[] {
-  const { codegen } = table;
-  const out = ["", `# Start timing (table ${table.index}): filters first, then one lock-free table write for the rules that match.`];
-  out.push(`probe ${codegen.start.probe} {`, "\trules = 0");
-  for (const rule of table.rules) {
-    const test = filterTest(rule, table);
-    out.push(...ruleComment(rule, "\t"), test ? `\tif (${test}) rules |= ${bit(rule)}` : `\trules |= ${bit(rule)}`);
-  }
-  out.push(`\tif (rules) qt_start(${table.index}, ${codegen.start.key}, rules)`, "}");
-  for (const stop of codegen.stops) {
-    out.push("", `# Stop timing (table ${table.index}): ${stop.reason}.`, `probe ${stop.probe} {`, `\tqt_stop(${table.index}, ${stop.key})`, "}");
-  }
-  return out;
-}
-
-function emitScan(plan: GuestPlan): string[] {
-  const out = [
-    "",
-    `# Every ${plan.scanPeriodMs} ms, look at what is still in flight: a call blocked past its threshold trips now, not when it returns.`,
-    `probe timer.ms(${plan.scanPeriodMs}) {`,
-  ];
-  for (const table of plan.tables) {
-    const late = `late${table.index}`;
-    out.push(`\t${late} = qt_scan_table(${table.index}, ${mask(table.rules)})`);
-    for (const rule of table.rules) {
-      out.push(
-        ...ruleComment(rule, "\t"),
-        `\tif ((${late} & ${bit(rule)}) && qt_condition_held(${rule.index}, qt_late_count(${rule.index}))) {`,
-        `\t\tqt_trip_rule(${stapString(rule.label)})`,
-        "\t\tnext",
-        "\t}",
-      );
-    }
-  }
-  out.push("}");
-  return out;
+function probeHandlers(plan: GuestPlan): string[] {
+  const handlers = new Handlers();
+  for (const table of plan.tables) addTable(handlers, table);
+  for (const event of plan.events) addEvent(handlers, event);
+  return handlers.emit();
 }
 
 function emitRings(plan: GuestPlan): string[] {
@@ -170,7 +240,7 @@ export function emitGuest({ plan, sourceName, sourceText, outputName }: GuestScr
   const lines = [
     "%{",
     "/* Sizes and the channel, for the runtime below. */",
-    `#define QT_TABLES ${plan.tables.length}`,
+    `#define QT_TABLES ${Math.max(1, plan.tables.length)}`,
     `#define QT_RULES ${file.rules.length}`,
     `#define QT_CHANNEL_PORT ${hex(file.channel.port)}`,
     `#define QT_CHANNEL_VALUE ${hex(file.channel.value)}`,
@@ -183,7 +253,7 @@ export function emitGuest({ plan, sourceName, sourceText, outputName }: GuestScr
     ...emitRings(plan),
     ...emitParams(plan.runtimeParams),
     ...emitBegin(plan),
-    ...plan.tables.flatMap(emitTable),
+    ...probeHandlers(plan),
     ...emitScan(plan),
     "",
     "probe end {",

@@ -247,15 +247,6 @@ const cases: [string, string, string][] = [
   |       ^^^^^
   = help: rename it, e.g. 'limit_value'`,
   ],
-  [
-    "a condition not generated yet",
-    "when tick gap > 100ms",
-    `rule.qt:1:6: error: 'tick gap > D' is not supported yet: qtrip cannot generate its probes [E0199]
-  |
-1 | when tick gap > 100ms
-  |      ^^^^^^^^^^^^^^^^
-  = note: the conditions qtrip generates today are listed by 'qtrip sources'`,
-  ],
 ];
 
 describe("diagnostics", () => {

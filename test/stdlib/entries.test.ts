@@ -1,0 +1,134 @@
+// Per-entry tests of the standard library: every condition is described fully,
+// generates its probes, refuses filters it lacks, and shares handlers.
+import { readdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { describe, expect, test } from "vitest";
+import { catalogue } from "../../stdlib/index.js";
+import { checkSource, compileSource } from "../../src/compile.js";
+import { ATTRIBUTE_TYPES } from "../../src/stdlib.js";
+import { repoRoot } from "../support/stap.js";
+
+function guestOf(source: string): string {
+  const result = compileSource(source, { fileName: "rule.qt" });
+  if (!result.outputs) throw new Error(JSON.stringify(result.diagnostics.map((d) => d.message)));
+  return result.outputs.guest;
+}
+
+function probeCount(script: string, probe: string): number {
+  return script.split("\n").filter((line) => line.startsWith(`probe ${probe}`)).length;
+}
+
+describe.each(catalogue.map((e) => [e.id, e] as const))("%s", (_id, entry) => {
+  test("is described for the catalogue", () => {
+    expect(entry.syntax.startsWith(entry.head)).toBe(true);
+    expect(entry.probes.length).toBeGreaterThan(0);
+    expect(entry.debuginfo).toBe(false);
+    expect(entry.attributes).toContain("cpu");
+  });
+
+  test("its example compiles and probes what the entry says", () => {
+    const guest = guestOf(entry.example);
+    const firstProbe = entry.probes[0].replace(/^[a-z_, ]+: /, "").replace(/ or .*$/, "");
+    if (!firstProbe.includes("NAME")) expect(guest).toContain(firstProbe.split("(")[0]);
+    expect(guest).toContain("qt_trip_rule(");
+  });
+
+  test("refuses the filters it does not have", () => {
+    const missing = Object.keys(ATTRIBUTE_TYPES).filter((a) => !entry.attributes.includes(a as never));
+    for (const attribute of missing) {
+      const value = ATTRIBUTE_TYPES[attribute as keyof typeof ATTRIBUTE_TYPES] === "string" ? '"x"' : "1";
+      const rule = `${entry.example.replace(/ on .*$| \d+ times.*$| after .*$/, "")} on ${attribute} ${value}`;
+      const codes = checkSource(rule, { fileName: "rule.qt" }).diagnostics.map((d) => d.code);
+      expect(codes, rule).toContain("E0151");
+    }
+  });
+
+  test("has an example rule file in examples/", () => {
+    const files = readdirSync(join(repoRoot, "examples")).map((f) => readFileSync(join(repoRoot, "examples", f), "utf8"));
+    const uses = files.some((text) => checkSource(text, { fileName: "x.qt" }).checked?.rules.some((r) => r.entry.id === entry.id));
+    expect(uses).toBe(true);
+  });
+});
+
+describe("code generation details", () => {
+  test("rules on the same probe point share one handler", () => {
+    const guest = guestOf("when syscall latency > 1s on pid 1\nwhen syscall latency > 2s on pid 2\nwhen syscall read error on pid 3");
+    expect(probeCount(guest, 'kernel.trace("raw_syscalls:sys_enter")')).toBe(1);
+    expect(probeCount(guest, 'kernel.trace("raw_syscalls:sys_exit")')).toBe(1);
+    expect(probeCount(guest, "timer.ms(")).toBe(1);
+    // One handler at sys_exit: it stops the timing and tests the error rule.
+    const exit = guest.slice(guest.indexOf('probe kernel.trace("raw_syscalls:sys_exit")'));
+    expect(exit.slice(0, exit.indexOf("\n}"))).toMatch(/qt_stop\(0, tid\(\)\)[\s\S]*\$ret < 0/);
+  });
+
+  test("filters come before any table write, cheapest first", () => {
+    const guest = guestOf('when syscall futex latency > 1s on comm "x" and pid 7');
+    expect(guest).toContain('if (pid() == 7 && ($id == 202) && !qt_compat_task() && execname() == "x") rules |= 0x1');
+    expect(guest).toContain("if (rules) qt_start(0, tid(), rules)");
+  });
+
+  test("syscall error: errno names are compared with the negated result, call numbers with orig_ax", () => {
+    expect(guestOf("when syscall openat error ENOENT, EACCES")).toContain(
+      "if (($ret == -2 || $ret == -13) && ($regs->orig_ax == 257) && !qt_compat_task() && qt_condition_held(0, 1)) {",
+    );
+  });
+
+  test("io latency filters on the disk and stops on completion and requeue", () => {
+    const guest = guestOf('when io latency > 5s on device "vda"');
+    expect(guest).toContain('kernel_string(@choose_defined($rq->q->disk, $rq->rq_disk)->disk_name) == "vda"');
+    expect(guest).toContain('probe kernel.trace("block:block_rq_complete")');
+    expect(guest).toContain('probe kernel.trace("block:block_rq_requeue")');
+  });
+
+  test("sched latency times the woken task, keyed by its tid", () => {
+    const guest = guestOf('when sched latency >= 50ms on comm "qemu-ga" and cpu 2');
+    expect(guest).toContain('probe kernel.trace("sched:sched_wakeup"), kernel.trace("sched:sched_wakeup_new") {');
+    expect(guest).toContain('if (task_cpu($p) == 2 && $p->pid != 0 && kernel_string($p->comm) == "qemu-ga") rules |= 0x1');
+    expect(guest).toContain("qt_stop(0, $next->pid)");
+  });
+
+  test("a module function resolves through the kernel, a vmlinux one directly", () => {
+    const module = guestOf('when function "ext4:ext4_sync_file" latency > 1s');
+    expect(module).toContain('probe kprobe.module("ext4").function("ext4_sync_file") {');
+    expect(module).toContain("qt_kernel_resolves_module_symbols()");
+    const vmlinux = guestOf('when function "vfs_fsync_range" latency > 1s');
+    expect(vmlinux).toContain('probe kprobe.function("vfs_fsync_range") {');
+    expect(vmlinux).not.toContain("\tqt_kernel_resolves_module_symbols()");
+  });
+
+  test("tick gap checks on the CPU's own tick and forgets idle time", () => {
+    const guest = guestOf("when tick gap > 100ms on cpu 1");
+    expect(guest).toContain("probe timer.profile {");
+    expect(guest).toContain("if (cpu() == 1 && qt_exceeds(0, gap) && qt_condition_held(0, 1)) {");
+    expect(guest).toContain('probe kernel.trace("power:cpu_idle") {\n\tqt_cpu_idle($state)\n}');
+  });
+
+  test("message text reaches the script as a string argument", () => {
+    expect(guestOf('when message "I/O error"')).toContain('qt_text_contains($text, $len, "I/O error")');
+  });
+
+  test.each([
+    ["softlockup", 'qt_text_contains($text, $len, "soft lockup - CPU#")'],
+    ["oom_kill", 'probe kernel.trace("oom:mark_victim")'],
+    ["nmi_backtrace", 'probe kprobe.function("nmi_trigger_cpumask_backtrace") !, kprobe.function("nmi_cpu_backtrace")'],
+    ["panic", 'probe kprobe.function("panic") !, kprobe.function("vpanic")'],
+  ])("event %s", (name, expected) => {
+    expect(guestOf(`when event ${name}`)).toContain(expected);
+  });
+
+  test("signal compares the signal number", () => {
+    expect(guestOf("when signal SIGKILL")).toContain("if ($sig == 9 && qt_condition_held(0, 1)) {");
+  });
+
+  test.each([
+    ["event bogus", "E0145"],
+    ["signal SIGKIL", "E0144"],
+    ["event warn, oops", "E0141"],
+    ["io latency > 5", "E0121"],
+    ['function "ext4 sync" latency > 1s', "E0148"],
+    ['message "x" > 1s', "E0146"],
+    ["tick gap", "E0146"],
+  ])("misuse: %s", (condition, code) => {
+    expect(checkSource(`when ${condition}`, { fileName: "rule.qt" }).diagnostics.map((d) => d.code)).toContain(code);
+  });
+});
