@@ -3,11 +3,13 @@
 import { statSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { Command, CommanderError, Option } from "commander";
-import { compileSource, outputBase, type CompileResult } from "../compile.js";
+import { checkSource, compileSource, outputBase, type CheckSourceResult, type CompileOptions, type CompileResult } from "../compile.js";
+import { explain } from "../explain/explain.js";
+import { sources, sourcesText } from "../explain/sources.js";
 import { QTRIP_VERSION } from "../codegen/header.js";
 import { HOST_ACTIONS, HOST_PROBES, type HostAction, type HostProbe } from "../codegen/host.js";
 import { hasErrors } from "../diagnostics/diagnostic.js";
-import { renderText } from "../diagnostics/render.js";
+import { renderText, toJson } from "../diagnostics/render.js";
 import { readRuleFile, UsageError, writeAllOrNothing } from "./files.js";
 
 export const EXIT_OK = 0;
@@ -37,45 +39,59 @@ interface CompileFlags {
   hostProbe: HostProbe;
 }
 
-function compileCommand(paths: string[], flags: CompileFlags, io: Io): number {
-  const defines = parseDefines(flags.define);
-  if (flags.output !== undefined) {
-    let isDir = false;
-    try {
-      isDir = statSync(flags.output).isDirectory();
-    } catch {
-      isDir = false;
-    }
-    if (!isDir) throw new UsageError(`-o ${flags.output}: no such directory`);
-  }
-  const results: { path: string; text: string; result: CompileResult }[] = [];
+interface LoadedFile {
+  path: string;
+  text: string;
+  result: CompileResult & { checked?: CheckSourceResult["checked"] };
+}
+
+/** Reads and compiles every input; --define names must be declared by some input. */
+function loadAll(paths: string[], defines: Map<string, string>, options: Omit<CompileOptions, "fileName" | "defines">): LoadedFile[] {
+  const loaded: LoadedFile[] = [];
   const declared = new Set<string>();
   for (const path of paths) {
     const read = readRuleFile(path);
-    const result: CompileResult = read.diagnostic
-      ? { diagnostics: [read.diagnostic] }
-      : compileSource(read.text!, {
-          fileName: path,
-          defines,
-          dryRun: flags.dryRun ?? false,
-          hostAction: flags.hostAction,
-          hostProbe: flags.hostProbe,
-        });
-    for (const m of read.text?.matchAll(/^\s*param\s+([A-Za-z_][A-Za-z0-9_]*)/gm) ?? []) declared.add(m[1]);
-    results.push({ path, text: read.text ?? "", result });
+    const text = read.text ?? "";
+    let result: LoadedFile["result"];
+    if (read.diagnostic) {
+      result = { diagnostics: [read.diagnostic] };
+    } else {
+      const checked = checkSource(text, { fileName: path, defines });
+      result = hasErrors(checked.diagnostics)
+        ? checked
+        : { ...compileSource(text, { fileName: path, defines, ...options }), checked: checked.checked };
+      for (const item of checked.ast.items) if (item.kind === "Param") declared.add(item.name.name);
+    }
+    loaded.push({ path, text, result });
   }
   for (const name of defines.keys()) {
     if (!declared.has(name)) throw new UsageError(`--define ${name}: no rule file declares a parameter '${name}'`);
   }
-  for (const { path, text, result } of results) {
+  return loaded;
+}
+
+function reportText(loaded: LoadedFile[], io: Io): boolean {
+  for (const { path, text, result } of loaded) {
     for (const d of result.diagnostics) io.stderr(`${renderText(d, { name: path, text })}\n`);
   }
-  if (results.some((r) => hasErrors(r.result.diagnostics))) {
-    const count = results.reduce((n, r) => n + r.result.diagnostics.filter((d) => d.severity === "error").length, 0);
+  const errors = loaded.reduce((n, f) => n + f.result.diagnostics.filter((d) => d.severity === "error").length, 0);
+  return errors > 0;
+}
+
+function errorCount(loaded: LoadedFile[]): number {
+  return loaded.reduce((n, f) => n + f.result.diagnostics.filter((d) => d.severity === "error").length, 0);
+}
+
+function compileCommand(paths: string[], flags: CompileFlags, io: Io): number {
+  const defines = parseDefines(flags.define);
+  if (flags.output !== undefined && !isDirectory(flags.output)) throw new UsageError(`-o ${flags.output}: no such directory`);
+  const loaded = loadAll(paths, defines, { dryRun: flags.dryRun ?? false, hostAction: flags.hostAction, hostProbe: flags.hostProbe });
+  if (reportText(loaded, io)) {
+    const count = errorCount(loaded);
     io.stderr(`qtrip: ${count} error${count === 1 ? "" : "s"}; nothing written\n`);
     return EXIT_RULE_ERRORS;
   }
-  const outputs = results.flatMap(({ path, result }) => {
+  const outputs = loaded.flatMap(({ path, result }) => {
     const dir = flags.output ?? dirname(path);
     const { guestName, guest, hostName, host } = result.outputs!;
     return [
@@ -90,6 +106,47 @@ function compileCommand(paths: string[], flags: CompileFlags, io: Io): number {
   }
   writeAllOrNothing(outputs);
   for (const { path } of outputs) io.stdout(`wrote ${path}\n`);
+  return EXIT_OK;
+}
+
+function isDirectory(path: string): boolean {
+  try {
+    return statSync(path).isDirectory();
+  } catch {
+    return false;
+  }
+}
+
+interface CheckFlags {
+  define: string[];
+  format: "text" | "json";
+}
+
+function checkCommand(paths: string[], flags: CheckFlags, io: Io): number {
+  const loaded = loadAll(paths, parseDefines(flags.define), {});
+  if (flags.format === "json") {
+    const diagnostics = loaded.flatMap(({ path, text, result }) => result.diagnostics.map((d) => toJson(d, { name: path, text })));
+    io.stdout(`${JSON.stringify({ files: loaded.length, errors: errorCount(loaded), diagnostics }, null, 2)}\n`);
+    return errorCount(loaded) ? EXIT_RULE_ERRORS : EXIT_OK;
+  }
+  if (reportText(loaded, io)) return EXIT_RULE_ERRORS;
+  io.stdout(`${loaded.map((f) => `${f.path}: ok`).join("\n")}\n`);
+  return EXIT_OK;
+}
+
+interface ExplainFlags {
+  define: string[];
+  dryRun?: boolean;
+  hostAction: HostAction;
+  hostProbe: HostProbe;
+}
+
+function explainCommand(path: string, flags: ExplainFlags, io: Io): number {
+  const [file] = loadAll([path], parseDefines(flags.define), {});
+  if (reportText([file], io)) return EXIT_RULE_ERRORS;
+  io.stdout(
+    explain(file.result.checked!, { fileName: path, dryRun: flags.dryRun ?? false, hostAction: flags.hostAction, hostProbe: flags.hostProbe }),
+  );
   return EXIT_OK;
 }
 
@@ -112,16 +169,47 @@ function buildProgram(io: Io, setExit: (code: number) => void): Command {
     .version(QTRIP_VERSION, "-V, --version")
     .showHelpAfterError("(run 'qtrip --help' for the commands)");
 
+  const hostAction = () => new Option("--host-action <action>", "what the host probe does on a trip").choices(HOST_ACTIONS).default("int13");
+  const hostProbe = () => new Option("--host-probe <point>", "where the host probe watches for the write").choices(HOST_PROBES).default("kvm_fast_pio");
+  const define = ["-D, --define <name=value>", "a parameter's value (repeatable)", collect, [] as string[]] as const;
+
   program
     .command("compile")
     .description("write FILE.guest.stp (run in the guest) and FILE.host.stp (run on the hypervisor) for each rule file")
     .argument("<file...>", "rule files (*.qt)")
     .option("-o, --output <dir>", "write into DIR (default: beside each input)")
-    .option("-D, --define <name=value>", "bake a parameter's value into the scripts (repeatable)", collect, [])
+    .option(...define)
     .option("--dry-run", "rehearsal: the guest script logs the trip and never writes the port")
-    .addOption(new Option("--host-action <action>", "what the host probe does on a trip").choices(HOST_ACTIONS).default("int13"))
-    .addOption(new Option("--host-probe <point>", "where the host probe watches for the write").choices(HOST_PROBES).default("kvm_fast_pio"))
+    .addOption(hostAction())
+    .addOption(hostProbe())
     .action((paths: string[], flags: CompileFlags) => setExit(compileCommand(paths, flags, io)));
+
+  program
+    .command("check")
+    .description("check rule files as compile does, writing nothing")
+    .argument("<file...>", "rule files (*.qt)")
+    .option(...define)
+    .addOption(new Option("--format <format>", "how to print diagnostics").choices(["text", "json"]).default("text"))
+    .action((paths: string[], flags: CheckFlags) => setExit(checkCommand(paths, flags, io)));
+
+  program
+    .command("explain")
+    .description("say in plain words what each rule watches, what it costs, when it trips and what the host does then")
+    .argument("<file>", "a rule file (*.qt)")
+    .option(...define)
+    .option("--dry-run", "explain the rehearsal scripts")
+    .addOption(hostAction())
+    .addOption(hostProbe())
+    .action((path: string, flags: ExplainFlags) => setExit(explainCommand(path, flags, io)));
+
+  program
+    .command("sources")
+    .description("list the conditions: syntax, filters, probe points, cost, and an example")
+    .addOption(new Option("--format <format>", "output format").choices(["text", "json"]).default("text"))
+    .action((flags: { format: "text" | "json" }) => {
+      io.stdout(flags.format === "json" ? `${JSON.stringify(sources(), null, 2)}\n` : sourcesText());
+      setExit(EXIT_OK);
+    });
 
   return program;
 }

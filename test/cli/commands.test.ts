@@ -1,0 +1,72 @@
+import { mkdtempSync, readdirSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { beforeEach, describe, expect, test } from "vitest";
+import { catalogue } from "../../stdlib/index.js";
+import { qtrip } from "../support/cli.js";
+
+let dir: string;
+beforeEach(() => {
+  dir = mkdtempSync(join(tmpdir(), "qtrip-cmd-"));
+});
+
+describe("qtrip check", () => {
+  test("--format json: one document with positions, codes and suggestions; exit 1; nothing written", () => {
+    writeFileSync(join(dir, "bad.qt"), "param pid: int\nwhen syscall latncy > 1s on pid $pid\nwhen io latency > 1s on pdi 2\n");
+    const r = qtrip(["check", "--format", "json", "bad.qt"], dir);
+    expect(r.status).toBe(1);
+    const doc = JSON.parse(r.stdout);
+    expect(doc).toMatchObject({ files: 1, errors: 2 });
+    expect(doc.diagnostics).toEqual([
+      expect.objectContaining({ file: "bad.qt", line: 2, column: 14, endLine: 2, endColumn: 20, severity: "error", code: "E0141", suggestion: "did you mean 'latency'?" }),
+      expect.objectContaining({ file: "bad.qt", line: 3, column: 25, endLine: 3, endColumn: 28, code: "E0150", message: "unknown filter 'pdi'" }),
+    ]);
+    expect(readdirSync(dir)).toEqual(["bad.qt"]);
+  });
+
+  test("text: ok files are named, exit 0, nothing written", () => {
+    writeFileSync(join(dir, "good.qt"), "when syscall latency > 1s\n");
+    expect(qtrip(["check", "good.qt"], dir)).toMatchObject({ status: 0, stdout: "good.qt: ok\n" });
+    expect(readdirSync(dir)).toEqual(["good.qt"]);
+  });
+
+  test("warnings do not fail the check", () => {
+    writeFileSync(join(dir, "w.qt"), "param pid: int\nwhen syscall latency > 1s\n");
+    const r = qtrip(["check", "--format", "json", "w.qt"], dir);
+    expect(r.status).toBe(0);
+    expect(JSON.parse(r.stdout).diagnostics.map((d: { code: string }) => d.code)).toEqual(["W0001"]);
+  });
+});
+
+describe("qtrip sources", () => {
+  test("lists all nine conditions with their filters", () => {
+    const r = qtrip(["sources", "--format", "json"], dir);
+    expect(r.status).toBe(0);
+    const listed = JSON.parse(r.stdout);
+    expect(listed).toHaveLength(9);
+    expect(listed.map((s: { syntax: string }) => s.syntax.split(" ")[0])).toEqual(catalogue.map((e) => e.head));
+    expect(listed.find((s: { condition: string }) => s.condition === "io-latency").filters).toContain("device");
+    expect(listed.find((s: { condition: string }) => s.condition === "tick-gap").filters).toEqual(["cpu"]);
+    const text = qtrip(["sources"], dir).stdout;
+    for (const entry of catalogue) expect(text).toContain(`${entry.syntax}\n  holds:`);
+  });
+});
+
+describe("qtrip explain", () => {
+  test("says what the rule watches, when it trips, and what the host does", () => {
+    writeFileSync(join(dir, "r.qt"), 'case "42"\nwhen syscall fsync latency >= 500ms on comm "postgres" 3 times within 1m as "fsync storm"\n');
+    const r = qtrip(["explain", "--host-action", "panic", "r.qt"], dir);
+    expect(r.status).toBe(0);
+    expect(r.stdout).toContain('r.qt: 1 rule, case "42".');
+    expect(r.stdout).toContain('Watches system calls fsync, only for task named "postgres".');
+    expect(r.stdout).toContain("Trips when one has lasted at least 500 ms, seen while it still lasts (checked every 10 ms), once this has happened 3 times within 1 min.");
+    expect(r.stdout).toContain("calls panic()");
+  });
+
+  test("a wrong rule is reported as by compile", () => {
+    writeFileSync(join(dir, "r.qt"), "when syscall latency > 1\n");
+    const r = qtrip(["explain", "r.qt"], dir);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toContain("r.qt:1:24: error: a threshold must be a duration, not a bare number [E0121]");
+  });
+});
