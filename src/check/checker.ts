@@ -325,7 +325,7 @@ class Checker {
         const words = bound.names[part.arg] ?? [];
         const table = tables[part.names];
         const resolved = [];
-        const seen = new Set<string>();
+        const seen = new Map<string, number>();
         for (const word of words) {
           const number = Object.hasOwn(table, word.name) ? table[word.name] : undefined;
           if (number === undefined) {
@@ -339,11 +339,16 @@ class Checker {
             );
             ok = false;
           } else if (seen.has(word.name)) {
-            this.report(warning("W0003", word.span, `'${word.name}' is listed twice`));
+            seen.set(word.name, seen.get(word.name)! + 1);
           } else {
-            seen.add(word.name);
+            seen.set(word.name, 1);
             resolved.push({ name: word.name, number });
           }
+        }
+        for (const [name, count] of seen) {
+          if (count < 2) continue;
+          const repeat = words.filter((w) => w.name === name)[1];
+          this.report(warning("W0003", repeat.span, `'${name}' is listed ${count === 2 ? "twice" : `${count} times`}`));
         }
         args.names[part.arg] = resolved;
       } else if ("string" in part) {

@@ -24,12 +24,18 @@ function expandTabs(line: string, column: number): { text: string; column: numbe
   return { text, column: shifted };
 }
 
+/** The source line holding `offset`, found without splitting the whole file for each diagnostic. */
+function lineAt(text: string, offset: number): string {
+  const start = offset === 0 ? 0 : text.lastIndexOf("\n", offset - 1) + 1;
+  const end = text.indexOf("\n", start);
+  return text.slice(start, end === -1 ? text.length : end);
+}
+
 export function renderText(d: Diagnostic, file: SourceFile): string {
   const { line, column } = d.span.start;
   // LANGUAGE.md's form, `FILE:LINE:COL: error: MESSAGE`, with the stable code last as clang does.
   const header = `${file.name}:${line}:${column}: ${d.severity}: ${d.message} [${d.code}]`;
-  const lines = file.text.split("\n");
-  const sourceLine = (lines[line - 1] ?? "").replace(/\r$/, "");
+  const sourceLine = lineAt(file.text, d.span.start.offset).replace(/\r$/, "");
   const gutter = " ".repeat(String(line).length);
   const expanded = expandTabs(sourceLine, column);
   // Underline to the end of the span, or to the end of the line for a span that runs on.
