@@ -2,7 +2,7 @@
 // node's own start-up (unbundled chevrotain alone costs ~350 ms). prettier stays
 // external: only `qtrip fmt` loads it.
 import { execFileSync } from "node:child_process";
-import { chmodSync, mkdtempSync } from "node:fs";
+import { chmodSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { build } from "esbuild";
@@ -17,10 +17,15 @@ if (process.argv[2] === "generate") {
   process.exit(0);
 }
 
+rmSync("dist", { recursive: true, force: true });
 await build({
-  entryPoints: ["src/cli/bin.ts"],
+  // qtrip.js is the CLI; prettier-plugin.js serves `prettier --plugin`. Shared
+  // code and the formatter go into chunks that load only when needed.
+  entryPoints: { qtrip: "src/cli/bin.ts", "prettier-plugin": "src/format/plugin.ts" },
   ...common,
-  outfile: "dist/qtrip.js",
+  outdir: "dist",
+  splitting: true,
+  chunkNames: "chunks/[name]-[hash]",
   external: ["prettier", "prettier/*"],
   // commander is CommonJS: give the bundle a require() of its own.
   banner: { js: "#!/usr/bin/env node\nimport { createRequire as __qtripRequire } from 'node:module';\nconst require = __qtripRequire(import.meta.url);" },

@@ -10,6 +10,7 @@ import { QTRIP_VERSION } from "../codegen/header.js";
 import { HOST_ACTIONS, HOST_PROBES, type HostAction, type HostProbe } from "../codegen/host.js";
 import { hasErrors } from "../diagnostics/diagnostic.js";
 import { renderText, toJson } from "../diagnostics/render.js";
+import { parse } from "../syntax/parse.js";
 import { readRuleFile, UsageError, writeAllOrNothing } from "./files.js";
 
 export const EXIT_OK = 0;
@@ -150,6 +151,39 @@ function explainCommand(path: string, flags: ExplainFlags, io: Io): number {
   return EXIT_OK;
 }
 
+interface FmtFlags {
+  check?: boolean;
+}
+
+async function fmtCommand(paths: string[], flags: FmtFlags, io: Io): Promise<number> {
+  const { formatSource } = await import("../format/format.js");
+  const changed: { path: string; text: string }[] = [];
+  let broken = false;
+  for (const path of paths) {
+    const read = readRuleFile(path);
+    const syntax = read.diagnostic ? [read.diagnostic] : parse(read.text!).diagnostics.filter((d) => d.severity === "error");
+    if (syntax.length) {
+      for (const d of syntax) io.stderr(`${renderText(d, { name: path, text: read.text ?? "" })}\n`);
+      broken = true;
+      continue;
+    }
+    const formatted = await formatSource(read.text!);
+    if (formatted !== read.text) changed.push({ path, text: formatted });
+  }
+  if (broken) {
+    io.stderr("qtrip: files with syntax errors cannot be formatted; nothing written\n");
+    return EXIT_RULE_ERRORS;
+  }
+  if (flags.check) {
+    for (const { path } of changed) io.stdout(`${path}\n`);
+    if (changed.length) io.stderr(`qtrip: ${changed.length} file${changed.length === 1 ? " is" : "s are"} not formatted (run qtrip fmt)\n`);
+    return changed.length ? EXIT_RULE_ERRORS : EXIT_OK;
+  }
+  writeAllOrNothing(changed);
+  for (const { path } of changed) io.stdout(`formatted ${path}\n`);
+  return EXIT_OK;
+}
+
 export interface Io {
   stdout(text: string): void;
   stderr(text: string): void;
@@ -160,7 +194,7 @@ const processIo: Io = {
   stderr: (text) => process.stderr.write(text),
 };
 
-function buildProgram(io: Io, setExit: (code: number) => void): Command {
+function buildProgram(io: Io, setExit: (code: number | Promise<number>) => void): Command {
   const program = new Command("qtrip");
   program
     .exitOverride()
@@ -203,6 +237,13 @@ function buildProgram(io: Io, setExit: (code: number) => void): Command {
     .action((path: string, flags: ExplainFlags) => setExit(explainCommand(path, flags, io)));
 
   program
+    .command("fmt")
+    .description("rewrite rule files in the canonical layout (comments kept); --check only names those that are not")
+    .argument("<file...>", "rule files (*.qt)")
+    .option("--check", "write nothing; exit 1 if a file is not formatted")
+    .action((paths: string[], flags: FmtFlags) => setExit(fmtCommand(paths, flags, io)));
+
+  program
     .command("sources")
     .description("list the conditions: syntax, filters, probe points, cost, and an example")
     .addOption(new Option("--format <format>", "output format").choices(["text", "json"]).default("text"))
@@ -214,13 +255,13 @@ function buildProgram(io: Io, setExit: (code: number) => void): Command {
   return program;
 }
 
-/** Runs the CLI; returns the exit status. Never throws, never prints a stack trace. */
-export function run(argv: string[], io: Io = processIo): number {
-  let code = EXIT_OK;
+/** Runs the CLI; resolves to the exit status. Never throws, never prints a stack trace. */
+export async function run(argv: string[], io: Io = processIo): Promise<number> {
+  let code: number | Promise<number> = EXIT_OK;
   const program = buildProgram(io, (c) => (code = c));
   try {
     program.parse(argv, { from: "user" });
-    return code;
+    return await code;
   } catch (e) {
     if (e instanceof CommanderError) {
       // --help and --version end through here with exit code 0.

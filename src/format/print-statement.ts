@@ -1,0 +1,46 @@
+// The canonical text of one statement: single spaces, modifiers in the
+// reference's order (N times within D, after, as). Literals keep their spelling.
+import type * as ast from "../syntax/ast.js";
+
+export function valueText(value: ast.Value): string {
+  return value.kind === "ParamRef" ? `$${value.name}` : value.text;
+}
+
+function termText(term: ast.Term): string {
+  return term.kind === "String" ? term.text : term.words.map((w) => w.name).join(", ");
+}
+
+const MODIFIER_ORDER: ast.Modifier["kind"][] = ["Count", "After", "Label"];
+
+function modifierText(m: ast.Modifier): string {
+  switch (m.kind) {
+    case "Count":
+      return `${valueText(m.times)} times within ${valueText(m.window)}`;
+    case "After":
+      return `after ${valueText(m.delay)}`;
+    case "Label":
+      return `as ${m.label.text}`;
+  }
+}
+
+export function statementText(item: ast.Item): string {
+  switch (item.kind) {
+    case "Case":
+      return `case ${item.id.text}`;
+    case "Title":
+      return `title ${item.text.text}`;
+    case "Channel":
+      return `channel port ${valueText(item.port)} value ${valueText(item.value)}`;
+    case "Param":
+      return `param ${item.name.name}: ${item.type.name}${item.default ? ` = ${valueText(item.default)}` : ""}`;
+    case "Rule": {
+      const c = item.condition;
+      const parts = [`when ${c.head.name}`, ...c.terms.map(termText)];
+      if (c.comparison) parts.push(c.comparison.op, valueText(c.comparison.value));
+      if (item.filters.length) parts.push(`on ${item.filters.map((f) => `${f.attribute.name} ${valueText(f.value)}`).join(" and ")}`);
+      const modifiers = [...item.modifiers].sort((a, b) => MODIFIER_ORDER.indexOf(a.kind) - MODIFIER_ORDER.indexOf(b.kind));
+      parts.push(...modifiers.map(modifierText));
+      return parts.join(" ");
+    }
+  }
+}

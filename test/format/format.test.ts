@@ -1,0 +1,104 @@
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, expect, test } from "vitest";
+import { compileSource } from "../../src/compile.js";
+import { formatSource } from "../../src/format/format.js";
+import { parse } from "../../src/syntax/parse.js";
+import { qtrip } from "../support/cli.js";
+import { repoRoot } from "../support/stap.js";
+import { stapSkeleton } from "../support/stap-text.js";
+
+const files = [
+  ...readdirSync(join(repoRoot, "examples")).map((f) => join(repoRoot, "examples", f)),
+  ...readdirSync(join(repoRoot, "test/fixtures/language")).map((f) => join(repoRoot, "test/fixtures/language", f)),
+  join(repoRoot, "test/fixtures/commented.qt"),
+];
+
+/** The AST without positions, modifiers in one order: what the file means. */
+function meaning(text: string): unknown {
+  const { file, diagnostics } = parse(text);
+  expect(diagnostics).toEqual([]);
+  const items = file.items.map((item) =>
+    item.kind === "Rule" ? { ...item, modifiers: [...item.modifiers].sort((a, b) => a.kind.localeCompare(b.kind)) } : item,
+  );
+  return JSON.parse(JSON.stringify(items, (key, value) => (key === "span" ? undefined : typeof value === "bigint" ? `${value}n` : value)));
+}
+
+describe.each(files.map((f) => [f.slice(repoRoot.length + 1), f]))("%s", (_name, path) => {
+  const source = readFileSync(path, "utf8");
+
+  test("formatting is idempotent and keeps the meaning and every comment", async () => {
+    const once = await formatSource(source);
+    expect(await formatSource(once)).toBe(once);
+    expect(meaning(once)).toEqual(meaning(source));
+    const comments = (text: string) => parse(text).file.comments.map((c) => c.text.trimEnd());
+    expect(comments(once)).toEqual(comments(source));
+  });
+
+  test("the formatted file compiles to the same code", async () => {
+    const once = await formatSource(source);
+    const before = compileSource(source, { fileName: "x.qt" });
+    const after = compileSource(once, { fileName: "x.qt" });
+    if (!before.outputs) {
+      expect(after.outputs).toBeUndefined();
+      return;
+    }
+    // Code is the same; only comments and strings may differ (the header's sha256, default labels' line numbers).
+    expect(stapSkeleton(after.outputs!.guest)).toBe(stapSkeleton(before.outputs.guest));
+    expect(stapSkeleton(after.outputs!.host)).toBe(stapSkeleton(before.outputs.host));
+  });
+});
+
+test("the canonical layout", async () => {
+  expect(await formatSource(readFileSync(join(repoRoot, "test/fixtures/commented.qt"), "utf8"))).toBe(`# A case file with comments everywhere the formatter must keep them.
+case "00312345" # the customer's case
+title "nova stalls"
+
+# Parameters
+param pid: int
+param lag: duration = 20ms
+
+# the stall they see
+# nova-compute
+when syscall futex, epoll_wait latency > 2s on pid $pid after 30s as "futex stall"
+# vCPU gaps
+when tick gap > $lag on cpu 0
+when syscall openat error ENOENT, EACCES 10 times within 5s
+
+# end of file
+`);
+});
+
+describe("qtrip fmt", () => {
+  test("--check names unformatted files and exits 1; fmt rewrites them; then --check passes", () => {
+    const dir = mkdtempSync(join(tmpdir(), "qtrip-fmt-"));
+    writeFileSync(join(dir, "a.qt"), "when   syscall latency>1s\n");
+    writeFileSync(join(dir, "b.qt"), "when syscall latency > 1s\n");
+    expect(qtrip(["fmt", "--check", "a.qt", "b.qt"], dir)).toMatchObject({ status: 1, stdout: "a.qt\n" });
+    expect(readFileSync(join(dir, "a.qt"), "utf8")).toBe("when   syscall latency>1s\n");
+    expect(qtrip(["fmt", "a.qt", "b.qt"], dir)).toMatchObject({ status: 0, stdout: "formatted a.qt\n" });
+    expect(readFileSync(join(dir, "a.qt"), "utf8")).toBe("when syscall latency > 1s\n");
+    expect(qtrip(["fmt", "--check", "a.qt", "b.qt"], dir).status).toBe(0);
+  });
+
+  test("a file with a syntax error is reported and nothing is written", () => {
+    const dir = mkdtempSync(join(tmpdir(), "qtrip-fmt-"));
+    writeFileSync(join(dir, "a.qt"), "when   syscall latency>1s\n");
+    writeFileSync(join(dir, "bad.qt"), "when syscall latency >\n");
+    const r = qtrip(["fmt", "a.qt", "bad.qt"], dir);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toContain("bad.qt:1:23: error: expected a duration");
+    expect(readFileSync(join(dir, "a.qt"), "utf8")).toBe("when   syscall latency>1s\n");
+  });
+
+  test("prettier's own command line formats .qt files with the plugin", () => {
+    const dir = mkdtempSync(join(tmpdir(), "qtrip-prettier-"));
+    writeFileSync(join(dir, "a.qt"), "when   syscall latency>1s   # why\n");
+    const prettierBin = join(repoRoot, "node_modules/prettier/bin/prettier.cjs");
+    const r = spawnSync(process.execPath, [prettierBin, "--plugin", join(repoRoot, "dist/prettier-plugin.js"), "--write", "*.qt"], { cwd: dir, encoding: "utf8" });
+    expect(r.status, r.stderr).toBe(0);
+    expect(readFileSync(join(dir, "a.qt"), "utf8")).toBe("when syscall latency > 1s # why\n");
+  });
+});
