@@ -2,16 +2,15 @@
 // node's own start-up (unbundled chevrotain alone costs ~350 ms). prettier stays
 // external: only `qtrip fmt` loads it.
 import { execFileSync } from "node:child_process";
-import { chmodSync, mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { chmodSync, rmSync } from "node:fs";
 import { build } from "esbuild";
 
 const common = { minify: true, bundle: true, platform: "node", format: "esm", target: "node20", logLevel: "warning", legalComments: "none" };
 
 if (process.argv[2] === "generate") {
   // `npm run generate`: run src/generate.ts, which writes the committed artifacts.
-  const outfile = join(mkdtempSync(join(tmpdir(), "qtrip-generate-")), "generate.mjs");
+  // Inside the project, so that the generator resolves chevrotain's own files.
+  const outfile = "node_modules/.cache/qtrip/generate.mjs";
   await build({ ...common, entryPoints: ["src/generate.ts"], outfile });
   execFileSync(process.execPath, [outfile], { stdio: "inherit" });
   process.exit(0);

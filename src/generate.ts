@@ -1,7 +1,17 @@
 // Regenerates the committed artifacts derived from the parser (run: npm run generate).
 // Tests fail when a committed copy no longer matches what this writes.
 import { writeFileSync } from "node:fs";
+import { ebnf, railroadHtml } from "./syntax/grammar-reference.js";
 import { cstDts } from "./syntax/generate-cst-dts.js";
+import { textMateGrammar } from "./syntax/textmate.js";
 
-writeFileSync("src/syntax/cst.d.ts", cstDts());
-console.log("wrote src/syntax/cst.d.ts");
+const outputs: [string, string][] = [
+  ["src/syntax/cst.d.ts", cstDts()],
+  ["grammar/qtrip.ebnf", ebnf()],
+  ["grammar/railroad.html", railroadHtml()],
+  ["grammar/qtrip.tmLanguage.json", `${JSON.stringify(textMateGrammar(), null, 2)}\n`],
+];
+for (const [path, text] of outputs) {
+  writeFileSync(path, text);
+  console.log(`wrote ${path}`);
+}
