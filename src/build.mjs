@@ -1,8 +1,9 @@
-// Builds dist/qtrip.js: one ESM bundle of the CLI, so that a run starts near
-// node's own start-up (unbundled chevrotain alone costs ~350 ms). prettier stays
-// external: only `qtrip fmt` loads it.
+// Builds dist/: qtrip.js, an ESM bundle of the CLI (unbundled chevrotain alone
+// costs ~350 ms a run); qtrip.blob, a start-up snapshot of the compiler; and
+// the qtrip launcher that picks between them. prettier stays external: only
+// `qtrip fmt` loads it.
 import { execFileSync } from "node:child_process";
-import { chmodSync, rmSync } from "node:fs";
+import { chmodSync, copyFileSync, realpathSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { build } from "esbuild";
 
 const common = { minify: true, bundle: true, platform: "node", format: "esm", target: "node20", logLevel: "warning", legalComments: "none" };
@@ -30,3 +31,14 @@ await build({
   banner: { js: "#!/usr/bin/env node\nimport { createRequire as __qtripRequire } from 'node:module';\nconst require = __qtripRequire(import.meta.url);" },
 });
 chmodSync("dist/qtrip.js", 0o755);
+
+// The start-up snapshot: one CommonJS bundle of the compiler, run once by node
+// --build-snapshot. It fits only the node binary that made it, which the
+// launcher checks (path, size, mtime) before using it.
+await build({ ...common, entryPoints: ["src/cli/snapshot.ts"], outfile: "dist/qtrip-snapshot.cjs", format: "cjs", external: ["prettier", "prettier/*"] });
+execFileSync(process.execPath, ["--snapshot-blob", "dist/qtrip.blob", "--build-snapshot", "dist/qtrip-snapshot.cjs"], { stdio: "inherit" });
+const nodePath = realpathSync(process.execPath);
+const node = statSync(nodePath);
+writeFileSync("dist/qtrip.blob.node", `${nodePath} ${node.size} ${Math.floor(node.mtimeMs / 1000)}\n`);
+copyFileSync("src/cli/launcher.sh", "dist/qtrip");
+chmodSync("dist/qtrip", 0o755);

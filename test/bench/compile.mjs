@@ -1,6 +1,7 @@
 #!/usr/bin/env node
-// Benchmark, not a test: wall time of `qtrip compile` on a one-rule file against
-// node's own start-up (`node -e 0`). Run: npm run bench  (after npm run build).
+// Benchmark, not a test: wall time of qtrip's commands on a one-rule file against
+// node's own start-up (`node -e 0`), with the start-up snapshot (the launcher
+// dist/qtrip) and without it (dist/qtrip.js). Run: npm run bench.
 import { spawnSync } from "node:child_process";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -8,16 +9,16 @@ import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
-const qtrip = join(root, "dist/qtrip.js");
+const qtrip = join(root, "dist/qtrip");
 const dir = mkdtempSync(join(tmpdir(), "qtrip-bench-"));
 writeFileSync(join(dir, "rule.qt"), "when syscall latency > 200ms on pid 1234\n");
 const runs = Number(process.env.RUNS ?? 30);
 
-function median(args) {
+function median([command, ...args]) {
   const times = [];
   for (let i = 0; i < runs; i++) {
     const start = process.hrtime.bigint();
-    const r = spawnSync(process.execPath, args, { cwd: dir });
+    const r = spawnSync(command, args, { cwd: dir });
     if (r.status !== 0) throw new Error(`${args.join(" ")} failed: ${r.stderr}`);
     times.push(Number(process.hrtime.bigint() - start) / 1e6);
   }
@@ -26,9 +27,11 @@ function median(args) {
 }
 
 const commands = [
-  ["node -e 0", ["-e", "0"]],
+  ["node -e 0", [process.execPath, "-e", "0"]],
   ["qtrip --version", [qtrip, "--version"]],
+  ["qtrip check rule.qt", [qtrip, "check", "rule.qt"]],
   ["qtrip compile rule.qt", [qtrip, "compile", "rule.qt"]],
+  ["qtrip compile (no snapshot)", [process.execPath, join(root, "dist/qtrip.js"), "compile", "rule.qt"]],
 ];
 const baseline = median(commands[0][1]);
 console.log(`median of ${runs} runs (ms), node ${process.version}`);

@@ -1,8 +1,10 @@
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { spawnSync } from "node:child_process";
+import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { beforeEach, describe, expect, test } from "vitest";
 import { qtrip } from "../support/cli.js";
+import { repoRoot } from "../support/stap.js";
 
 let dir: string;
 beforeEach(() => {
@@ -110,5 +112,23 @@ describe("qtrip compile", () => {
     expect(r.status).toBe(2);
     expect(r.stderr).toBe("qtrip: cannot write 'rule.host.stp': EISDIR\n");
     expect(readdirSync(dir).sort()).toEqual(["rule.host.stp", "rule.qt"]);
+  });
+});
+
+describe("the launcher", () => {
+  test("falls back to the plain bundle when the snapshot was made by another node", () => {
+    const copy = mkdtempSync(join(tmpdir(), "qtrip-dist-"));
+    cpSync(join(repoRoot, "dist"), copy, { recursive: true });
+    writeFileSync(join(copy, "qtrip.blob.node"), "/some/other/node 1 1\n");
+    // A broken blob proves it is not used: node would fail to start from it.
+    writeFileSync(join(copy, "qtrip.blob"), "not a snapshot");
+    const r = spawnSync(join(copy, "qtrip"), ["compile", "rule.qt"], { cwd: dir, encoding: "utf8" });
+    expect(r.stderr).toBe("qtrip: cannot read 'rule.qt': no such file\n");
+    expect(r.status).toBe(2);
+  });
+
+  test("passes qtrip's own --version and --help through the snapshot", () => {
+    expect(qtrip(["--version"], dir).stdout).toMatch(/^\d+\.\d+\.\d+\n$/);
+    expect(qtrip(["--help"], dir).stdout).toMatch(/^Usage: qtrip/);
   });
 });

@@ -48,7 +48,7 @@ test("an interrupted compile leaves every output whole or absent", async () => {
   const inputs = Array.from({ length: 40 }, (_, i) => `r${i}.qt`);
   for (const name of inputs) writeFileSync(join(dir, name), "when syscall latency > 1s\n");
   for (const delayMs of [0, 20, 40, 60, 80, 120]) {
-    const child = spawn(process.execPath, [qtripBin, "compile", ...inputs], { cwd: dir, stdio: "ignore" });
+    const child = spawn(qtripBin, ["compile", ...inputs], { cwd: dir, stdio: "ignore" });
     const closed = new Promise((resolve) => child.on("close", resolve));
     await new Promise((resolve) => setTimeout(resolve, delayMs));
     child.kill("SIGTERM");

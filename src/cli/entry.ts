@@ -1,0 +1,14 @@
+// What every way of starting qtrip runs: holds interrupts until the run ends
+// (qtrip's runs are short and its writes synchronous, so a compile is either
+// written whole or not started), then sets the exit status.
+import { constants } from "node:os";
+import { run } from "./main.js";
+
+export async function main(argv: string[]): Promise<void> {
+  for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"] as const) {
+    process.on(signal, () => {
+      process.exitCode = 128 + constants.signals[signal];
+    });
+  }
+  process.exitCode = await run(argv);
+}
