@@ -112,9 +112,14 @@ static u64 qt_scan(int table, u64 table_rules)
 	u64 now = ktime_get_mono_fast_ns(), found = 0;
 	int i, r;
 
-	for (r = 0; r < QT_RULES; r++)
-		if (table_rules & (1ULL << r))
-			qt_newly_late[r] = 0;
+	for (r = 0; r < QT_RULES; r++) {
+		if (!(table_rules & (1ULL << r)))
+			continue;
+		qt_newly_late[r] = 0;
+		/* Inside its 'after' delay a rule marks nothing: a call still running when the delay ends counts then. */
+		if (qt_after[r] && now - qt_armed_at < qt_after[r])
+			table_rules &= ~(1ULL << r);
+	}
 	for (i = 0; i < QT_INFLIGHT_SLOTS; i++) {
 		struct qt_slot *s = &qt_inflight[table][i];
 		u64 start, rules, late, age;
