@@ -5,6 +5,7 @@ import type { Attribute } from "../stdlib.js";
 import { header } from "./header.js";
 import type { EventRule, GuestPlan, InflightTable } from "./plan.js";
 import { DURATION_PARSER_C, GUEST_RUNTIME_C } from "./guest-runtime.js";
+import { REFUSE_C } from "./refuse.js";
 import { commentText, hex, stapInt, stapString } from "./stap-syntax.js";
 
 /** The options every guest script needs; the header shows them in its command. */
@@ -163,15 +164,20 @@ function usesModuleKprobes(plan: GuestPlan): boolean {
   return probes.some((p) => p.includes("kprobe.module("));
 }
 
+/** Refuses to arm (see refuse.ts) and leaves the begin probe. */
+function refuseIf(condition: string, message: string): string {
+  return `\tif (${condition}) {\n\t\tqt_refuse(${message})\n\t\tnext\n\t}`;
+}
+
 function emitBegin(plan: GuestPlan): string[] {
   const { file } = plan;
   const out = ["", "probe begin {"];
   for (const p of plan.runtimeParams) {
     const unset = p.type === "int" ? UNSET_INT : UNSET_STRING;
-    out.push(`\tif (${p.name} == ${unset}) error(${stapString(`qtrip: parameter '${p.name}' has no value: start the script with -G ${p.name}=VALUE`)})`);
+    out.push(refuseIf(`${p.name} == ${unset}`, stapString(`qtrip: parameter '${p.name}' has no value: start the script with -G ${p.name}=VALUE`)));
     if (p.type === "duration") {
       out.push(`\t${p.name}_ns = qt_parse_duration(${p.name})`);
-      out.push(`\tif (${p.name}_ns < 0) error(${stapString(`qtrip: parameter '${p.name}' is not a duration (e.g. 200ms): `)} . ${p.name})`);
+      out.push(refuseIf(`${p.name}_ns < 0`, `${stapString(`qtrip: parameter '${p.name}' is not a duration (e.g. 200ms): `)} . ${p.name}`));
     }
   }
   out.push("\tqt_bind_rings()");
@@ -179,7 +185,7 @@ function emitBegin(plan: GuestPlan): string[] {
   for (const rule of file.rules) {
     const times = rule.count?.times;
     if (times?.kind === "param") {
-      out.push(`\tif (${times.name} < 1) error(${stapString(`qtrip: parameter '${times.name}' must be at least 1`)})`);
+      out.push(refuseIf(`${times.name} < 1`, stapString(`qtrip: parameter '${times.name}' must be at least 1`)));
     }
     out.push(
       ...ruleComment(rule, "\t"),
@@ -188,7 +194,7 @@ function emitBegin(plan: GuestPlan): string[] {
   }
   out.push(
     '\tproblem = qt_arm()',
-    '\tif (problem != "") error("qtrip: " . problem)',
+    refuseIf('problem != ""', '"qtrip: " . problem'),
     "\twarning = qt_build_warnings()",
     '\tif (warning != "") warn("qtrip: " . warning)',
     `\tqt_log_armed(${file.rules.length}, ${stapString(file.caseId ?? "")})`,
@@ -250,6 +256,7 @@ export function emitGuest({ plan, sourceName, sourceText, outputName }: GuestScr
     "# qtrip's guest runtime.",
     GUEST_RUNTIME_C,
     DURATION_PARSER_C,
+    REFUSE_C,
     ...emitRings(plan),
     ...emitParams(plan.runtimeParams),
     ...emitBegin(plan),

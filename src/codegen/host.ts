@@ -3,6 +3,7 @@
 // action, the probe point and the case only — never on the rules.
 import type { CheckedFile } from "../check/checked.js";
 import { header } from "./header.js";
+import { REFUSE_C } from "./refuse.js";
 import { hex, stapString } from "./stap-syntax.js";
 
 export const HOST_ACTIONS = ["int13", "panic", "log"] as const;
@@ -55,8 +56,9 @@ function probeHandler(probe: HostProbe, port: string, value: string): string[] {
   const vmm = "(target() == 0 || pid() == target())";
   if (probe === "kvm_pio") {
     return [
-      "# kvm_pio(rw, port, size, count, data): rw 1 is a write (OUT); count 1 excludes string",
-      "# writes (rep outsb); the byte is read from the data the guest wrote.",
+      "# kvm_pio(rw, port, size, count, data): rw 1 is a write (OUT); the byte is read from the",
+      "# data the guest wrote. KVM emulates a string write (rep outsb) one byte at a time, with",
+      "# count 1 each: one of those that writes the byte trips here too (not at kvm_fast_pio).",
       'probe kernel.trace("kvm_pio") {',
       `\tif ($rw == 1 && $port == ${port} && $size == 1 && $count == 1 && ${vmm}`,
       `\t    && (kernel_char($data) & 0xff) == ${value})`,
@@ -139,14 +141,9 @@ export function emitHost({ file, action, probe, sourceName, sourceText, outputNa
     "	STAP_RETURN(((struct kvm_vcpu *)(unsigned long)STAP_ARG_vcpu)->arch.regs[VCPU_REGS_RAX]);",
     "%}",
     "",
-    "function qt_host_arm:string(case_id:string) %{",
+    ...(action === "log" ? [] : ["function qt_crash_kernel_loaded:long() %{", "	STAP_RETURN(kexec_crash_loaded());", "%}", ""]),
+    "function qt_host_arm(case_id:string) %{",
     "	strlcpy(qt_case, STAP_ARG_case_id, sizeof(qt_case));",
-    "#ifndef QT_ACTION_LOG",
-    "	if (!kexec_crash_loaded()) {",
-    '		strlcpy(STAP_RETVALUE, "no crash kernel is loaded, so a trip would leave no dump: set up kdump, or rehearse with --host-action log", MAXSTRINGLEN);',
-    "		return;",
-    "	}",
-    "#endif",
     ...(probe === "kvm_fast_pio"
       ? [
           "	/*",
@@ -165,9 +162,17 @@ export function emitHost({ file, action, probe, sourceName, sourceText, outputNa
     '	       STAP_ARG_case_id, QT_CHANNEL_PORT, QT_CHANNEL_VALUE, STAP_ARG_vmm ? "VMM pid" : "all VMMs", (long long)STAP_ARG_vmm);',
     "%}",
     "",
+    REFUSE_C,
     "probe begin {",
-    `\tproblem = qt_host_arm(${stapString(file.caseId ?? "")})`,
-    '\tif (problem != "") error("qtrip: " . problem)',
+    ...(action === "log"
+      ? []
+      : [
+          "\tif (!qt_crash_kernel_loaded()) {",
+          '\t\tqt_refuse("qtrip: no crash kernel is loaded, so a trip would leave no dump: set up kdump, or rehearse with --host-action log")',
+          "\t\tnext",
+          "\t}",
+        ]),
+    `\tqt_host_arm(${stapString(file.caseId ?? "")})`,
     `\tqt_log_armed(${stapString(file.caseId ?? "")}, target())`,
     "}",
     "",

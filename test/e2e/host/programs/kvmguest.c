@@ -1,0 +1,198 @@
+/*
+ * kvmguest: the smallest KVM user of our own, run inside the emulated hypervisor.
+ * One VM, one memory slot, one vCPU in real mode, running code made of the port
+ * accesses named on the command line, then hlt.
+ *
+ *   kvmguest [--label NAME] [--wait-for PATH] OP...
+ *   OP:  outb:PORT:BYTE  outw:PORT:WORD  outl:PORT:DWORD  (AL/AX/EAX then one OUT)
+ *        outsb:PORT:B,B,...                               (rep outsb of those bytes)
+ *        inb:PORT                                         (in al,dx with AL = 0x1f first)
+ *
+ * Around every KVM_RUN it writes a line to /dev/kmsg, so the kernel log clock
+ * shows when the vCPU entered the kernel and whether KVM_RUN ever came back:
+ *   kvmguest NAME pid P: KVM_RUN enter #N
+ *   kvmguest NAME pid P: KVM_RUN returned #N exit io out port 0x3ff size 1 count 1 data 1f
+ * With --wait-for it sets everything up, prints "ready" and waits for PATH to exist
+ * before the first KVM_RUN (so a probe can be limited to this pid first).
+ * Built static at test time: the emulated host has no libc.
+ */
+#include <fcntl.h>
+#include <linux/kvm.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define MEM_SIZE 0x10000
+#define CODE_AT 0x1000
+#define DATA_AT 0x8000
+
+static const char *label = "guest";
+static int kmsg = -1;
+static uint8_t *mem;
+
+static void say(const char *fmt, ...)
+{
+	char line[512];
+	int n = snprintf(line, sizeof line, "kvmguest %s pid %d: ", label, (int)getpid());
+	va_list ap;
+	va_start(ap, fmt);
+	n += vsnprintf(line + n, sizeof line - n, fmt, ap);
+	va_end(ap);
+	/* One write() is one kernel log record, stamped by the kernel's clock. */
+	if (kmsg < 0 || write(kmsg, line, n) < 0)
+		fprintf(stderr, "%s\n", line);
+}
+
+static void die(const char *what)
+{
+	say("error: %s: %m", what);
+	exit(1);
+}
+
+/* Appends the machine code of one OP at *pc; returns 0 for an unknown OP. */
+static int emit(const char *op, uint8_t **pc, size_t *data_used)
+{
+	char kind[8];
+	unsigned port, value;
+	char list[256];
+	uint8_t *p = *pc;
+
+	if (sscanf(op, "%7[a-z]:%i:%255s", kind, &port, list) < 2)
+		return 0;
+	*p++ = 0xba, *p++ = port & 0xff, *p++ = port >> 8;          /* mov dx, port */
+	if (!strcmp(kind, "inb")) {
+		*p++ = 0xb0, *p++ = 0x1f;                                  /* mov al, 0x1f: a stale AL */
+		*p++ = 0xec;                                               /* in al, dx */
+	} else if (!strcmp(kind, "outsb")) {
+		uint16_t at = DATA_AT + *data_used, n = 0;
+		for (char *tok = strtok(list, ","); tok; tok = strtok(NULL, ","))
+			mem[at + n++] = strtoul(tok, NULL, 0);
+		*data_used += n;
+		*p++ = 0xb0, *p++ = 0x1f;                                  /* mov al, 0x1f: a stale AL */
+		*p++ = 0xbe, *p++ = at & 0xff, *p++ = at >> 8;             /* mov si, at */
+		*p++ = 0xb9, *p++ = n & 0xff, *p++ = n >> 8;               /* mov cx, n */
+		*p++ = 0xfc;                                               /* cld */
+		*p++ = 0xf3, *p++ = 0x6e;                                  /* rep outsb */
+	} else {
+		value = strtoul(list, NULL, 0);
+		if (!strcmp(kind, "outb")) {
+			/* AH gets garbage first: the probe must look at AL only. */
+			*p++ = 0xb8, *p++ = 0x00, *p++ = 0x55;                 /* mov ax, 0x5500 */
+			*p++ = 0xb0, *p++ = value;                             /* mov al, value */
+			*p++ = 0xee;                                           /* out dx, al */
+		} else if (!strcmp(kind, "outw")) {
+			*p++ = 0xb8, *p++ = value, *p++ = value >> 8;          /* mov ax, value */
+			*p++ = 0xef;                                           /* out dx, ax */
+		} else if (!strcmp(kind, "outl")) {
+			*p++ = 0x66, *p++ = 0xb8;                              /* mov eax, value */
+			for (int i = 0; i < 4; i++)
+				*p++ = value >> (8 * i);
+			*p++ = 0x66, *p++ = 0xef;                              /* out dx, eax */
+		} else {
+			return 0;
+		}
+	}
+	*pc = p;
+	return 1;
+}
+
+int main(int argc, char **argv)
+{
+	const char *wait_for = NULL;
+	int i = 1;
+
+	for (; i + 1 < argc && argv[i][0] == '-'; i += 2) {
+		if (!strcmp(argv[i], "--label"))
+			label = argv[i + 1];
+		else if (!strcmp(argv[i], "--wait-for"))
+			wait_for = argv[i + 1];
+		else
+			break;
+	}
+	kmsg = open("/dev/kmsg", O_WRONLY);
+
+	mem = mmap(NULL, MEM_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (mem == MAP_FAILED)
+		die("mmap");
+	uint8_t *pc = mem + CODE_AT;
+	size_t data_used = 0;
+	for (; i < argc; i++)
+		if (!emit(argv[i], &pc, &data_used)) {
+			fprintf(stderr, "kvmguest: bad op '%s'\n", argv[i]);
+			return 2;
+		}
+	*pc++ = 0xf4;                                                      /* hlt */
+
+	int kvm = open("/dev/kvm", O_RDWR | O_CLOEXEC);
+	if (kvm < 0)
+		die("open /dev/kvm");
+	int vm = ioctl(kvm, KVM_CREATE_VM, 0);
+	if (vm < 0)
+		die("KVM_CREATE_VM");
+	struct kvm_userspace_memory_region region = {
+		.slot = 0, .guest_phys_addr = 0, .memory_size = MEM_SIZE, .userspace_addr = (uintptr_t)mem,
+	};
+	if (ioctl(vm, KVM_SET_USER_MEMORY_REGION, &region) < 0)
+		die("KVM_SET_USER_MEMORY_REGION");
+	int vcpu = ioctl(vm, KVM_CREATE_VCPU, 0);
+	if (vcpu < 0)
+		die("KVM_CREATE_VCPU");
+	int run_size = ioctl(kvm, KVM_GET_VCPU_MMAP_SIZE, 0);
+	struct kvm_run *run = mmap(NULL, run_size, PROT_READ | PROT_WRITE, MAP_SHARED, vcpu, 0);
+	if (run == MAP_FAILED)
+		die("mmap kvm_run");
+
+	/* Real mode, all segments at 0, code at CODE_AT. */
+	struct kvm_sregs sregs;
+	if (ioctl(vcpu, KVM_GET_SREGS, &sregs) < 0)
+		die("KVM_GET_SREGS");
+	struct kvm_segment *segs[] = { &sregs.cs, &sregs.ds, &sregs.es, &sregs.ss };
+	for (unsigned s = 0; s < sizeof segs / sizeof *segs; s++)
+		segs[s]->base = 0, segs[s]->selector = 0;
+	if (ioctl(vcpu, KVM_SET_SREGS, &sregs) < 0)
+		die("KVM_SET_SREGS");
+	struct kvm_regs regs = { .rip = CODE_AT, .rflags = 0x2, .rsp = 0x7000 };
+	if (ioctl(vcpu, KVM_SET_REGS, &regs) < 0)
+		die("KVM_SET_REGS");
+
+	if (wait_for) {
+		printf("ready %d\n", (int)getpid());
+		fflush(stdout);
+		struct stat st;
+		while (stat(wait_for, &st) < 0)
+			usleep(20000);
+	}
+
+	for (int n = 1;; n++) {
+		say("KVM_RUN enter #%d", n);
+		if (ioctl(vcpu, KVM_RUN, 0) < 0)
+			die("KVM_RUN");
+		switch (run->exit_reason) {
+		case KVM_EXIT_IO: {
+			uint8_t *data = (uint8_t *)run + run->io.data_offset;
+			char hexdata[64] = "";
+			unsigned len = run->io.size * run->io.count;
+			if (run->io.direction == KVM_EXIT_IO_IN)
+				memset(data, 0xa5, len);                /* what the guest reads */
+			for (unsigned b = 0, at = 0; b < len && b < 16; b++)
+				at += sprintf(hexdata + at, b ? " %02x" : "%02x", data[b]);
+			say("KVM_RUN returned #%d exit io %s port 0x%x size %u count %u data %s", n,
+			    run->io.direction == KVM_EXIT_IO_OUT ? "out" : "in", run->io.port, run->io.size,
+			    run->io.count, hexdata);
+			break;
+		}
+		case KVM_EXIT_HLT:
+			say("KVM_RUN returned #%d exit hlt: done", n);
+			return 0;
+		default:
+			say("KVM_RUN returned #%d exit reason %u: unexpected", n, run->exit_reason);
+			return 1;
+		}
+	}
+}
