@@ -19,8 +19,8 @@ export const tickGap: ConditionEntry = {
     // Each CPU's tick, on that CPU: a vCPU the hypervisor did not run sees the gap on its
     // first tick back, and trips there and then.
     probe: "timer.profile",
-    prelude: ["gap = qt_tick_gap() # ns since this CPU's previous tick; 0 right after idle"],
-    test: ({ exceeds }) => exceeds("gap"),
+    prelude: ["qt_gap = qt_tick_gap() # ns since this CPU's previous tick; 0 right after idle"],
+    test: ({ exceeds }) => exceeds("qt_gap"),
     attributes: { cpu: "cpu()" },
     helpers: [
       {

@@ -34,7 +34,7 @@ function operand(value: Operand<bigint> | Operand<string>): string {
 function beginValue(value: Operand<bigint> | undefined, fallback: string): string {
   if (!value) return fallback;
   if (value.kind === "const") return stapInt(value.value);
-  return value.type === "duration" ? `${value.name}_ns` : value.name;
+  return value.type === "duration" ? `qt_${value.name}_ns` : value.name;
 }
 
 function ruleComment(rule: CheckedRule, indent: string): string[] {
@@ -101,12 +101,12 @@ function addTable(handlers: Handlers, table: InflightTable): void {
   }
   const start = handlers.at(shape.start.probes.join(", "));
   start.comments.push(`Start timing (table ${table.index}, ${table.name}): filters first, then one lock-free table write for the rules that match.`);
-  start.body.push("\trules = 0");
+  start.body.push("\tqt_rules = 0");
   for (const { rule, codegen } of table.rules) {
     const test = ruleTest(rule, codegen.attributes, [codegen.start.select]);
-    start.body.push(...ruleComment(rule, "\t"), test ? `\tif (${test}) rules |= ${bit(rule)}` : `\trules |= ${bit(rule)}`);
+    start.body.push(...ruleComment(rule, "\t"), test ? `\tif (${test}) qt_rules |= ${bit(rule)}` : `\tqt_rules |= ${bit(rule)}`);
   }
-  start.body.push(`\tif (rules) qt_start(${table.index}, ${shape.start.key}, rules)`);
+  start.body.push(`\tif (qt_rules) qt_start(${table.index}, ${shape.start.key}, qt_rules)`);
 }
 
 function addEvent(handlers: Handlers, { rule, codegen }: EventRule): void {
@@ -131,7 +131,7 @@ function emitScan(plan: GuestPlan): string[] {
     `probe timer.ms(${plan.scanPeriodMs}) {`,
   ];
   for (const table of plan.tables) {
-    const late = `late${table.index}`;
+    const late = `qt_late${table.index}`;
     out.push(`\t${late} = qt_scan_table(${table.index}, ${mask(table.rules.map((r) => r.rule))})`);
     for (const { rule } of table.rules) {
       out.push(
@@ -176,8 +176,8 @@ function emitBegin(plan: GuestPlan): string[] {
     const unset = p.type === "int" ? UNSET_INT : UNSET_STRING;
     out.push(refuseIf(`${p.name} == ${unset}`, stapString(`qtrip: parameter '${p.name}' has no value: start the script with -G ${p.name}=VALUE`)));
     if (p.type === "duration") {
-      out.push(`\t${p.name}_ns = qt_parse_duration(${p.name})`);
-      out.push(refuseIf(`${p.name}_ns < 0`, `${stapString(`qtrip: parameter '${p.name}' is not a duration (e.g. 200ms): `)} . ${p.name}`));
+      out.push(`\tqt_${p.name}_ns = qt_parse_duration(${p.name})`);
+      out.push(refuseIf(`qt_${p.name}_ns < 0`, `${stapString(`qtrip: parameter '${p.name}' is not a duration (e.g. 200ms): `)} . ${p.name}`));
     }
   }
   out.push("\tqt_bind_rings()");
@@ -193,10 +193,10 @@ function emitBegin(plan: GuestPlan): string[] {
     );
   }
   out.push(
-    '\tproblem = qt_arm()',
-    refuseIf('problem != ""', '"qtrip: " . problem'),
-    "\twarning = qt_build_warnings()",
-    '\tif (warning != "") warn("qtrip: " . warning)',
+    '\tqt_problem = qt_arm()',
+    refuseIf('qt_problem != ""', '"qtrip: " . qt_problem'),
+    "\tqt_warning = qt_build_warnings()",
+    '\tif (qt_warning != "") warn("qtrip: " . qt_warning)',
     `\tqt_log_armed(${file.rules.length}, ${stapString(file.caseId ?? "")})`,
     "}",
   );
@@ -264,10 +264,10 @@ export function emitGuest({ plan, sourceName, sourceText, outputName }: GuestScr
     ...emitScan(plan),
     "",
     "probe end {",
-    "\tuntracked = qt_untracked_count()",
-    '\tif (untracked) printf("qtrip: %d starts were not timed: the in-flight table was full (raise -DQT_INFLIGHT_SLOTS)\\n", untracked)',
-    "\tdropped = qt_dropped_count()",
-    '\tif (dropped) printf("qtrip: %d occurrences were not counted (lock contention)\\n", dropped)',
+    "\tqt_untracked = qt_untracked_count()",
+    '\tif (qt_untracked) printf("qtrip: %d starts were not timed: the in-flight table was full (raise -DQT_INFLIGHT_SLOTS)\\n", qt_untracked)',
+    "\tqt_dropped = qt_dropped_count()",
+    '\tif (qt_dropped) printf("qtrip: %d occurrences were not counted (lock contention)\\n", qt_dropped)',
     "}",
   ];
   return `${top}\n${lines.join("\n")}\n`;

@@ -6,6 +6,8 @@
 // argument, never a format.
 export const REFUSE_C = String.raw`function qt_refuse(message:string) %{
 	_stp_error("%s", STAP_ARG_message);
+	/* Also in the kernel log: a detached start (staprun -L, stap -F) never shows _stp_error's. */
+	printk(KERN_ERR "%s\n", STAP_ARG_message);
 	atomic_inc(error_count());
 	atomic_set(session_state(), STAP_SESSION_ERROR);
 	_stp_exit();

@@ -24,7 +24,7 @@ test("64 rules compile, sharing one handler per probe point", () => {
   const source = Array.from({ length: 64 }, (_, i) => `when syscall latency > ${i + 1}ms on pid ${i + 1}`).join("\n");
   const guest = compileSource(source, { fileName: "big.qt" }).outputs!.guest;
   expect(guest.match(/^probe kernel\.trace\("raw_syscalls:sys_enter"\)/gm)).toHaveLength(1);
-  expect(guest).toContain("rules |= 0x8000000000000000");
+  expect(guest).toContain("qt_rules |= 0x8000000000000000");
 });
 
 test("a 200 kB string: too long, said once", () => {

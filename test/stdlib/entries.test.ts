@@ -63,8 +63,8 @@ describe("code generation details", () => {
 
   test("filters come before any table write, cheapest first", () => {
     const guest = guestOf('when syscall futex latency > 1s on comm "x" and pid 7');
-    expect(guest).toContain('if (pid() == 7 && ($id == 202) && !qt_compat_task() && execname() == "x") rules |= 0x1');
-    expect(guest).toContain("if (rules) qt_start(0, tid(), rules)");
+    expect(guest).toContain('if (pid() == 7 && ($id == 202) && !qt_compat_task() && execname() == "x") qt_rules |= 0x1');
+    expect(guest).toContain("if (qt_rules) qt_start(0, tid(), qt_rules)");
   });
 
   test("syscall error: errno names are compared with the negated result, call numbers with orig_ax", () => {
@@ -83,7 +83,7 @@ describe("code generation details", () => {
   test("sched latency times the woken task, keyed by its tid", () => {
     const guest = guestOf('when sched latency >= 50ms on comm "qemu-ga" and cpu 2');
     expect(guest).toContain('probe kernel.trace("sched:sched_wakeup"), kernel.trace("sched:sched_wakeup_new") {');
-    expect(guest).toContain('if (task_cpu($p) == 2 && $p->pid != 0 && kernel_string($p->comm) == "qemu-ga") rules |= 0x1');
+    expect(guest).toContain('if (task_cpu($p) == 2 && $p->pid != 0 && kernel_string($p->comm) == "qemu-ga") qt_rules |= 0x1');
     expect(guest).toContain("qt_stop(0, $next->pid)");
   });
 
@@ -99,7 +99,7 @@ describe("code generation details", () => {
   test("tick gap checks on the CPU's own tick and forgets idle time", () => {
     const guest = guestOf("when tick gap > 100ms on cpu 1");
     expect(guest).toContain("probe timer.profile {");
-    expect(guest).toContain("if (cpu() == 1 && qt_exceeds(0, gap) && qt_condition_held(0, 1)) {");
+    expect(guest).toContain("if (cpu() == 1 && qt_exceeds(0, qt_gap) && qt_condition_held(0, 1)) {");
     expect(guest).toContain('probe kernel.trace("power:cpu_idle") {\n\tqt_cpu_idle($state)\n}');
   });
 
@@ -130,5 +130,25 @@ describe("code generation details", () => {
     ["tick gap", "E0146"],
   ])("misuse: %s", (condition, code) => {
     expect(checkSource(`when ${condition}`, { fileName: "rule.qt" }).diagnostics.map((d) => d.code)).toContain(code);
+  });
+});
+
+describe("generated names never meet parameter names", () => {
+  // Parameters become globals named as in the rule file; the checker reserves qt_ for qtrip.
+  const dir = join(repoRoot, "examples");
+  test.each(readdirSync(dir))("%s: every variable the script assigns starts with qt_", (name) => {
+    const source = readFileSync(join(dir, name), "utf8");
+    const outputs = compileSource(source, { fileName: name, dryRun: false }).outputs!;
+    const assignedIn = (script: string) =>
+      [...script.replace(/%\{[\s\S]*?%\}/g, "").matchAll(/^\s*([A-Za-z_][A-Za-z0-9_]*)\s*(?:=|\|=)[^=]/gm)].map((m) => m[1]);
+    const guest = assignedIn(outputs.guest); // embedded C has its own names
+    expect(guest).toContain("qt_warning");
+    expect([...guest, ...assignedIn(outputs.host)].filter((v) => !v.startsWith("qt_"))).toEqual([]);
+  });
+
+  test("a parameter named like a former generated local keeps its value", () => {
+    const guest = guestOf("param rules: int\nparam lag: duration\nparam lag_ns: int\nwhen syscall latency > $lag on pid $rules and uid $lag_ns");
+    expect(guest).toContain("if (pid() == rules && uid() == lag_ns) qt_rules |= 0x1");
+    expect(guest).toContain("qt_lag_ns = qt_parse_duration(lag)");
   });
 });

@@ -1,0 +1,27 @@
+// Assertions shared by the scenarios: whether QEMU saw a trip, and when,
+// relative to the marker qt-trigger writes as call k starts.
+import { expect } from "vitest";
+import { markerAt, trips, type GuestRun } from "./harness.js";
+
+/** Every scenario's threshold. */
+export const THRESHOLD_MS = 200;
+/** How late a trip may come: the scan runs every 10 ms, plus timer slack and emulation. */
+export const SLACK_MS = 20;
+
+export function msBetween(fromUs: number, toUs: number): number {
+  return (toUs - fromUs) / 1000;
+}
+
+/** `atUs` (QEMU's clock) is THRESHOLD_MS to THRESHOLD_MS + SLACK_MS after call `call` started. */
+export function expectAtThreshold(run: GuestRun, call: number, atUs: number): void {
+  const latency = msBetween(markerAt(run, call), atUs);
+  expect(latency).toBeGreaterThanOrEqual(THRESHOLD_MS);
+  expect(latency).toBeLessThanOrEqual(THRESHOLD_MS + SLACK_MS);
+}
+
+/** The run tripped exactly once, at the threshold after call `call` started. */
+export function expectOneTripAfterCall(run: GuestRun, call: number): void {
+  const seen = trips(run);
+  expect(seen, `trips; console:\n${run.console}`).toHaveLength(1);
+  expectAtThreshold(run, call, seen[0]!.us);
+}

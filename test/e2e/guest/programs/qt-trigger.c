@@ -1,0 +1,170 @@
+/*
+ * qt-trigger: the guest-side workload of qtrip's real-guest tests.
+ *
+ * It runs the steps given as arguments, in order:
+ *
+ *   wait:FIFO             block until the init writes to FIFO (its "go")
+ *   base:V                markers of the following calls are V+1, V+2, ... (default 0)
+ *   mark:V                write byte V to the marker port
+ *   nanosleep:MS[xN]      N times: a marker, then nanosleep(2) for MS milliseconds
+ *   clock_nanosleep:MS[xN]  the same with clock_nanosleep(2)
+ *   read:MS[xN]           the same with a read(2) of a timerfd that expires after MS
+ *   getppid:MS            call getppid(2) in a loop for MS milliseconds; print calls/s
+ *
+ * The marker is an `outb` to the parallel port's data register (LPT1, 0x378): QEMU
+ * traces it (parallel_ioport_write) with a timestamp in the same log as the serial
+ * port's; it is handled on the vCPU's thread as it happens, like the trip; and no
+ * guest driver touches the port (parport_pc is a module we do not load). So QEMU
+ * sees "call k starts" and "the trip" on one clock: their difference is the trip
+ * latency.
+ *
+ * System calls are made with syscall(2): glibc's nanosleep() is clock_nanosleep
+ * underneath, and name-filtered rules must see the call we mean.
+ */
+#define _GNU_SOURCE
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/io.h>
+#include <sys/syscall.h>
+#include <sys/timerfd.h>
+#include <time.h>
+#include <unistd.h>
+
+#define MARKER_PORT 0x378
+
+static unsigned marker_base;
+static unsigned calls;
+
+static void die(const char *what, const char *arg)
+{
+	fprintf(stderr, "qt-trigger: %s: %s\n", what, arg);
+	exit(2);
+}
+
+static void mark(unsigned value)
+{
+	outb(value & 0xff, MARKER_PORT);
+}
+
+/* Marks the start of the next blocking call: the last thing before the system call. */
+static void call_starts(void)
+{
+	mark(marker_base + ++calls);
+}
+
+static struct timespec from_ms(long ms)
+{
+	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+	return ts;
+}
+
+static void call_nanosleep(long ms)
+{
+	struct timespec ts = from_ms(ms);
+	call_starts();
+	syscall(SYS_nanosleep, &ts, NULL);
+}
+
+static void call_clock_nanosleep(long ms)
+{
+	struct timespec ts = from_ms(ms);
+	call_starts();
+	syscall(SYS_clock_nanosleep, CLOCK_MONOTONIC, 0, &ts, NULL);
+}
+
+static void call_read(long ms)
+{
+	/* A timerfd read blocks in read(2) itself, in one task, for exactly MS. */
+	struct itimerspec its = { .it_value = from_ms(ms) };
+	unsigned long long expirations;
+	int fd = timerfd_create(CLOCK_MONOTONIC, 0);
+
+	if (fd < 0 || timerfd_settime(fd, 0, &its, NULL) < 0)
+		die("timerfd", "cannot arm");
+	call_starts();
+	syscall(SYS_read, fd, &expirations, sizeof expirations);
+	close(fd);
+}
+
+static double now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts); /* vDSO: not a system call */
+	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
+static void getppid_loop(long ms)
+{
+	double start = now_ms(), elapsed;
+	unsigned long n = 0;
+
+	do {
+		for (int i = 0; i < 1024; i++)
+			syscall(SYS_getppid);
+		n += 1024;
+		elapsed = now_ms() - start;
+	} while (elapsed < ms);
+	printf("qt-trigger: getppid %lu calls in %.0f ms: %.0f calls/s\n", n, elapsed, n * 1e3 / elapsed);
+	fflush(stdout);
+}
+
+/* "MS" or "MSxN" */
+static void parse_repeat(const char *text, long *ms, long *times)
+{
+	char *end;
+	*ms = strtol(text, &end, 10);
+	*times = *end == 'x' ? strtol(end + 1, &end, 10) : 1;
+	if (*end || *ms < 0 || *times < 1)
+		die("bad duration", text);
+}
+
+static void run_step(const char *step)
+{
+	const char *arg = strchr(step, ':');
+	long ms, times;
+
+	if (!arg)
+		die("bad step", step);
+	arg++;
+	if (!strncmp(step, "wait:", 5)) {
+		/* Read the go byte too: closing first would fail the writer with EPIPE. */
+		char go;
+		int fd = open(arg, O_RDONLY);
+		if (fd < 0 || read(fd, &go, 1) < 0)
+			die("cannot read", arg);
+		close(fd);
+	} else if (!strncmp(step, "base:", 5)) {
+		marker_base = strtoul(arg, NULL, 0);
+	} else if (!strncmp(step, "mark:", 5)) {
+		mark(strtoul(arg, NULL, 0));
+	} else if (!strncmp(step, "getppid:", 8)) {
+		parse_repeat(arg, &ms, &times);
+		getppid_loop(ms);
+	} else {
+		void (*call)(long);
+		if (!strncmp(step, "nanosleep:", 10))
+			call = call_nanosleep;
+		else if (!strncmp(step, "clock_nanosleep:", 16))
+			call = call_clock_nanosleep;
+		else if (!strncmp(step, "read:", 5))
+			call = call_read;
+		else
+			die("unknown step", step);
+		parse_repeat(arg, &ms, &times);
+		while (times-- > 0)
+			call(ms);
+	}
+}
+
+int main(int argc, char **argv)
+{
+	if (ioperm(MARKER_PORT, 1, 1) < 0) {
+		perror("qt-trigger: ioperm");
+		return 2;
+	}
+	for (int i = 1; i < argc; i++)
+		run_step(argv[i]);
+	return 0;
+}
