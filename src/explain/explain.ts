@@ -89,6 +89,14 @@ const HOST_ACTION_WORDS: Record<HostAction, string> = {
 export function explain(file: CheckedFile, options: ExplainOptions): string {
   const plan = planGuest(file, { dryRun: options.dryRun });
   const inflightRules = new Set(plan.tables.flatMap((t) => t.rules.map((r) => r.rule)));
+  // The probe points this rule's script really uses, from the plan.
+  const probesOf = new Map<CheckedRule, string[]>();
+  for (const table of plan.tables) {
+    const { start, stops } = table.shape;
+    const points = [...start.probes.map((p) => `${p} (start)`), ...stops.map((s) => `${s.probe} (stop)`), `timer.ms(${plan.scanPeriodMs}) (scan)`];
+    for (const { rule } of table.rules) probesOf.set(rule, points);
+  }
+  for (const { rule, codegen } of plan.events) probesOf.set(rule, [codegen.probe, ...(codegen.helpers ?? []).map((h) => h.probe)]);
   const out: string[] = [];
   out.push(
     `${options.fileName}: ${file.rules.length} rule${file.rules.length === 1 ? "" : "s"}` +
@@ -103,7 +111,7 @@ export function explain(file: CheckedFile, options: ExplainOptions): string {
       `${rule.label}:`,
       `  ${rule.source.replace(/\s*\n\s*/g, " ")}`,
       `  Watches ${watches(rule)}${filters.length ? `, only for ${filters.join(" and ")}` : ", anywhere in the guest"}.`,
-      `  Probes: ${rule.entry.probes.join(", ")}.`,
+      `  Probes: ${probesOf.get(rule)!.join(", ")}.`,
       `  Cost: ${rule.entry.cost.class}: ${rule.entry.cost.detail}.`,
       `  Trips ${trips(rule, inflight, plan.scanPeriodMs)}.`,
       "",

@@ -63,6 +63,13 @@ describe("qtrip explain", () => {
     expect(r.stdout).toContain("calls panic()");
   });
 
+  test("names the probe points the rule's script really uses", () => {
+    writeFileSync(join(dir, "e.qt"), "when event hung_task\nwhen syscall latency > 200ms\n");
+    const out = qtrip(["explain", "e.qt"], dir).stdout;
+    expect(out).toContain('  Probes: kernel.trace("printk:console").\n');
+    expect(out).toContain('  Probes: kernel.trace("raw_syscalls:sys_enter") (start), kernel.trace("raw_syscalls:sys_exit") (stop), kernel.trace("sched:sched_process_exit") (stop), timer.ms(10) (scan).\n');
+  });
+
   test("a wrong rule is reported as by compile", () => {
     writeFileSync(join(dir, "r.qt"), "when syscall latency > 1\n");
     const r = qtrip(["explain", "r.qt"], dir);
