@@ -119,7 +119,10 @@ function addEvent(handlers: Handlers, { rule, codegen }: EventRule): void {
   const h = handlers.at(codegen.probe);
   if (!h.comments.includes("Conditions seen where they happen.")) h.comments.push("Conditions seen where they happen.");
   const condition = codegen.test?.({ exceeds: (value) => `qt_exceeds(${rule.index}, ${value})` });
-  const test = ruleTest(rule, codegen.attributes, [condition, `qt_condition_held(${rule.index}, 1)`]);
+  // Every filter before the count: counting records an occurrence.
+  const filtered = ruleTest(rule, codegen.attributes, [condition]);
+  const held = `qt_condition_held(${rule.index}, 1)`;
+  const test = filtered ? `${filtered} && ${held}` : held;
   h.body.push(...ruleComment(rule, "\t"), `\tif (${test}) {`, ...tripLines(rule, "\t\t"), "\t}");
 }
 

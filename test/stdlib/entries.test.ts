@@ -116,8 +116,14 @@ describe("code generation details", () => {
     expect(guestOf(`when event ${name}`)).toContain(expected);
   });
 
+  test("an event rule counts only after every filter held", () => {
+    expect(guestOf('when syscall openat error ENOENT on comm "x" 5 times within 2s')).toContain(
+      'if (($ret == -2) && ($regs->orig_ax == 257) && !qt_compat_task() && execname() == "x" && qt_condition_held(0, 1)) {',
+    );
+  });
+
   test("signal compares the signal number", () => {
-    expect(guestOf("when signal SIGKILL")).toContain("if ($sig == 9 && qt_condition_held(0, 1)) {");
+    expect(guestOf("when signal SIGKILL")).toContain("if ($sig == 9 && $result == 0 && qt_condition_held(0, 1)) {");
   });
 
   test.each([

@@ -25,3 +25,20 @@ export function expectOneTripAfterCall(run: GuestRun, call: number): void {
   expect(seen, `trips; console:\n${run.console}`).toHaveLength(1);
   expectAtThreshold(run, call, seen[0]!.us);
 }
+
+/**
+ * The run tripped exactly once, logging `label`; with `from`, the trip came `minMs` to
+ * `maxMs` after marker `from` (QEMU's clock for both).
+ */
+export function expectTrip(run: GuestRun, label: string, from?: { marker: number; minMs: number; maxMs: number }): number {
+  const seen = trips(run);
+  expect(seen, `trips; console:\n${run.console}`).toHaveLength(1);
+  expect(run.console).toContain(`qtrip: tripped: ${label}: writing 0x1f to port 0x3ff`);
+  const at = seen[0]!.us;
+  if (from) {
+    const ms = msBetween(markerAt(run, from.marker), at);
+    expect(ms, `trip ${ms} ms after marker 0x${from.marker.toString(16)}`).toBeGreaterThanOrEqual(from.minMs);
+    expect(ms, `trip ${ms} ms after marker 0x${from.marker.toString(16)}`).toBeLessThanOrEqual(from.maxMs);
+  }
+  return at;
+}

@@ -12,6 +12,7 @@ import { createHash } from "node:crypto";
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
 import { compileSource } from "../../../src/compile.js";
 import { GUEST_STAP_OPTIONS } from "../../../src/codegen/guest.js";
 import { renderText } from "../../../src/diagnostics/render.js";
@@ -204,7 +205,27 @@ export interface GuestSession {
   session: string;
   /** vCPUs (default 1: a second one costs a host core under emulation). */
   smp?: number;
+  /** Guest memory in MiB (default 512). */
+  memoryMb?: number;
+  /** Modules of the test kernel (e.g. "virtio_blk"), insmod-ed with their dependencies before the session. */
+  kernelModules?: string[];
+  /** QEMU `-drive` values: the first is /dev/vda, and so on (virtio_blk needed). */
+  drives?: string[];
+  /** Run alongside the guest, from the host: e.g. stop its vCPU for a while. */
+  control?: (guest: RunningGuest) => Promise<void>;
   timeoutMs?: number;
+}
+
+/** A guest while it runs, as `control` sees it. */
+export interface RunningGuest {
+  /** Resolves once the guest has written marker `value` (polls QEMU's trace log). */
+  marker(value: number): Promise<void>;
+  /**
+   * Stops the whole QEMU process for `ms` (SIGSTOP, then SIGCONT), as a host that does not
+   * schedule the vCPU thread would. Unlike the monitor's `stop`, this lets the guest's clocks
+   * run on: under TCG they follow the host's while the VM runs and freeze while it is stopped.
+   */
+  pause(ms: number): Promise<void>;
 }
 
 /** QEMU's log backend: `PID@SECONDS.MICROS:event text`. */
@@ -226,7 +247,9 @@ function parseTrace(text: string): { serial: PortWrite[]; parallel: PortWrite[] 
 export async function runGuest(spec: GuestSession): Promise<GuestRun> {
   const base = await baseArchive();
   const dir = mkdtempSync(join(base.dir, "run-"));
-  const own: CpioEntry[] = [{ path: "init", mode: 0o755, data: Buffer.from(initScript(spec.session, spec.module && moduleName(spec.module))) }];
+  const kmods = kernelModuleEntries(spec.kernelModules ?? []);
+  const session = [...kmods.lines, spec.session].join("\n");
+  const own: CpioEntry[] = [{ path: "init", mode: 0o755, data: Buffer.from(initScript(session, spec.module && moduleName(spec.module))) }, ...kmods.entries];
   if (spec.module) own.push({ path: `${moduleName(spec.module)}.ko`, mode: 0o644, data: readFileSync(spec.module) });
   const initrd = join(dir, "initrd.cpio");
   writeFileSync(initrd, Buffer.concat([readFileSync(base.file), cpioArchive(own)]));
@@ -237,10 +260,11 @@ export async function runGuest(spec: GuestSession): Promise<GuestRun> {
   // no_timer_check: on a busy host the emulated PIT can miss the kernel's boot-time
   // check ("IO-APIC + timer doesn't work!" panic); the check proves nothing here.
   const args = [
-    ...["-accel", accel, "-m", "512", "-smp", String(spec.smp ?? 1), "-nodefaults", "-display", "none", "-no-reboot"],
+    ...["-accel", accel, "-m", String(spec.memoryMb ?? 512), "-smp", String(spec.smp ?? 1), "-nodefaults", "-display", "none", "-no-reboot"],
     ...["-kernel", kernelImage, "-initrd", initrd, "-append", "console=ttyS0 panic=-1 quiet no_timer_check"],
     ...["-serial", `file:${consoleFile}`, "-parallel", "null"],
     ...["-trace", "serial_write", "-trace", "parallel_ioport_write", "-D", traceFile, "-msg", "timestamp=on"],
+    ...(spec.drives ?? []).flatMap((drive) => ["-drive", drive]),
   ];
   const startedUs = Date.now() * 1000;
   const timeoutMs = spec.timeoutMs ?? 90_000;
@@ -249,20 +273,68 @@ export async function runGuest(spec: GuestSession): Promise<GuestRun> {
     let stderr = "";
     qemu.stderr.on("data", (chunk) => (stderr += chunk));
     const timer = setTimeout(() => qemu.kill("SIGKILL"), timeoutMs);
+    let exited = false;
+    let controlError: unknown;
     qemu.on("error", fail);
     qemu.on("close", (code, signal) => {
       clearTimeout(timer);
-      done(signal ? `killed by ${signal} after ${timeoutMs} ms` : code === 0 ? "" : `exit ${code}: ${stderr}`);
+      exited = true;
+      if (controlError) fail(controlError);
+      else done(signal ? `killed by ${signal} after ${timeoutMs} ms` : code === 0 ? "" : `exit ${code}: ${stderr}`);
     });
+    if (spec.control) {
+      const guest: RunningGuest = {
+        async marker(value) {
+          while (!exited) {
+            const { parallel } = parseTrace(existsSync(traceFile) ? readFileSync(traceFile, "utf8") : "");
+            if (markersFrom(parallel).some((w) => w.val === value)) return;
+            await sleep(10);
+          }
+          throw new Error(`QEMU exited before marker 0x${value.toString(16)}`);
+        },
+        async pause(ms) {
+          qemu.kill("SIGSTOP");
+          await sleep(ms);
+          qemu.kill("SIGCONT");
+        },
+      };
+      spec.control(guest).catch((e) => {
+        controlError = e;
+        qemu.kill("SIGCONT");
+        qemu.kill("SIGKILL");
+      });
+    }
   });
   rmSync(initrd); // the biggest file of a run; the logs stay for a post-mortem
   const console = existsSync(consoleFile) ? readFileSync(consoleFile, "utf8") : "";
   if (status) throw new Error(`QEMU failed (${status}); console:\n${console}`);
   const { serial, parallel } = parseTrace(readFileSync(traceFile, "utf8"));
-  // The BIOS probes the parallel port before the kernel starts: markers start at "booted".
+  return { console, serial, markers: markersFrom(parallel), startedUs };
+}
+
+/** The BIOS probes the parallel port before the kernel starts: markers start at "booted". */
+function markersFrom(parallel: PortWrite[]): PortWrite[] {
   const booted = parallel.findIndex((w) => w.addr === 0 && w.val === PHASE.booted);
-  const markers = booted < 0 ? [] : parallel.slice(booted).filter((w) => w.addr === 0);
-  return { console, serial, markers, startedUs };
+  return booted < 0 ? [] : parallel.slice(booted).filter((w) => w.addr === 0);
+}
+
+const modulesDir = `/lib/modules/${kernelRelease}`;
+
+/** A module's file and those of its dependencies, in load order (modules.dep lists dependencies deepest last). */
+function moduleFiles(name: string): string[] {
+  const dep = readFileSync(join(modulesDir, "modules.dep"), "utf8");
+  const line = dep.split("\n").find((l) => l.replace(/:.*/, "").replace(/^.*\//, "").replace(/\.ko(\.xz)?$/, "") === name.replace(/-/g, "_"));
+  if (!line) throw new Error(`no module ${name} in ${modulesDir}/modules.dep`);
+  const [file, deps] = line.split(":") as [string, string];
+  return [...deps.trim().split(/\s+/).filter(Boolean).reverse(), file];
+}
+
+/** Archive entries and insmod lines for modules of the test kernel, each file once, dependencies first. */
+function kernelModuleEntries(names: string[]): { entries: CpioEntry[]; lines: string[] } {
+  const files = [...new Set(names.flatMap(moduleFiles))];
+  if (files.some((f) => f.endsWith(".xz"))) throw new Error("compressed modules: decompress them first");
+  const entries = files.map((f) => ({ path: `${modulesDir.slice(1)}/${f}`, mode: 0o644, data: readFileSync(join(modulesDir, f)) }));
+  return { entries, lines: files.map((f) => `insmod ${modulesDir}/${f} || echo "qtrip-e2e: insmod ${f} failed"`) };
 }
 
 /** `/x/qtrip_abc.ko` → `qtrip_abc`: staprun finds the module by its file name. */
@@ -304,4 +376,11 @@ export function consoleTextAt(run: GuestRun, text: string): number | undefined {
 export function assertSessionRan(run: GuestRun): void {
   markerAt(run, PHASE.armed);
   markerAt(run, PHASE.done);
+}
+
+/** Builds the rules into one module and boots a session with it that must run to its end. */
+export async function bootRules(source: string, session: Omit<GuestSession, "module">): Promise<GuestRun> {
+  const run = await runGuest({ ...session, module: await buildRuleModule({ source }) });
+  assertSessionRan(run);
+  return run;
 }

@@ -10,6 +10,12 @@
  *   clock_nanosleep:MS[xN]  the same with clock_nanosleep(2)
  *   read:MS[xN]           the same with a read(2) of a timerfd that expires after MS
  *   getppid:MS            call getppid(2) in a loop for MS milliseconds; print calls/s
+ *   spin:MS[xN]           N times: a marker, then a busy loop (no system call) for MS milliseconds
+ *   open:PATH[xN]         N times: a marker, then openat(2) of PATH (read-only); print the first error
+ *   dread:DEV[xN]         N times: a marker, then an O_DIRECT read(2) of the next 4 KiB of DEV
+ *   comm:NAME             set the task's name (what `on comm` and the kernel's messages see)
+ *   fifo:PRIO             become SCHED_FIFO at PRIO: on one vCPU nothing else runs while it spins
+ *   hog:MB                allocate and touch MB MiB, one MiB at a time, a marker after each 16
  *
  * The marker is an `outb` to the parallel port's data register (LPT1, 0x378): QEMU
  * traces it (parallel_ioport_write) with a timestamp in the same log as the serial
@@ -26,7 +32,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <errno.h>
+#include <sched.h>
 #include <sys/io.h>
+#include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/timerfd.h>
 #include <time.h>
@@ -110,6 +119,90 @@ static void getppid_loop(long ms)
 	fflush(stdout);
 }
 
+static void spin(long ms)
+{
+	double start;
+
+	call_starts();
+	start = now_ms();
+	while (now_ms() - start < ms)
+		;
+}
+
+static void open_path(const char *path, long times)
+{
+	int reported = 0;
+
+	while (times-- > 0) {
+		long fd;
+
+		call_starts();
+		fd = syscall(SYS_openat, AT_FDCWD, path, O_RDONLY);
+		if (fd >= 0)
+			close(fd);
+		else if (!reported++)
+			printf("qt-trigger: open %s: %s\n", path, strerror(errno));
+	}
+	fflush(stdout);
+}
+
+static void direct_read(const char *dev, long times)
+{
+	/* O_DIRECT: each read is a request to the device, never served by the page cache. */
+	static char buffer[4096] __attribute__((aligned(4096)));
+	int fd = open(dev, O_RDONLY | O_DIRECT);
+
+	if (fd < 0)
+		die("cannot open", dev);
+	while (times-- > 0) {
+		call_starts();
+		if (read(fd, buffer, sizeof buffer) != sizeof buffer)
+			die("cannot read", dev);
+	}
+	close(fd);
+}
+
+static void hog(long mb)
+{
+	for (long i = 1; i <= mb; i++) {
+		char *p = malloc(1 << 20);
+		if (!p)
+			die("out of memory", "malloc");
+		memset(p, 1, 1 << 20);
+		if (i % 16 == 0)
+			call_starts();
+	}
+}
+
+static void become_fifo(int prio)
+{
+	struct sched_param param = { .sched_priority = prio };
+	if (sched_setscheduler(0, SCHED_FIFO, &param) < 0)
+		die("sched_setscheduler", strerror(errno));
+}
+
+/* "TEXT" or "TEXTxN": the count after the last 'x', if it is all digits */
+static const char *split_repeat(const char *arg, char *text, size_t size, long *times)
+{
+	const char *x = strrchr(arg, 'x');
+	size_t len = strlen(arg);
+	char *end;
+
+	*times = 1;
+	if (x && x[1]) {
+		long n = strtol(x + 1, &end, 10);
+		if (!*end && n > 0) {
+			*times = n;
+			len = x - arg;
+		}
+	}
+	if (len >= size)
+		die("argument too long", arg);
+	memcpy(text, arg, len);
+	text[len] = 0;
+	return text;
+}
+
 /* "MS" or "MSxN" */
 static void parse_repeat(const char *text, long *ms, long *times)
 {
@@ -142,6 +235,16 @@ static void run_step(const char *step)
 	} else if (!strncmp(step, "getppid:", 8)) {
 		parse_repeat(arg, &ms, &times);
 		getppid_loop(ms);
+	} else if (!strncmp(step, "open:", 5) || !strncmp(step, "dread:", 6)) {
+		char path[256];
+		split_repeat(arg, path, sizeof path, &times);
+		(step[0] == 'o' ? open_path : direct_read)(path, times);
+	} else if (!strncmp(step, "comm:", 5)) {
+		prctl(PR_SET_NAME, arg);
+	} else if (!strncmp(step, "fifo:", 5)) {
+		become_fifo(atoi(arg));
+	} else if (!strncmp(step, "hog:", 4)) {
+		hog(atol(arg));
 	} else {
 		void (*call)(long);
 		if (!strncmp(step, "nanosleep:", 10))
@@ -150,6 +253,8 @@ static void run_step(const char *step)
 			call = call_clock_nanosleep;
 		else if (!strncmp(step, "read:", 5))
 			call = call_read;
+		else if (!strncmp(step, "spin:", 5))
+			call = spin;
 		else
 			die("unknown step", step);
 		parse_repeat(arg, &ms, &times);

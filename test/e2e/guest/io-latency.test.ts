@@ -1,0 +1,67 @@
+// `io latency > D on device "NAME"` in a real guest with virtio disks: QEMU throttles one
+// of them to 1 request a second (throttling.iops-total=1), so O_DIRECT reads on it
+// (qt-trigger dread:DEV, a request each, never the page cache) stay in flight about a second.
+import { mkdtempSync, truncateSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, expect, test } from "vitest";
+import { expectTrip, msBetween, SLACK_MS } from "./expect-trip.js";
+import { bootRules, markerAt, trips, type GuestRun } from "./harness.js";
+
+const RULES = `when io latency > 500ms on device "vdb" as "vdb slow"
+when io latency > 3s on device "vda" as "vda very slow"
+`;
+
+/** A fresh 1 MiB raw disk; `throttled`: one request a second. */
+function disk(throttled: boolean): string {
+  const file = join(mkdtempSync(join(tmpdir(), "qtrip-disk-")), "disk.raw");
+  writeFileSync(file, "");
+  truncateSync(file, 1 << 20);
+  return `file=${file},if=virtio,format=raw${throttled ? ",throttling.iops-total=1" : ""}`;
+}
+
+const VIRTIO = ["virtio_pci", "virtio_blk"];
+
+/** The last marker before the trip: the call whose request was in flight. */
+function lastMarkerBeforeTrip(run: GuestRun): number {
+  const at = trips(run)[0]!.us;
+  return run.markers.filter((w) => w.us < at).at(-1)!.val;
+}
+
+describe("io latency in a real guest", { timeout: 180_000 }, () => {
+  test("a read held back by a throttled vdb trips 500 ms after it was issued", async () => {
+    const run = await bootRules(RULES, {
+      kernelModules: VIRTIO,
+      drives: [disk(false), disk(true)],
+      session: `spawn t dread:/dev/vdbx3
+                arm
+                run t`,
+    });
+    expectTrip(run, "vdb slow");
+    const call = lastMarkerBeforeTrip(run);
+    expect(call).toBeGreaterThanOrEqual(1);
+    expect(call).toBeLessThanOrEqual(3);
+    const latency = msBetween(markerAt(run, call), trips(run)[0]!.us);
+    expect(latency).toBeGreaterThanOrEqual(500);
+    expect(latency).toBeLessThanOrEqual(500 + SLACK_MS);
+  });
+
+  test("fast reads on vdb and slow ones on another device do not trip; then a longer wait on vda does", async () => {
+    // vda is the throttled one now: its reads (calls 51-53) take about a second each, past
+    // vdb's 500 ms but not vda's 3 s; then five readers at once queue up for 5 s.
+    const run = await bootRules(RULES, {
+      kernelModules: VIRTIO,
+      drives: [disk(true), disk(false)],
+      session: `spawn t dread:/dev/vdbx50 dread:/dev/vdax3
+                ${[1, 2, 3, 4, 5].map((i) => `spawn r${i} base:0x${(0x80 + i * 2).toString(16)} dread:/dev/vda`).join("\n")}
+                arm
+                run t
+                run r1 r2 r3 r4 r5`,
+    });
+    expectTrip(run, "vda very slow");
+    // The tripping request was issued after the first reader's marker, and waited 3 s.
+    const readers = Math.min(...[1, 2, 3, 4, 5].map((i) => markerAt(run, 0x81 + i * 2)));
+    expect(readers).toBeGreaterThan(markerAt(run, 53));
+    expect(msBetween(readers, trips(run)[0]!.us)).toBeGreaterThanOrEqual(3000);
+  });
+});
