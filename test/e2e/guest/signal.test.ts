@@ -38,8 +38,8 @@ describe("signal SIGKILL in a real guest", { timeout: 180_000 }, () => {
     expectTrip(run, "killed", { marker: 0x31, minMs: 0, maxMs: 100 });
   });
 
-  // FINDING: a fatal signal without a handler makes the kernel kill the whole group with
-  // SIGKILL (complete_signal), and signal_deliver reports SIGKILL: SIGTERM trips the rule.
+  // Regression: a fatal signal without a handler makes the kernel kill the whole group with
+  // SIGKILL (complete_signal), and signal_deliver reported SIGKILL: SIGTERM tripped the rule.
   test("a SIGTERM that kills the victim does not trip; then SIGKILL does", async () => {
     const run = await bootRules(RULE, {
       session: `${sleepers("victim")}
@@ -56,8 +56,8 @@ describe("signal SIGKILL in a real guest", { timeout: 180_000 }, () => {
     expectTrip(run, "killed", { marker: 0x31, minMs: 0, maxMs: 100 });
   });
 
-  // FINDING: the generated test reads `$sig == 9 && qt_condition_held(r, 1) && execname() == "victim"`:
-  // the count is taken before the comm filter, so SIGKILLs to other tasks fill the window.
+  // Regression: the generated test read `$sig == 9 && qt_condition_held(r, 1) && execname() == "victim"`:
+  // the count was taken before the comm filter, so SIGKILLs to other tasks filled the window.
   test("2 times within 10s counts only the watched comm", async () => {
     const run = await bootRules('when signal SIGKILL on comm "victim" 2 times within 10s as "killed twice"\n', {
       session: `${sleepers("bystander", "victim")}

@@ -20,8 +20,8 @@ describe("syscall openat error ENOENT in a real guest", { timeout: 180_000 }, ()
     // First another task (comm qt-trigger) fails with ENOENT 10 times. Then the watched
     // one's calls: 4 ENOENT (1-4), 20 ENOTDIR (5-24: /init is a file), 10 successes (25-34),
     // a 2.5 s sleep (35) that ages the first four out of the window, then 5 ENOENT (36-40).
-    // FINDING: the generated test counts before it checks the comm, so the other task's
-    // failures fill the window and call 1 trips.
+    // Regression: the generated test counted before it checked the comm, so the other task's
+    // failures filled the window and call 1 tripped.
     const run = await bootRules(RULE, {
       session: `spawn other base:0x80 open:/missingx10
                 spawn t comm:opener open:/missingx4 open:/init/xx20 open:/initx10 nanosleep:2500 open:/missingx5
