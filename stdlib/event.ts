@@ -22,8 +22,9 @@ export const event: ConditionEntry = {
 type EventName = (typeof EVENTS)[number];
 
 /** A kernel message: for events the kernel reports only by printing them. */
-function printed(needle: string): EventCodegen {
-  return { kind: "event", probe: CONSOLE_PROBE, test: () => consoleLineContains(needle), attributes: CURRENT_TASK };
+function printed(...needles: string[]): EventCodegen {
+  const test = needles.length === 1 ? consoleLineContains(needles[0]) : `(${needles.map(consoleLineContains).join(" || ")})`;
+  return { kind: "event", probe: CONSOLE_PROBE, test: () => test, attributes: CURRENT_TASK };
 }
 
 /** A kernel function's entry: `!` takes the first name that this kernel has. */
@@ -36,9 +37,10 @@ const EVENT_CODEGEN: Record<EventName, EventCodegen> = {
   softlockup: printed("soft lockup - CPU#"),
   // "INFO: task nova-api:1234 blocked for more than 120 seconds."
   hung_task: printed(" blocked for more than "),
-  // "rcu: INFO: rcu_preempt detected stalls on CPUs/tasks:" and "... self-detected stall on CPU";
-  // the rcu_stall_warning tracepoint needs CONFIG_RCU_TRACE, which distributions leave off.
-  rcu_stall: printed("detected stall"),
+  // "rcu: INFO: rcu_preempt detected stalls on CPUs/tasks:", "... self-detected stall on CPU" and
+  // "... detected expedited stalls on CPUs/tasks: {"; the rcu_stall_warning tracepoint needs
+  // CONFIG_RCU_TRACE, which distributions leave off.
+  rcu_stall: printed("detected stall", "detected expedited stall"),
   oom_kill: { kind: "event", probe: 'kernel.trace("oom:mark_victim")', attributes: CURRENT_TASK },
   // The request for all CPUs' backtraces (sysrq-l, hung task and RCU stall reports);
   // older kernels lack the cpumask variant.

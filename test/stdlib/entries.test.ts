@@ -109,6 +109,7 @@ describe("code generation details", () => {
 
   test.each([
     ["softlockup", 'qt_text_contains($text, $len, "soft lockup - CPU#")'],
+    ["rcu_stall", '(qt_text_contains($text, $len, "detected stall") || qt_text_contains($text, $len, "detected expedited stall")) && qt_condition_held(0, 1)'],
     ["oom_kill", 'probe kernel.trace("oom:mark_victim")'],
     ["nmi_backtrace", 'probe kprobe.function("nmi_trigger_cpumask_backtrace") !, kprobe.function("nmi_cpu_backtrace")'],
     ["panic", 'probe kprobe.function("panic") !, kprobe.function("vpanic")'],

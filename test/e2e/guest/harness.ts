@@ -211,6 +211,8 @@ export interface GuestSession {
   kernelModules?: string[];
   /** QEMU `-drive` values: the first is /dev/vda, and so on (virtio_blk needed). */
   drives?: string[];
+  /** More files for the initramfs, guest path → host file: e.g. a helper module at "/oops.ko". */
+  files?: Record<string, string>;
   /** Run alongside the guest, from the host: e.g. stop its vCPU for a while. */
   control?: (guest: RunningGuest) => Promise<void>;
   timeoutMs?: number;
@@ -251,6 +253,7 @@ export async function runGuest(spec: GuestSession): Promise<GuestRun> {
   const session = [...kmods.lines, spec.session].join("\n");
   const own: CpioEntry[] = [{ path: "init", mode: 0o755, data: Buffer.from(initScript(session, spec.module && moduleName(spec.module))) }, ...kmods.entries];
   if (spec.module) own.push({ path: `${moduleName(spec.module)}.ko`, mode: 0o644, data: readFileSync(spec.module) });
+  for (const [path, file] of Object.entries(spec.files ?? {})) own.push({ path: path.replace(/^\//, ""), mode: 0o644, data: readFileSync(file) });
   const initrd = join(dir, "initrd.cpio");
   writeFileSync(initrd, Buffer.concat([readFileSync(base.file), cpioArchive(own)]));
 

@@ -13,6 +13,7 @@
  *   spin:MS[xN]           N times: a marker, then a busy loop (no system call) for MS milliseconds
  *   open:PATH[xN]         N times: a marker, then openat(2) of PATH (read-only); print the first error
  *   dread:DEV[xN]         N times: a marker, then an O_DIRECT read(2) of the next 4 KiB of DEV
+ *   fsync:PATH[xN]        N times: write 4 KiB to PATH (created), a marker, then fsync(2) it
  *   comm:NAME             set the task's name (what `on comm` and the kernel's messages see)
  *   fifo:PRIO             become SCHED_FIFO at PRIO: on one vCPU nothing else runs while it spins
  *   hog:MB                allocate and touch MB MiB, one MiB at a time, a marker after each 16
@@ -162,6 +163,25 @@ static void direct_read(const char *dev, long times)
 	close(fd);
 }
 
+static void write_fsync(const char *path, long times)
+{
+	/* Each fsync has a fresh dirty page to write back (and a journal commit on ext4). */
+	static char buffer[4096];
+	int fd = open(path, O_WRONLY | O_CREAT | O_APPEND, 0644);
+
+	if (fd < 0)
+		die("cannot open", path);
+	while (times-- > 0) {
+		memset(buffer, times & 0xff, sizeof buffer);
+		if (write(fd, buffer, sizeof buffer) != sizeof buffer)
+			die("cannot write", path);
+		call_starts();
+		if (fsync(fd) < 0)
+			die("cannot fsync", path);
+	}
+	close(fd);
+}
+
 static void hog(long mb)
 {
 	for (long i = 1; i <= mb; i++) {
@@ -235,10 +255,10 @@ static void run_step(const char *step)
 	} else if (!strncmp(step, "getppid:", 8)) {
 		parse_repeat(arg, &ms, &times);
 		getppid_loop(ms);
-	} else if (!strncmp(step, "open:", 5) || !strncmp(step, "dread:", 6)) {
+	} else if (!strncmp(step, "open:", 5) || !strncmp(step, "dread:", 6) || !strncmp(step, "fsync:", 6)) {
 		char path[256];
 		split_repeat(arg, path, sizeof path, &times);
-		(step[0] == 'o' ? open_path : direct_read)(path, times);
+		(step[0] == 'o' ? open_path : step[0] == 'd' ? direct_read : write_fsync)(path, times);
 	} else if (!strncmp(step, "comm:", 5)) {
 		prctl(PR_SET_NAME, arg);
 	} else if (!strncmp(step, "fifo:", 5)) {
