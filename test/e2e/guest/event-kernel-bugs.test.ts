@@ -38,6 +38,12 @@ const SYSRQ = "echo 1 > /proc/sys/kernel/sysrq";
 const NMI_BACKTRACE = "echo l > /proc/sysrq-trigger";
 const RCU_STALL = 'echo "rcu: INFO: rcu_preempt detected stalls on CPUs/tasks:" > /dev/kmsg';
 const SOON = (marker: number) => ({ marker, minMs: 0, maxMs: 200 });
+/**
+ * For events a helper module provokes: the marker comes before staprun loads that module,
+ * whose load time under TCG varies with the host's load (291 ms seen), so the bound is that
+ * of the helper's start, not of qtrip's reaction.
+ */
+const AFTER_HELPER = (marker: number) => ({ marker, minMs: 0, maxMs: 1500 });
 const OOPSED = "BUG: kernel NULL pointer dereference, address: 0000000000000000";
 const WARNED = "qtrip-e2e: a warning on purpose";
 
@@ -45,7 +51,7 @@ describe("kernel bug events in a real guest", { timeout: 180_000 }, () => {
   test("oops: a NULL write in a module's begin probe trips, and the guest lives on", async () => {
     const h = await helpers();
     const run = await bootRules(SOME, { files: h.files, session: `arm\nmark 0x30\n${h.OOPS}` });
-    expectTrip(run, "oops", SOON(0x30));
+    expectTrip(run, "oops", AFTER_HELPER(0x30));
     expect(run.console).toContain(OOPSED);
   });
 
@@ -63,14 +69,14 @@ describe("kernel bug events in a real guest", { timeout: 180_000 }, () => {
                 mark 0x31
                 ${h.OOPS}`,
     });
-    expectTrip(run, "oops", SOON(0x31));
+    expectTrip(run, "oops", AFTER_HELPER(0x31));
     expect(run.console).toContain(WARNED);
   });
 
   test("warn: WARN() in a module's begin probe trips", async () => {
     const h = await helpers();
     const run = await bootRules(OTHERS, { files: h.files, session: `arm\nmark 0x30\n${h.WARN}` });
-    expectTrip(run, "warn", SOON(0x30));
+    expectTrip(run, "warn", AFTER_HELPER(0x30));
     expect(run.console).toContain(WARNED);
   });
 
@@ -87,7 +93,7 @@ describe("kernel bug events in a real guest", { timeout: 180_000 }, () => {
                 mark 0x31
                 ${h.WARN}`,
     });
-    expectTrip(run, "warn", SOON(0x31));
+    expectTrip(run, "warn", AFTER_HELPER(0x31));
     expect(run.console).toContain(OOPSED);
   });
 
