@@ -57,25 +57,27 @@ export function checkSource(source: string, options: CheckSourceOptions): CheckS
 export function compileSource(source: string, options: CompileOptions): CompileResult {
   const { checked, diagnostics } = checkSource(source, options);
   if (!checked || hasErrors(diagnostics)) return { diagnostics };
+  return { diagnostics, outputs: emitScripts(checked, source, options) };
+}
+
+/** The guest and host scripts of a file that checked without errors. */
+export function emitScripts(checked: CheckedFile, source: string, options: CompileOptions): NonNullable<CompileResult["outputs"]> {
   const base = outputBase(options.fileName);
   const guestName = `${base}.guest.stp`;
   const hostName = `${base}.host.stp`;
   const plan = planGuest(checked, { dryRun: options.dryRun ?? false });
   const sourceName = basename(options.fileName);
   return {
-    diagnostics,
-    outputs: {
-      guestName,
-      guest: emitGuest({ plan, sourceName, sourceText: source, outputName: guestName }),
-      hostName,
-      host: emitHost({
-        file: checked,
-        action: options.hostAction ?? "int13",
-        probe: options.hostProbe ?? "kvm_fast_pio",
-        sourceName,
-        sourceText: source,
-        outputName: hostName,
-      }),
-    },
+    guestName,
+    guest: emitGuest({ plan, sourceName, sourceText: source, outputName: guestName }),
+    hostName,
+    host: emitHost({
+      file: checked,
+      action: options.hostAction ?? "int13",
+      probe: options.hostProbe ?? "kvm_fast_pio",
+      sourceName,
+      sourceText: source,
+      outputName: hostName,
+    }),
   };
 }

@@ -3,7 +3,7 @@
 import { statSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { Command, CommanderError, Option } from "commander";
-import { checkSource, compileSource, outputBase, type CheckSourceResult, type CompileOptions, type CompileResult } from "../compile.js";
+import { checkSource, emitScripts, outputBase, type CheckSourceResult, type CompileOptions, type CompileResult } from "../compile.js";
 import { explain } from "../explain/explain.js";
 import { sources, sourcesText } from "../explain/sources.js";
 import { QTRIP_VERSION } from "../codegen/header.js";
@@ -58,9 +58,10 @@ function loadAll(paths: string[], defines: Map<string, string>, options: Omit<Co
       result = { diagnostics: [read.diagnostic] };
     } else {
       const checked = checkSource(text, { fileName: path, defines });
-      result = hasErrors(checked.diagnostics)
-        ? checked
-        : { ...compileSource(text, { fileName: path, defines, ...options }), checked: checked.checked };
+      result =
+        checked.checked && !hasErrors(checked.diagnostics)
+          ? { ...checked, outputs: emitScripts(checked.checked, text, { fileName: path, defines, ...options }) }
+          : checked;
       for (const item of checked.ast.items) if (item.kind === "Param") declared.add(item.name.name);
     }
     loaded.push({ path, text, result });
@@ -71,12 +72,12 @@ function loadAll(paths: string[], defines: Map<string, string>, options: Omit<Co
   return loaded;
 }
 
+/** Prints every diagnostic; says whether any was an error. */
 function reportText(loaded: LoadedFile[], io: Io): boolean {
   for (const { path, text, result } of loaded) {
     for (const d of result.diagnostics) io.stderr(`${renderText(d, { name: path, text })}\n`);
   }
-  const errors = loaded.reduce((n, f) => n + f.result.diagnostics.filter((d) => d.severity === "error").length, 0);
-  return errors > 0;
+  return errorCount(loaded) > 0;
 }
 
 function errorCount(loaded: LoadedFile[]): number {
