@@ -3,6 +3,7 @@
 import { basename } from "node:path";
 import { error, warning, type Diagnostic, type Span } from "../diagnostics/diagnostic.js";
 import type * as ast from "../syntax/ast.js";
+import { durationNanoseconds } from "../syntax/build-ast.js";
 import { ATTRIBUTE_TYPES, type Attribute, type ConditionArgs, type ConditionEntry, type PatternPart } from "../stdlib.js";
 import { catalogue, tables } from "../../stdlib/index.js";
 import { DEFAULT_CHANNEL, type CheckedFile, type CheckedFilter, type CheckedParam, type CheckedRule, type Operand } from "./checked.js";
@@ -61,13 +62,7 @@ function utf8Bytes(text: string): number {
 export function parseDefine(type: ValueType, text: string): bigint | string | undefined {
   if (type === "string") return text;
   if (type === "int") return /^(0[xX][0-9a-fA-F]+|[0-9]+)$/.test(text) ? BigInt(text) : undefined;
-  const match = /^([0-9]+)(?:\.([0-9]+))?(ns|us|ms|s|m|h)$/.exec(text);
-  if (!match) return undefined;
-  const unit = { ns: 1n, us: 1_000n, ms: 1_000_000n, s: 1_000_000_000n, m: 60_000_000_000n, h: 3_600_000_000_000n }[match[3]]!;
-  const fraction = match[2] ?? "";
-  const scaled = BigInt(match[1] + fraction) * unit;
-  const denominator = 10n ** BigInt(fraction.length);
-  return scaled % denominator === 0n ? scaled / denominator : undefined;
+  return durationNanoseconds(text);
 }
 
 class Checker {

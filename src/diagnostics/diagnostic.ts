@@ -38,7 +38,3 @@ export function warning(code: string, span: Span, message: string, extra: Partia
 export function hasErrors(diagnostics: readonly Diagnostic[]): boolean {
   return diagnostics.some((d) => d.severity === "error");
 }
-
-export function spanUnion(a: Span, b: Span): Span {
-  return { start: a.start, end: b.end };
-}

@@ -39,6 +39,7 @@ export function durationNanoseconds(text: string): bigint | undefined {
   if (!match) return undefined;
   const [, whole, fraction = "", unit] = match;
   const scale = UNIT_NANOSECONDS[unit];
+  if (scale === undefined) return undefined;
   const denominator = 10n ** BigInt(fraction.length);
   const numerator = BigInt(whole + fraction) * scale;
   return numerator % denominator === 0n ? numerator / denominator : undefined;

@@ -1,6 +1,6 @@
 // The chevrotain parser: source tokens → concrete syntax tree.
 // The grammar reference in grammar/ is generated from this class.
-import { CstParser, EOF, tokenMatcher, type IToken } from "chevrotain";
+import { CstParser } from "chevrotain";
 import { messages } from "./messages.js";
 import * as t from "./tokens.js";
 
@@ -151,7 +151,3 @@ export class RuleParser extends CstParser {
 
 /** The one parser instance: chevrotain parsers are expensive to build and meant to be reused. */
 export const parser = new RuleParser();
-
-export function isEof(token: IToken): boolean {
-  return tokenMatcher(token, EOF);
-}

@@ -271,3 +271,13 @@ describe("diagnostics", () => {
     expect(checked?.rules).toHaveLength(1);
   });
 });
+
+test("--define durations are read as in a rule file", () => {
+  const source = "param lag: duration\nwhen tick gap > $lag";
+  const baked = checkSource(source, { fileName: "rule.qt", defines: new Map([["lag", "1.5s"]]) });
+  expect(baked.checked?.rules[0].threshold?.nanoseconds).toEqual({ kind: "const", value: 1_500_000_000n });
+  for (const bad of ["5mss", "1.5", "ms", "0.0000000001s"]) {
+    const { diagnostics } = checkSource(source, { fileName: "rule.qt", defines: new Map([["lag", bad]]) });
+    expect(diagnostics.map((d) => d.code), bad).toContain("E0115");
+  }
+});
