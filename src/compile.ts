@@ -3,9 +3,8 @@
 import { basename } from "node:path";
 import { check } from "./check/checker.js";
 import type { CheckedFile } from "./check/checked.js";
-import { emitGuest } from "./codegen/guest.js";
-import { emitHost, type HostAction, type HostProbe } from "./codegen/host.js";
-import { planGuest } from "./codegen/plan.js";
+import { emitGuest, emitHost, SUPPORTED_KERNELS, type HostAction, type HostProbe, type KernelRange } from "./codegen/stap/index.js";
+import { planGuest } from "./plan/plan.js";
 import { hasErrors, type Diagnostic } from "./diagnostics/diagnostic.js";
 import type { RuleFile } from "./syntax/ast.js";
 import { parse } from "./syntax/parse.js";
@@ -20,6 +19,8 @@ export interface CompileOptions extends CheckSourceOptions {
   dryRun?: boolean;
   hostAction?: HostAction;
   hostProbe?: HostProbe;
+  /** The kernels the guest script is built for (default: every kernel line qtrip supports). */
+  kernel?: KernelRange;
 }
 
 export interface CheckSourceResult {
@@ -69,7 +70,7 @@ export function emitScripts(checked: CheckedFile, source: string, options: Compi
   const sourceName = basename(options.fileName);
   return {
     guestName,
-    guest: emitGuest({ plan, sourceName, sourceText: source, outputName: guestName }),
+    guest: emitGuest({ plan, kernel: options.kernel ?? SUPPORTED_KERNELS, sourceName, sourceText: source, outputName: guestName }),
     hostName,
     host: emitHost({
       file: checked,

@@ -1,2 +1,34 @@
-// The events of `event NAME`, numbered in this order.
-export const EVENTS = ["softlockup", "hung_task", "rcu_stall", "oom_kill", "nmi_backtrace", "warn", "oops", "panic"] as const;
+// What a guest backend must be able to observe: the events conditions are
+// built from, in the kernel's terms but in no tracer's syntax. Each names its
+// subject (whose attributes filters read) and what it identifies (the key that
+// start and stop events of an in-flight table share). A backend lowers every
+// one of them (src/codegen/stap/lowering.ts); one it lacks does not type-check.
+import type { Subject } from "./attributes.js";
+
+export interface EventInfo {
+  /** What happened, in the reference's words. */
+  doc: string;
+  subject: Subject;
+  /** What the event identifies: the thread it happens to, or a block request. */
+  key?: "thread" | "request";
+}
+
+export const EVENTS = {
+  "syscall-enter": { doc: "a thread enters a system call", subject: "current task", key: "thread" },
+  "syscall-exit": { doc: "a thread returns from a system call", subject: "current task", key: "thread" },
+  "thread-exit": { doc: "a thread exits (also while blocked in a call: exit, exit_group, a fatal signal)", subject: "current task", key: "thread" },
+  "block-issue": { doc: "a block request is issued to the driver", subject: "block request", key: "request" },
+  "block-complete": { doc: "a block request completes", subject: "block request", key: "request" },
+  "block-requeue": { doc: "a block request goes back to the queue", subject: "block request", key: "request" },
+  "task-woken": { doc: "a task is woken (made runnable)", subject: "woken task", key: "thread" },
+  "task-switched-in": { doc: "a task gets a CPU", subject: "task getting the CPU", key: "thread" },
+  "task-blocks": { doc: "a task leaves its CPU in uninterruptible sleep (D state), not preempted", subject: "task leaving the CPU", key: "thread" },
+  "function-entry": { doc: "a kernel function is called", subject: "current task", key: "thread" },
+  "function-return": { doc: "a kernel function returns", subject: "current task", key: "thread" },
+  "console-line": { doc: "the kernel prints a line to its log", subject: "current task" },
+  "kernel-event": { doc: "the kernel reports a problem (warning, oops, panic, OOM kill, NMI backtrace)", subject: "current task" },
+  "signal-sent": { doc: "a signal is queued for a task", subject: "receiving task" },
+  "cpu-tick": { doc: "a busy CPU's periodic tick", subject: "cpu" },
+} as const satisfies Record<string, EventInfo>;
+
+export type EventName = keyof typeof EVENTS;

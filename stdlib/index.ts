@@ -1,24 +1,23 @@
-// The catalogue: every condition of the language, in the reference's order.
-import type { ConditionEntry } from "../src/stdlib.js";
+// The specs layer: every condition of the language, in the reference's order,
+// with the tables, attributes and events they are written in.
 import { event } from "./event.js";
-import { EVENTS } from "./events.js";
 import { functionLatency } from "./function-latency.js";
 import { ioLatency } from "./io-latency.js";
 import { message } from "./message.js";
 import { schedLatency } from "./sched-latency.js";
 import { signal } from "./signal.js";
+import type { ConditionSpec } from "./spec.js";
 import { syscallError } from "./syscall-error.js";
 import { syscallLatency } from "./syscall-latency.js";
+import { taskBlocked } from "./task-blocked.js";
 import { tickGap } from "./tick-gap.js";
-import errnos from "./tables/errnos.json" with { type: "json" };
-import signals from "./tables/signals.json" with { type: "json" };
-import syscalls from "./tables/syscalls-x86_64.json" with { type: "json" };
 
-export const catalogue: readonly ConditionEntry[] = [
+export const catalogue: readonly ConditionSpec[] = [
   syscallLatency,
   syscallError,
   ioLatency,
   schedLatency,
+  taskBlocked,
   functionLatency,
   tickGap,
   message,
@@ -26,11 +25,8 @@ export const catalogue: readonly ConditionEntry[] = [
   signal,
 ];
 
-export { EVENTS };
-
-export const tables: Record<"syscall" | "errno" | "signal" | "event", Record<string, number>> = {
-  syscall: syscalls,
-  errno: errnos,
-  signal: signals,
-  event: Object.fromEntries(EVENTS.map((name, i) => [name, i])),
-};
+export { ATTRIBUTE_NAMES, ATTRIBUTES, SUBJECTS, type Attribute, type Subject } from "./attributes.js";
+export { EVENTS, type EventName } from "./events.js";
+export { KERNEL_EVENTS, type KernelEvent } from "./kernel-events.js";
+export type * from "./spec.js";
+export { NAME_TABLES, tables } from "./tables.js";

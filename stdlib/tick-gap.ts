@@ -1,33 +1,19 @@
 // tick gap > D
-import type { ConditionEntry } from "../src/stdlib.js";
+import { condition } from "./spec.js";
 
-export const tickGap: ConditionEntry = {
+export const tickGap = condition({
   id: "tick-gap",
   syntax: "tick gap > D",
   holds: "a busy guest CPU saw no timer tick for longer than D: the vCPU was not run by the hypervisor (time the CPU spent idle does not count)",
   head: "tick",
   pattern: [{ word: "gap" }],
   threshold: true,
-  attributes: ["cpu"],
-  probes: ["timer.profile", 'kernel.trace("power:cpu_idle")'],
-  kernels: "any",
-  debuginfo: false,
-  cost: { class: "low", detail: "one timer hit per tick per busy CPU (HZ times a second), one per idle entry and exit" },
+  subject: "cpu",
+  watches: () => "each busy CPU's timer ticks",
+  tripsWhen: (limit) => `when a CPU's gap between two ticks is ${limit}, on that CPU's first tick back`,
+  cost: { class: "low", detail: "one event per tick per busy CPU, one per idle entry and exit" },
+  caveats: [],
   example: "when tick gap > 100ms after 30s",
-  codegen: () => ({
-    kind: "event",
-    // Each CPU's tick, on that CPU: a vCPU the hypervisor did not run sees the gap on its
-    // first tick back, and trips there and then.
-    probe: "timer.profile",
-    prelude: ["qt_gap = qt_tick_gap() # ns since this CPU's previous tick; 0 right after idle"],
-    test: ({ exceeds }) => exceeds("qt_gap"),
-    attributes: { cpu: "cpu()" },
-    helpers: [
-      {
-        probe: 'kernel.trace("power:cpu_idle")',
-        body: ["qt_cpu_idle($state)"],
-        reason: "an idle CPU gets no ticks (NO_HZ): the time it spent idle is not a gap",
-      },
-    ],
-  }),
-};
+  // A vCPU the hypervisor did not run sees the gap on its first tick back, and trips there and then.
+  needs: () => ({ kind: "event", at: { on: "cpu-tick" }, select: [{ kind: "tick-interval-exceeds" }] }),
+});

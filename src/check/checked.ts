@@ -2,7 +2,7 @@
 // parameters bound. This is what the planner reads.
 import type { Span } from "../diagnostics/diagnostic.js";
 import type { ParamType } from "../syntax/ast.js";
-import type { Attribute, ConditionArgs, ConditionEntry } from "../stdlib.js";
+import type { Attribute, ConditionArgs, ConditionSpec } from "../../stdlib/index.js";
 
 /** A value known when compiling, or a parameter given when the guest script starts (`stap -G`). */
 export type Operand<T> = { kind: "const"; value: T } | { kind: "param"; name: string; type: ParamType };
@@ -32,7 +32,7 @@ export interface CheckedRule {
   /** The rule's source text, for comments in the generated script. */
   source: string;
   span: Span;
-  entry: ConditionEntry;
+  entry: ConditionSpec;
   args: ConditionArgs;
   threshold?: { op: ">" | ">="; nanoseconds: Operand<bigint> };
   filters: CheckedFilter[];

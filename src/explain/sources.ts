@@ -1,6 +1,11 @@
 // The catalogue of conditions, for `qtrip sources`: what each watches, its
-// filters, its probes and their cost, and one example.
-import { catalogue } from "../../stdlib/index.js";
+// filters, the probe points its example's script uses and their cost, and the
+// example itself.
+import { check } from "../check/checker.js";
+import { probePoints, SUPPORTED_KERNELS } from "../codegen/stap/index.js";
+import { planGuest } from "../plan/plan.js";
+import { parse } from "../syntax/parse.js";
+import { catalogue, type ConditionSpec } from "../../stdlib/index.js";
 
 export interface SourceInfo {
   condition: string;
@@ -10,24 +15,35 @@ export interface SourceInfo {
   probes: string[];
   cost: string;
   costDetail: string;
+  /** Every probe point qtrip uses needs no kernel debuginfo: tracepoints, kprobes on symbols and timers. */
   debuginfo: boolean;
   kernels: string;
   example: string;
 }
 
+/** The probe points and kernel notes of the condition's example, as its script really uses them. */
+function lowered(entry: ConditionSpec): { probes: string[]; kernels: string[] } {
+  const checked = check(parse(entry.example).file, entry.example, { fileName: "example.qt" }).checked;
+  if (!checked) throw new Error(`the example of ${entry.id} does not compile`);
+  return probePoints(planGuest(checked, { dryRun: false }), SUPPORTED_KERNELS).get(0)!;
+}
+
 export function sources(): SourceInfo[] {
-  return catalogue.map((e) => ({
-    condition: e.id,
-    syntax: e.syntax,
-    holds: e.holds,
-    filters: e.attributes,
-    probes: e.probes,
-    cost: e.cost.class,
-    costDetail: e.cost.detail,
-    debuginfo: e.debuginfo,
-    kernels: e.kernels,
-    example: e.example,
-  }));
+  return catalogue.map((e) => {
+    const { probes, kernels } = lowered(e);
+    return {
+      condition: e.id,
+      syntax: e.syntax,
+      holds: e.holds,
+      filters: [...e.attributes],
+      probes,
+      cost: e.cost.class,
+      costDetail: e.cost.detail,
+      debuginfo: false,
+      kernels: [...kernels, ...e.caveats].join("; "),
+      example: e.example,
+    };
+  });
 }
 
 export function sourcesText(): string {

@@ -1,7 +1,7 @@
 // Parser error messages in the user's words ("expected 'latency', found 'latncy'"),
 // with a "did you mean" for misspelt keywords.
 import { EOF, type IParserErrorMessageProvider, type IToken, type TokenType } from "chevrotain";
-import { didYouMean } from "../check/suggest.js";
+import { didYouMean } from "../diagnostics/suggest.js";
 import * as t from "./tokens.js";
 
 export const STATEMENT_STARTS = [t.Case, t.Title, t.Channel, t.Param, t.When];

@@ -1,7 +1,6 @@
 // The TextMate grammar for .qt files (editor highlighting), generated from the
 // lexer's keywords and the standard library's words, so that it follows them.
-import { catalogue, EVENTS } from "../../stdlib/index.js";
-import { ATTRIBUTE_TYPES } from "../stdlib.js";
+import { ATTRIBUTE_NAMES, catalogue, KERNEL_EVENTS } from "../../stdlib/index.js";
 import { keywords } from "./tokens.js";
 
 function words(list: Iterable<string>): string {
@@ -55,10 +54,10 @@ export function textMateGrammar(): object {
         ],
       },
       condition: { name: "support.function.condition.qtrip", match: words(conditionWords) },
-      filter: { name: "entity.other.attribute-name.filter.qtrip", match: words(Object.keys(ATTRIBUTE_TYPES)) },
+      filter: { name: "entity.other.attribute-name.filter.qtrip", match: words(ATTRIBUTE_NAMES) },
       name: {
         patterns: [
-          { name: "support.constant.event.qtrip", match: words(EVENTS) },
+          { name: "support.constant.event.qtrip", match: words(KERNEL_EVENTS) },
           { name: "support.constant.name.qtrip", match: "\\b(?:SIG[A-Z0-9]+|E[A-Z0-9]+)\\b" },
         ],
       },

@@ -31,7 +31,7 @@ const cases: [string, string, string][] = [
   |
 1 | when syscal latency > 1s
   |      ^^^^^^
-  = note: the conditions are: syscall, io, sched, function, tick, message, event, signal
+  = note: the conditions are: syscall, io, sched, task, function, tick, message, event, signal
   = help: did you mean 'syscall'?`,
   ],
   [

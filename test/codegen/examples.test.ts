@@ -4,8 +4,8 @@ import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, test } from "vitest";
 import { compileSource } from "../../src/compile.js";
-import { GUEST_STAP_OPTIONS } from "../../src/codegen/guest.js";
-import { HOST_ACTIONS, HOST_PROBES, HOST_STAP_OPTIONS } from "../../src/codegen/host.js";
+import { GUEST_STAP_OPTIONS } from "../../src/codegen/stap/index.js";
+import { HOST_ACTIONS, HOST_PROBES, HOST_STAP_OPTIONS } from "../../src/codegen/stap/index.js";
 import { repoRoot, splitOptions, stap } from "../support/stap.js";
 
 const examplesDir = join(repoRoot, "examples");

@@ -4,7 +4,7 @@ import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, test } from "vitest";
 import { compileSource } from "../../src/compile.js";
-import { GUEST_STAP_OPTIONS } from "../../src/codegen/guest.js";
+import { GUEST_STAP_OPTIONS } from "../../src/codegen/stap/index.js";
 import { repoRoot, splitOptions, stap } from "../support/stap.js";
 
 const dir = join(repoRoot, "test/fixtures/language");

@@ -10,7 +10,7 @@ import { join } from "node:path";
 import fc from "fast-check";
 import { describe, expect, test } from "vitest";
 import { compileSource } from "../../src/compile.js";
-import { GUEST_STAP_OPTIONS } from "../../src/codegen/guest.js";
+import { GUEST_STAP_OPTIONS } from "../../src/codegen/stap/index.js";
 import { hasErrors } from "../../src/diagnostics/diagnostic.js";
 import { qtrip } from "../support/cli.js";
 import { repoRoot, splitOptions, stap } from "../support/stap.js";

@@ -14,7 +14,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { compileSource } from "../../../src/compile.js";
-import { GUEST_STAP_OPTIONS } from "../../../src/codegen/guest.js";
+import { GUEST_STAP_OPTIONS } from "../../../src/codegen/stap/index.js";
 import { renderText } from "../../../src/diagnostics/render.js";
 import { kernelRelease, repoRoot, splitOptions, stap } from "../../support/stap.js";
 import { cpioArchive, type CpioEntry } from "./cpio.js";

@@ -7,7 +7,7 @@
 //
 // Each case is one boot (15–20 s under TCG): all four run in CI.
 import { beforeAll, describe, expect, it } from "vitest";
-import { HOST_PROBES, type HostAction } from "../../../src/codegen/host.js";
+import { HOST_PROBES, type HostAction } from "../../../src/codegen/stap/index.js";
 import { crashBoot, CRASH, TRIP_RUN, tripTiming } from "./support/crash.js";
 import { guestRuns, matching, section, TRIP, type HostBoot } from "./support/emulated-host.js";
 

@@ -3,7 +3,7 @@
 // every kind of port access. What counts is what the emulated host's kernel log
 // shows: the guest's own KVM exits (kvmguest logs each one) and the banner.
 import { beforeAll, describe, expect, it } from "vitest";
-import { HOST_PROBES, type HostProbe } from "../../../src/codegen/host.js";
+import { HOST_PROBES, type HostProbe } from "../../../src/codegen/stap/index.js";
 import { bootHost, guestRuns, hostModule, matching, TRIP, type HostBoot } from "./support/emulated-host.js";
 
 interface Access {

@@ -3,7 +3,7 @@
 // crash kernel is loaded (and a guest's trip then must not crash the host); once
 // `kexec -p` has loaded one, it arms, a guest writes the channel byte, the host
 // crashes into the capture kernel, and that kernel reads the dump.
-import type { HostAction, HostProbe } from "../../../../src/codegen/host.js";
+import type { HostAction, HostProbe } from "../../../../src/codegen/stap/index.js";
 import { bootHost, guestRuns, hostModule, section, TRIP, type HostBoot } from "./emulated-host.js";
 
 /** The guest's KVM_RUN that writes the channel byte (after two warm-up exits). */

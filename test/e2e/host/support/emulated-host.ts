@@ -11,7 +11,7 @@ import { execFileSync, spawn } from "node:child_process";
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { basename, dirname, join } from "node:path";
-import { HOST_STAP_OPTIONS, type HostAction, type HostProbe } from "../../../../src/codegen/host.js";
+import { HOST_STAP_OPTIONS, type HostAction, type HostProbe } from "../../../../src/codegen/stap/index.js";
 import { kernelRelease, repoRoot, splitOptions, stap } from "../../../support/stap.js";
 
 const kernelImage = `/boot/vmlinuz-${kernelRelease}`;

@@ -1,9 +1,8 @@
 // The comment block at the top of both generated scripts.
 import { createHash } from "node:crypto";
-import type { CheckedFile } from "../check/checked.js";
-import { commentText, hex } from "./stap-syntax.js";
-
-export const QTRIP_VERSION = "0.1.0";
+import type { CheckedFile } from "../../check/checked.js";
+import { QTRIP_VERSION } from "../../version.js";
+import { commentText, hex } from "./syntax.js";
 
 export interface HeaderInput {
   /** The source file name as given. */

@@ -1,0 +1,262 @@
+// The guest emitter: a GuestPlan → the guest SystemTap script. It lowers each
+// event through the lowering table, each test through the selections, and
+// carries only the runtime fragments its rules use. It knows SystemTap, not
+// conditions.
+import type { CheckedParam, CheckedRule, Operand } from "../../check/checked.js";
+import { type EventRule, type GuestPlan, type InflightTable } from "../../plan/plan.js";
+import { emitFragments, type Fragment } from "./fragment.js";
+import { Handlers, bit, mask, ruleComment, ruleTest } from "./handlers.js";
+import { header } from "./header.js";
+import type { KernelRange } from "./kernel.js";
+import { lower } from "./lowering.js";
+import { GUEST_STAP_OPTIONS } from "./options.js";
+import { counting } from "./runtime/counting.js";
+import { core, delays, runtimeThresholds } from "./runtime/core.js";
+import { inflight, lateCount } from "./runtime/inflight.js";
+import { moduleSymbols } from "./runtime/kernel-facts.js";
+import { durations, refuse } from "./runtime/refuse.js";
+import { lowerSelection } from "./selections.js";
+import { hex, stapInt, stapString } from "./syntax.js";
+
+const UNSET_INT = "-9223372036854775808";
+const UNSET_STRING = '"qtrip:unset"';
+
+/** A duration or count as the begin probe sees it: a literal, a global, or the parsed duration. */
+function beginValue(value: Operand<bigint>): string {
+  if (value.kind === "const") return stapInt(value.value);
+  return value.type === "duration" ? `qt_${value.name}_ns` : value.name;
+}
+
+/** What the script is being built from: the handlers, and the fragments they use. */
+class GuestScript {
+  readonly handlers = new Handlers();
+  readonly fragments = new Set<Fragment>();
+
+  constructor(
+    readonly plan: GuestPlan,
+    readonly kernel: KernelRange,
+  ) {}
+
+  use(fragments: Fragment[]): void {
+    for (const f of fragments) this.fragments.add(f);
+  }
+
+  /** `qt_count()` for counting rules; nothing for the others: one occurrence is enough. */
+  held(rule: CheckedRule, occurrences: string): string[] {
+    return this.plan.ringSizes[rule.index] > 0 ? [`qt_count(${rule.index}, ${occurrences})`] : [];
+  }
+
+  /** `qt_ready()` narrows a mask to the rules past their `after` delay. */
+  ready(rules: CheckedRule[]): string {
+    const delayed = rules.some((r) => r.after);
+    return delayed ? `qt_ready(${mask(rules)})` : mask(rules);
+  }
+}
+
+function tripLines(rule: CheckedRule, indent: string): string[] {
+  return [`${indent}qt_trip_rule(${stapString(rule.label)})`, `${indent}next`];
+}
+
+function addTable(script: GuestScript, table: InflightTable): void {
+  const { handlers, kernel } = script;
+  for (const stop of table.stops) {
+    const lowered = lower(stop, kernel);
+    script.use(lowered.fragments);
+    handlers.comment(lowered.probe, `Stop timing (table ${table.index}, ${table.name}): ${stop.reason}.`);
+    handlers.add(lowered.probe, [`\tqt_stop(${table.index}, ${lowered.key})`]);
+  }
+  const start = lower(table.start, kernel);
+  script.use(start.fragments);
+  handlers.comment(start.probe, `Start timing (table ${table.index}, ${table.name}): filters first, then one lock-free table write for the rules that match.`);
+  const lines = ["\tqt_rules = 0"];
+  for (const { rule, select } of table.rules) {
+    const tests = select.map((s) => lowerSelection(s, start.values, rule.index));
+    for (const t of tests) script.use(t.fragments);
+    const test = ruleTest(rule, start.reads, tests.map((t) => t.test));
+    lines.push(...ruleComment(rule, "\t"), test ? `\tif (${test}) qt_rules |= ${bit(rule)}` : `\tqt_rules |= ${bit(rule)}`);
+  }
+  const guard = start.guard ? `${start.guard} && ` : "";
+  lines.push(`\tif (${guard}qt_rules) qt_start(${table.index}, ${start.key}, qt_rules)`);
+  handlers.add(start.probe, lines);
+}
+
+function addEvent(script: GuestScript, { rule, at, select }: EventRule): void {
+  const { handlers } = script;
+  const lowered = lower(at, script.kernel);
+  script.use(lowered.fragments);
+  const tests = select.map((s) => lowerSelection(s, lowered.values, rule.index));
+  for (const t of tests) {
+    script.use(t.fragments);
+    if (t.prelude) handlers.prelude(lowered.probe, t.prelude);
+  }
+  handlers.comment(lowered.probe, "Conditions seen where they happen.");
+  // Every filter before the count: counting records an occurrence.
+  const conditions = [...(lowered.guard ? [lowered.guard] : []), ...tests.map((t) => t.test)];
+  const filtered = ruleTest(rule, lowered.reads, conditions);
+  const occurrence = rule.after ? [`qt_ready(${bit(rule)})`] : [];
+  const test = [...(filtered ? [filtered] : []), ...occurrence, ...script.held(rule, "1")].join(" && ");
+  handlers.add(lowered.probe, [...ruleComment(rule, "\t"), test ? `\tif (${test}) {` : "\t{", ...tripLines(rule, "\t\t"), "\t}"]);
+}
+
+function emitScan(script: GuestScript): string[] {
+  const { plan } = script;
+  if (plan.tables.length === 0) return [];
+  const out = [
+    "",
+    `# Every ${plan.scanPeriodMs} ms, look at what is still in flight: anything past its threshold trips now, not when it ends.`,
+    `probe timer.ms(${plan.scanPeriodMs}) {`,
+  ];
+  for (const table of plan.tables) {
+    const late = `qt_late${table.index}`;
+    const rules = table.rules.map((r) => r.rule);
+    out.push(`\t${late} = qt_scan_table(${table.index}, ${script.ready(rules)})`);
+    for (const rule of rules) {
+      const held = script.held(rule, `qt_late_count(${rule.index})`);
+      if (held.length) script.use([lateCount]);
+      out.push(...ruleComment(rule, "\t"), `\tif (${[`(${late} & ${bit(rule)})`, ...held].join(" && ")}) {`, ...tripLines(rule, "\t\t"), "\t}");
+    }
+  }
+  out.push("}");
+  return out;
+}
+
+function emitParams(params: CheckedParam[]): string[] {
+  if (params.length === 0) return [];
+  const out = ["", "# Parameters given when the script starts: stap -G NAME=VALUE. Probes only read them, so SystemTap takes no lock for them."];
+  for (const p of params) {
+    const hint = p.type === "duration" ? " (a duration, e.g. 200ms)" : "";
+    out.push(`global ${p.name} = ${p.type === "int" ? UNSET_INT : UNSET_STRING} # param ${p.name}: ${p.type}${hint}`);
+  }
+  return out;
+}
+
+/** Refuses to arm (see runtime/refuse.ts) and leaves the begin probe. */
+function refuseIf(script: GuestScript, condition: string, message: string): string {
+  script.use([refuse]);
+  return `\tif (${condition}) {\n\t\tqt_refuse(${message})\n\t\tnext\n\t}`;
+}
+
+function emitBegin(script: GuestScript): string[] {
+  const { plan } = script;
+  const { file } = plan;
+  const out = ["", "probe begin {"];
+  for (const p of plan.runtimeParams) {
+    const unset = p.type === "int" ? UNSET_INT : UNSET_STRING;
+    out.push(refuseIf(script, `${p.name} == ${unset}`, stapString(`qtrip: parameter '${p.name}' has no value: start the script with -G ${p.name}=VALUE`)));
+    if (p.type === "duration") {
+      script.use([durations]);
+      out.push(`\tqt_${p.name}_ns = qt_parse_duration(${p.name})`);
+      out.push(refuseIf(script, `qt_${p.name}_ns < 0`, `${stapString(`qtrip: parameter '${p.name}' is not a duration (e.g. 200ms): `)} . ${p.name}`));
+    }
+  }
+  if (plan.ringSizes.some((n) => n > 0)) out.push("\tqt_bind_rings()");
+  if (script.fragments.has(moduleSymbols)) out.push("\tqt_kernel_resolves_module_symbols() # before kprobe.module() probes are registered");
+  for (const rule of file.rules) {
+    const set: string[] = [];
+    if (rule.threshold?.nanoseconds.kind === "param") {
+      script.use([runtimeThresholds]);
+      set.push(`\tqt_set_threshold(${rule.index}, ${beginValue(rule.threshold.nanoseconds)}, ${rule.threshold.op === ">=" ? 1 : 0})`);
+    }
+    const size = plan.ringSizes[rule.index];
+    if (size > 0 && rule.count) {
+      const { times, window } = rule.count;
+      if (times.kind === "param") {
+        out.push(refuseIf(script, `${times.name} < 1 || ${times.name} > ${size}`, stapString(`qtrip: parameter '${times.name}' must be from 1 to ${size}`)));
+      }
+      set.push(`\tqt_set_count(${rule.index}, ${beginValue(times)}, ${beginValue(window)})`);
+    }
+    if (rule.after) {
+      script.use([delays]);
+      set.push(`\tqt_set_after(${rule.index}, ${beginValue(rule.after)})`);
+    }
+    if (set.length) out.push(...ruleComment(rule, "\t"), ...set);
+  }
+  if (file.rules.some((r) => r.after)) out.push("\tqt_start_delays()");
+  out.push(
+    `\tqt_log_armed(${file.rules.length}, ${stapString(file.caseId ?? "")})`,
+    "}",
+  );
+  return out;
+}
+
+/** Timestamps of the last N times each counting rule held; the rings are static arrays of the right size. */
+function emitRings(script: GuestScript): string[] {
+  const rings = script.plan.ringSizes.map((size, rule) => ({ size, rule })).filter((r) => r.size > 0);
+  if (rings.length === 0) return [];
+  script.use([counting]);
+  return [
+    "",
+    "# Timestamps of the last N times each counting rule held (N times within D).",
+    "%{",
+    ...rings.map((r) => `static u64 qt_ring_${r.rule}[${r.size}];`),
+    "%}",
+    "function qt_bind_rings() %{",
+    ...rings.flatMap((r) => [`\tqt_counters[${r.rule}].ring = qt_ring_${r.rule};`, `\tqt_counters[${r.rule}].size = ${r.size};`]),
+    "%}",
+  ];
+}
+
+/** Each rule's threshold in ns, the constant ones filled in: rule r holds for a duration above qt_threshold[r]. */
+function thresholdTable(plan: GuestPlan): string[] {
+  const rules = plan.file.rules;
+  if (!rules.some((r) => r.threshold)) return [];
+  const values = rules.map((r) => {
+    const t = r.threshold;
+    if (!t || t.nanoseconds.kind === "param") return 0n;
+    return t.op === ">=" && t.nanoseconds.value > 0n ? t.nanoseconds.value - 1n : t.nanoseconds.value;
+  });
+  return [`static u64 qt_threshold[QT_RULES] = { ${values.map(stapInt).join(", ")} }; /* ns; '>= D' is '> D - 1' */`];
+}
+
+export interface GuestScriptInput {
+  plan: GuestPlan;
+  kernel: KernelRange;
+  sourceName: string;
+  sourceText: string;
+  outputName: string;
+}
+
+export function emitGuest({ plan, kernel, sourceName, sourceText, outputName }: GuestScriptInput): string {
+  const { file } = plan;
+  const script = new GuestScript(plan, kernel);
+  script.use([core(plan.dryRun)]);
+  if (plan.tables.length) script.use([inflight]);
+  for (const table of plan.tables) addTable(script, table);
+  for (const event of plan.events) addEvent(script, event);
+  const scan = emitScan(script);
+  const rings = emitRings(script);
+  const params = emitParams(plan.runtimeParams);
+  const begin = emitBegin(script);
+
+  const defines = plan.runtimeParams.map((p) => ` -G ${p.name}=VALUE`).join("");
+  const ruleLines = file.rules.flatMap((rule) => ruleComment(rule, "  ").map((l) => l.replace(/^ {2}# /, "")));
+  const top = header({
+    sourceName,
+    sourceText,
+    file,
+    role: `qtrip guest trip-wire${plan.dryRun ? " (DRY RUN: logs the trip, never writes the port)" : ""}`,
+    run: [`stap ${GUEST_STAP_OPTIONS}${defines} ${outputName}`],
+    body: [
+      "Runs inside the guest. Needs the guest kernel's headers, not its debuginfo.\nThe -D options keep SystemTap from stopping the script under load; without them it warns when it starts.",
+      `The first rule that holds logs "qtrip: tripped: LABEL" to the kernel log${plan.dryRun ? "" : `, then writes\nbyte ${hex(file.channel.value)} to port ${hex(file.channel.port)} once; the host probe crashes the hypervisor on that write`}.`,
+      `Rules:\n${ruleLines.map((l) => `  ${l}`).join("\n")}`,
+    ],
+  });
+  const sizes = [
+    ...(plan.tables.length ? [`#define QT_TABLES ${plan.tables.length}`] : []),
+    `#define QT_RULES ${file.rules.length}`,
+    `#define QT_CHANNEL_PORT ${hex(file.channel.port)}`,
+    `#define QT_CHANNEL_VALUE ${hex(file.channel.value)}`,
+    ...thresholdTable(plan),
+  ];
+  const lines = [
+    "# qtrip's guest runtime: only the parts these rules use.",
+    ...emitFragments([{ name: "sizes and the channel", c: sizes.join("\n") }, ...script.fragments]),
+    ...rings,
+    ...params,
+    ...begin,
+    ...script.handlers.emit(),
+    ...scan,
+  ];
+  return `${top}\n${lines.join("\n")}\n`;
+}

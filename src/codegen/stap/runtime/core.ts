@@ -1,0 +1,94 @@
+// The part of the guest runtime every script has: the trip itself, and the
+// lines logged when the script arms. Nothing from a rule file is ever spliced
+// into runtime C: the emitter passes only numbers it computed (#defines), and
+// strings as SystemTap function arguments.
+import type { Fragment } from "../fragment.js";
+
+function trip(dryRun: boolean): string {
+  const act = dryRun
+    ? String.raw`	printk(KERN_EMERG "qtrip: tripped (dry run, port not written): %s\n", label);`
+    : String.raw`	printk(KERN_EMERG "qtrip: tripped: %s: writing 0x%02x to port 0x%x\n", label, QT_CHANNEL_VALUE, QT_CHANNEL_PORT);
+	/* The last act: the vCPU exits to the hypervisor on this instruction. */
+	outb(QT_CHANNEL_VALUE, QT_CHANNEL_PORT);`;
+  return String.raw`#include <linux/atomic.h>
+#include <linux/kernel.h>
+#include <linux/printk.h>
+#include <asm/io.h>
+
+static atomic_t qt_tripped;
+
+/* Once: the first rule that holds trips, every later one finds it done. */
+static void qt_trip(const char *label)
+{
+	if (atomic_cmpxchg(&qt_tripped, 0, 1) != 0)
+		return;
+${act}
+}`;
+}
+
+export function core(dryRun: boolean): Fragment {
+  return {
+    name: "core: the trip",
+    c: trip(dryRun),
+    stap: String.raw`function qt_trip_rule(label:string) %{
+	qt_trip(STAP_ARG_label);
+%}
+
+/* Armed: said in the kernel log; the options' absence, on the terminal that started the script. */
+function qt_log_armed(rules:long, case_id:string) %{
+#ifndef STP_NO_OVERLOAD
+	_stp_warn("qtrip: no -DSTP_NO_OVERLOAD: may stop under load");
+#endif
+#if !defined(MAXSKIPPED) || MAXSKIPPED < 1000000
+	_stp_warn("qtrip: no -DMAXSKIPPED=1000000: stops after 100 skipped probes");
+#endif
+	printk(KERN_INFO "qtrip: armed: %lld rule(s), case '%s'${dryRun ? ", dry run" : ""}\n", (long long)STAP_ARG_rules, STAP_ARG_case_id);
+%}`,
+  };
+}
+
+/**
+ * Thresholds given when the script starts. The emitter declares qt_threshold[]
+ * with the constant ones (ns: rule r holds for a duration above qt_threshold[r]);
+ * '>= D' is stored as '> D - 1 ns'.
+ */
+export const runtimeThresholds: Fragment = {
+  name: "run-time thresholds",
+  stap: String.raw`function qt_set_threshold(rule:long, ns:long, inclusive:long) %{
+	qt_threshold[STAP_ARG_rule] = STAP_ARG_inclusive && STAP_ARG_ns > 0 ? STAP_ARG_ns - 1 : STAP_ARG_ns;
+%}`,
+};
+
+/** A duration measured where an event happens, against the rule's threshold. */
+export const exceeds: Fragment = {
+  name: "thresholds at events",
+  stap: String.raw`function qt_exceeds:long(rule:long, value:long) %{
+	STAP_RETURN(STAP_ARG_value > qt_threshold[STAP_ARG_rule]);
+%}`,
+};
+
+/** `after D`: rules that may not trip until D after the script armed. */
+export const delays: Fragment = {
+  name: "delays",
+  c: String.raw`#include <linux/timekeeping.h>
+
+static u64 qt_armed_at;
+static u64 qt_after[QT_RULES]; /* ns after arming before rule r may trip */`,
+  stap: String.raw`function qt_set_after(rule:long, ns:long) %{
+	qt_after[STAP_ARG_rule] = STAP_ARG_ns;
+%}
+
+function qt_start_delays() %{
+	qt_armed_at = ktime_get_mono_fast_ns();
+%}
+
+/* The rules of the mask whose delay is over. */
+function qt_ready:long(rules:long) %{
+	u64 now = ktime_get_mono_fast_ns(), ready = STAP_ARG_rules;
+	int r;
+	for (r = 0; r < QT_RULES; r++)
+		if (qt_after[r] && now - qt_armed_at < qt_after[r])
+			ready &= ~(1ULL << r);
+	STAP_RETURN(ready);
+%}`,
+};

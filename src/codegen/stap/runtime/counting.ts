@@ -1,0 +1,67 @@
+// `N times within D`: the times of the last N occurrences of each counting rule.
+import type { Fragment } from "../fragment.js";
+
+export const counting: Fragment = {
+  name: "counting",
+  c: String.raw`#include <linux/spinlock.h>
+#include <linux/timekeeping.h>
+
+struct qt_counter {
+	raw_spinlock_t lock;
+	u64 *ring;
+	u32 size;	/* ring capacity */
+	u32 times;	/* N */
+	u32 head;
+	u32 filled;
+	u64 window;	/* D, ns */
+};
+static struct qt_counter qt_counters[QT_RULES];
+static atomic_t qt_dropped; /* occurrences lost to lock contention */
+
+/* Rule r's condition held n times just now: has it held N times within D? */
+static int qt_held(int r, u32 n)
+{
+	struct qt_counter *c = &qt_counters[r];
+	u64 now = ktime_get_mono_fast_ns();
+	unsigned long flags;
+	int held = 0;
+
+	/* A trylock: probes may run in NMI context, where spinning could deadlock. */
+	local_irq_save(flags);
+	if (!raw_spin_trylock(&c->lock)) {
+		local_irq_restore(flags);
+		atomic_inc(&qt_dropped);
+		return 0;
+	}
+	while (n-- > 0) {
+		c->ring[c->head] = now;
+		c->head = (c->head + 1) % c->times;
+		if (c->filled < c->times)
+			c->filled++;
+		/* Full: ring[head] is the oldest of the last N. */
+		if (c->filled == c->times && now - c->ring[c->head] <= c->window)
+			held = 1;
+	}
+	raw_spin_unlock(&c->lock);
+	local_irq_restore(flags);
+	return held;
+}`,
+  stap: String.raw`function qt_set_count(rule:long, times:long, window:long) %{
+	qt_counters[STAP_ARG_rule].times = STAP_ARG_times;
+	qt_counters[STAP_ARG_rule].window = STAP_ARG_window;
+	raw_spin_lock_init(&qt_counters[STAP_ARG_rule].lock);
+%}
+
+function qt_count:long(rule:long, n:long) %{
+	STAP_RETURN(qt_held(STAP_ARG_rule, STAP_ARG_n));
+%}
+
+function qt_dropped_count:long() %{
+	STAP_RETURN(atomic_read(&qt_dropped));
+%}
+
+probe end {
+	qt_dropped = qt_dropped_count()
+	if (qt_dropped) printf("qtrip: %d occurrences were not counted (lock contention)\n", qt_dropped)
+}`,
+};

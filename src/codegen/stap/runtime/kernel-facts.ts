@@ -1,0 +1,69 @@
+// Small runtime pieces that answer a question about the running kernel.
+import type { Fragment } from "../fragment.js";
+
+/** x86_64 system call numbers: a 32-bit (compat) task's numbers mean other calls. */
+export const compat: Fragment = {
+  name: "compat tasks",
+  c: "#include <linux/compat.h>",
+  stap: String.raw`function qt_compat_task:long() %{
+	STAP_RETURN(in_compat_syscall());
+%}`,
+};
+
+/**
+ * SystemTap 4.8 resolves kprobe.module() symbols by walking kallsyms_on_each_symbol(),
+ * which covers only vmlinux on 6.x kernels, and then skips the probe without a word.
+ * Without that walker it hands "MODULE:NAME" to register_kprobe(), and the kernel
+ * resolves it. Called from the begin probe: begin probes run before kprobes are registered.
+ */
+export const moduleSymbols: Fragment = {
+  name: "module symbols",
+  stap: String.raw`function qt_kernel_resolves_module_symbols() %{
+	_stp_kallsyms_on_each_symbol = NULL;
+%}`,
+};
+
+/** Kernel log lines: the text is not NUL-terminated and may be longer than a SystemTap string. */
+export const consoleSearch: Fragment = {
+  name: "console search",
+  c: String.raw`#include <linux/string.h>
+
+/* A console line contains needle. qtrip's own lines never count. */
+static int qt_line_contains(const char *text, long len, const char *needle)
+{
+	if (!text || len <= 0 || !*needle)
+		return 0;
+	if (strnstr(text, "qtrip: ", len))
+		return 0;
+	return strnstr(text, needle, len) != NULL;
+}`,
+  stap: String.raw`function qt_text_contains:long(text:long, len:long, needle:string) %{
+	STAP_RETURN(qt_line_contains((const char *)(unsigned long)STAP_ARG_text, STAP_ARG_len, STAP_ARG_needle));
+%}`,
+};
+
+/** Each CPU's previous tick; an idle CPU gets no ticks (NO_HZ), and the time it spent idle is not a gap. */
+export const tickTracking: Fragment = {
+  name: "tick tracking",
+  probes: ['kernel.trace("power:cpu_idle")'],
+  c: String.raw`#include <linux/percpu.h>
+#include <linux/timekeeping.h>
+
+static DEFINE_PER_CPU(u64, qt_last_tick); /* 0 while the CPU is idle */`,
+  stap: String.raw`/* ns since this CPU's previous tick; 0 on its first tick after idle. */
+function qt_since_last_tick:long() %{
+	u64 now = ktime_get_mono_fast_ns(), last = this_cpu_read(qt_last_tick);
+	this_cpu_write(qt_last_tick, now);
+	STAP_RETURN(last && now > last ? now - last : 0);
+%}
+
+# An idle CPU gets no ticks (NO_HZ): the time it spent idle is not a gap.
+probe kernel.trace("power:cpu_idle") {
+	qt_cpu_idle($state)
+}
+
+function qt_cpu_idle(state:long) %{
+	/* power:cpu_idle reports (u32)-1 when the CPU leaves idle: the clock restarts then. */
+	this_cpu_write(qt_last_tick, (u32)STAP_ARG_state == (u32)-1 ? ktime_get_mono_fast_ns() : 0);
+%}`,
+};

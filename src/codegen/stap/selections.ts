@@ -1,0 +1,55 @@
+// The lowering of the tests conditions make at events (a system call's number,
+// a log line's text...), from the values each event offers.
+import type { Selection } from "../../../stdlib/index.js";
+import type { Fragment } from "./fragment.js";
+import type { EventValues } from "./lowering.js";
+import { compat, consoleSearch, tickTracking } from "./runtime/kernel-facts.js";
+import { exceeds } from "./runtime/core.js";
+import { stapString } from "./syntax.js";
+
+export interface LoweredTest {
+  test: string;
+  /** Statements run once at the top of the handler, before any rule's test. */
+  prelude?: string;
+  fragments: Fragment[];
+}
+
+/** Linux's internal restart codes (ERESTARTSYS 512 … ERESTART_RESTARTBLOCK 516): seen at sys_exit, rewritten before user space sees them. */
+const RESTART_CODES = "($ret > -512 || $ret < -516)";
+
+function value<T>(v: T | undefined, selection: Selection): T {
+  if (v === undefined) throw new Error(`the event has no value for a '${selection.kind}' test`);
+  return v;
+}
+
+function anyOf(tests: string[]): string {
+  return tests.length === 1 ? tests[0] : `(${tests.join(" || ")})`;
+}
+
+export function lowerSelection(selection: Selection, values: EventValues, rule: number): LoweredTest {
+  switch (selection.kind) {
+    case "syscall-is": {
+      const nr = value(values.syscall, selection);
+      return { test: `${anyOf(selection.numbers.map((n) => `${nr} == ${n}`))} && !qt_compat_task()`, fragments: [compat] };
+    }
+    case "syscall-failed": {
+      const ret = value(values.result, selection);
+      const failed = selection.errnos.length ? anyOf(selection.errnos.map((e) => `${ret} == -${e}`)) : `${ret} < 0 && ${ret} >= -4095 && ${RESTART_CODES.replaceAll("$ret", ret)}`;
+      return { test: failed, fragments: [] };
+    }
+    case "line-contains": {
+      const line = value(values.line, selection);
+      return { test: anyOf(selection.texts.map((t) => `qt_text_contains(${line.text}, ${line.length}, ${stapString(t)})`)), fragments: [consoleSearch] };
+    }
+    case "signal-is": {
+      const signal = value(values.signal, selection);
+      return { test: `${signal.number} == ${selection.number} && ${signal.result} == 0`, fragments: [] };
+    }
+    case "tick-interval-exceeds":
+      return {
+        test: `qt_exceeds(${rule}, qt_gap)`,
+        prelude: "qt_gap = qt_since_last_tick() # ns since this CPU's previous tick; 0 right after idle",
+        fragments: [tickTracking, exceeds],
+      };
+  }
+}

@@ -1,0 +1,51 @@
+// The filter attributes (`on pid 1234 and comm "qemu-kvm"`): the one table of
+// what each is, what values it takes and how `explain` words it. The checker,
+// the limits, the planner and `explain` read it; a backend reads each attribute
+// of an event's subject through its own lowering table, which must cover every
+// attribute the subject has (a missing one is a type error there).
+
+export interface AttributeInfo {
+  type: "int" | "string";
+  /** ints: the largest value. */
+  max?: bigint;
+  /** strings: the longest value, in bytes. */
+  maxBytes?: number;
+  /** For `explain`: "only for <words> 1234". */
+  words: string;
+  /** What it is, for `qtrip sources` and the reference. */
+  doc: string;
+}
+
+/** In the reference's order. */
+export const ATTRIBUTES = {
+  pid: { type: "int", max: 4_194_304n, words: "process", doc: "process id (thread group id)" }, // PID_MAX_LIMIT on 64-bit
+  tid: { type: "int", max: 4_194_304n, words: "thread", doc: "thread id" },
+  comm: { type: "string", maxBytes: 15, words: "task named", doc: "task name (TASK_COMM_LEN 16 with its NUL)" },
+  uid: { type: "int", max: 4_294_967_294n, words: "user id", doc: "real user id" }, // (uid_t)-1 is "no user"
+  cpu: { type: "int", max: 8_191n, words: "CPU", doc: "CPU number" }, // NR_CPUS is at most 8192 on x86_64
+  device: { type: "string", maxBytes: 127, words: "disk", doc: "disk name, e.g. vda (a SystemTap string holds 127 bytes)" },
+} as const satisfies Record<string, AttributeInfo>;
+
+export type Attribute = keyof typeof ATTRIBUTES;
+
+export const ATTRIBUTE_NAMES = Object.keys(ATTRIBUTES) as Attribute[];
+
+/** Whose attributes an event offers: the filters of a condition are those of its subject. */
+export const SUBJECTS = {
+  /** The task running when the event happens. */
+  "current task": ["pid", "tid", "comm", "uid", "cpu"],
+  /** A block request, with the task that issued it and its disk. */
+  "block request": ["pid", "tid", "comm", "uid", "cpu", "device"],
+  /** The task that is woken. */
+  "woken task": ["pid", "tid", "comm", "uid", "cpu"],
+  /** The task that gets a CPU. */
+  "task getting the CPU": ["pid", "tid", "comm", "uid", "cpu"],
+  /** The task that leaves its CPU. */
+  "task leaving the CPU": ["pid", "tid", "comm", "uid", "cpu"],
+  /** The task a signal is sent to. */
+  "receiving task": ["pid", "tid", "comm", "uid", "cpu"],
+  /** A CPU, whatever it runs. */
+  cpu: ["cpu"],
+} as const satisfies Record<string, readonly Attribute[]>;
+
+export type Subject = keyof typeof SUBJECTS;

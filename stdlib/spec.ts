@@ -1,0 +1,104 @@
+// What a condition of the language is: its syntax, its meaning in the
+// reference's words, and what it needs from a backend — guest events and tests
+// at them, in the kernel's terms and no tracer's syntax. The checker, the
+// planner, `explain` and `qtrip sources` read these; the conditions themselves
+// live one per file beside this one.
+import { SUBJECTS, type Attribute, type Subject } from "./attributes.js";
+import type { EventName } from "./events.js";
+import type { KernelEvent } from "./kernel-events.js";
+
+/** Name tables a condition's words are checked against (stdlib/tables/). */
+export type NameTable = "syscall" | "errno" | "signal" | "event";
+
+/** One part of a condition's syntax after its head word. */
+export type PatternPart =
+  /** A literal word, e.g. `latency`. */
+  | { word: string }
+  /** `NAME {, NAME}` from a table, bound to `arg`; `optional` parts may be left out. */
+  | { names: NameTable; arg: string; optional?: boolean; single?: boolean }
+  /** A string literal bound to `arg`; `symbol` strings must be kernel symbol names. */
+  | { string: string; symbol?: boolean };
+
+/** Values bound by a condition's pattern: name lists resolved to numbers, strings as written. */
+export interface ConditionArgs {
+  names: Record<string, { name: string; number: number }[]>;
+  strings: Record<string, string>;
+}
+
+/** One event a condition observes, with what it carries. */
+export interface GuestEvent {
+  on: EventName;
+  /** function-entry, function-return: the function, "[MODULE:]NAME". */
+  symbol?: string;
+  /** kernel-event: which one. */
+  kernelEvent?: KernelEvent;
+}
+
+/** A test at an event, in the condition's terms; every backend lowers each kind. */
+export type Selection =
+  /** syscall-enter, syscall-exit: the call is one of these x86_64 numbers (a 32-bit task's numbers mean other calls: never). */
+  | { kind: "syscall-is"; numbers: number[] }
+  /** syscall-exit: the call failed, with one of these errnos (none listed: any error; the kernel's internal restart codes are not errors). */
+  | { kind: "syscall-failed"; errnos: number[] }
+  /** console-line: the line contains one of the texts (qtrip's own lines never count). */
+  | { kind: "line-contains"; texts: string[] }
+  /** signal-sent: the signal is this one and was queued for delivery. */
+  | { kind: "signal-is"; number: number }
+  /** cpu-tick: the time since this CPU's previous tick exceeds the rule's threshold (time spent idle does not count). */
+  | { kind: "tick-interval-exceeds" };
+
+/**
+ * A duration measured while it lasts: a start event records when something
+ * began, keyed by what it identifies; stop events forget it; anything still in
+ * flight past the threshold trips, so a call that never ends still trips.
+ */
+export interface InflightNeeds {
+  kind: "inflight";
+  /** Rules with the same table share its start and stop events. */
+  table: string;
+  start: GuestEvent & { select?: Selection[] };
+  /** What ends what start began; the reason is a comment for the reader of the script. */
+  stops: (GuestEvent & { reason: string })[];
+}
+
+/** A condition seen at one event, tested where it happens. */
+export interface EventNeeds {
+  kind: "event";
+  at: GuestEvent;
+  select?: Selection[];
+}
+
+export type Needs = InflightNeeds | EventNeeds;
+
+export interface ConditionSpec {
+  /** Stable identifier, e.g. `syscall-latency`. */
+  id: string;
+  /** The syntax as the reference writes it. */
+  syntax: string;
+  /** When the condition holds, in the reference's words. */
+  holds: string;
+  head: string;
+  pattern: PatternPart[];
+  /** Whether the condition takes `> D` / `>= D` (a duration). */
+  threshold: boolean;
+  /** Whose attributes the filters test; they are the condition's filters. */
+  subject: Subject;
+  attributes: readonly Attribute[];
+  /** For `explain`: "Watches <this>". */
+  watches: (args: ConditionArgs) => string;
+  /** For `explain`, conditions seen at an event that take a threshold: "Trips <this>". */
+  tripsWhen?: (limit: string) => string;
+  /** Cost class and what happens how often. */
+  cost: { class: "low" | "medium" | "high"; detail: string };
+  /** What the condition does not see, or sees differently, whatever the kernel. */
+  caveats: string[];
+  /** One rule that uses it; must compile. */
+  example: string;
+  /** What a backend must observe for one rule's arguments. */
+  needs: (args: ConditionArgs) => Needs;
+}
+
+/** A condition; its filters are its subject's attributes. */
+export function condition(spec: Omit<ConditionSpec, "attributes">): ConditionSpec {
+  return { ...spec, attributes: SUBJECTS[spec.subject] };
+}
