@@ -245,6 +245,18 @@ function buildProgram(io: Io, setExit: (code: number | Promise<number>) => void)
     .action((paths: string[], flags: FmtFlags) => setExit(fmtCommand(paths, flags, io)));
 
   program
+    .command("lsp")
+    .description("run the language server (Language Server Protocol over stdin and stdout) for an editor's LSP client")
+    .option("--stdio", "talk over stdin and stdout (the default; accepted because LSP clients pass it)")
+    .action(async () => {
+      // Loaded only here: the other commands never pay for the server.
+      const { startServer } = await import("../lsp/server.js");
+      startServer({ version: QTRIP_VERSION });
+      // The server runs on; it ends the process when its client says `exit` or closes stdin.
+      setExit(EXIT_OK);
+    });
+
+  program
     .command("sources")
     .description("list the conditions: syntax, filters, probe points, cost, and an example")
     .addOption(new Option("--format <format>", "output format").choices(["text", "json"]).default("text"))
