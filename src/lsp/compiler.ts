@@ -4,6 +4,7 @@
 // parser and checker and a re-layering of the compiler touches one file.
 export { checkSource, type CheckSourceResult } from "../compile.js";
 export type { Diagnostic, Span } from "../diagnostics/diagnostic.js";
+export { replacementOf } from "../diagnostics/fix.js";
 export { explain } from "../explain/explain.js";
 export { catalogue, tables } from "../../stdlib/index.js";
 

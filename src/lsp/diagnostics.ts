@@ -2,7 +2,7 @@
 // suggestions as `qtrip check`, and a quick fix for each suggestion that is a
 // concrete replacement ("did you mean 'read'?").
 import { CodeActionKind, DiagnosticSeverity, type CodeAction, type Diagnostic as LspDiagnostic, type Range } from "vscode-languageserver";
-import type { Diagnostic } from "./compiler.js";
+import { replacementOf, type Diagnostic } from "./compiler.js";
 import type { Analysis } from "./document.js";
 import { rangesOverlap, toRange } from "./positions.js";
 
@@ -22,16 +22,11 @@ export function lspDiagnostics(analysis: Analysis): LspDiagnostic[] {
   return analysis.result.diagnostics.map(toLspDiagnostic);
 }
 
-/** The replacement a suggestion names, when it names exactly one: `did you mean 'x'?` → x. */
-export function replacementOf(suggestion: string | undefined): string | undefined {
-  return suggestion ? /^did you mean '([^']+)'\?$/.exec(suggestion)?.[1] : undefined;
-}
-
 /** Quick fixes for the diagnostics of the current version that overlap `range`. */
 export function quickFixes(analysis: Analysis, range: Range): CodeAction[] {
   const actions: CodeAction[] = [];
   for (const d of analysis.result.diagnostics) {
-    const replacement = replacementOf(d.suggestion);
+    const replacement = replacementOf(d);
     const at = toRange(d.span);
     if (replacement === undefined || !rangesOverlap(at, range)) continue;
     actions.push({
