@@ -35,7 +35,21 @@ chmodSync("dist/qtrip.js", 0o755);
 // The start-up snapshot: one CommonJS bundle of the compiler, run once by node
 // --build-snapshot. It fits only the node binary that made it, which the
 // launcher checks (path, size, mtime) before using it.
-await build({ ...common, entryPoints: ["src/cli/snapshot.ts"], outfile: "dist/qtrip-snapshot.cjs", format: "cjs", external: ["prettier", "prettier/*"] });
+// The launcher never runs `lsp` from the snapshot: the server stays out of it.
+const lspOutside = {
+  name: "lsp-outside",
+  setup(b) {
+    b.onResolve({ filter: /\/lsp\/server\.js$/ }, (args) => ({ path: args.path, external: true }));
+  },
+};
+await build({
+  ...common,
+  entryPoints: ["src/cli/snapshot.ts"],
+  outfile: "dist/qtrip-snapshot.cjs",
+  format: "cjs",
+  external: ["prettier", "prettier/*"],
+  plugins: [lspOutside],
+});
 execFileSync(process.execPath, ["--snapshot-blob", "dist/qtrip.blob", "--build-snapshot", "dist/qtrip-snapshot.cjs"], { stdio: "inherit" });
 const nodePath = realpathSync(process.execPath);
 const node = statSync(nodePath);

@@ -10,6 +10,7 @@ import { HOST_ACTIONS, HOST_PROBES, type HostAction, type HostProbe } from "../c
 import { QTRIP_VERSION } from "../version.js";
 import { hasErrors } from "../diagnostics/diagnostic.js";
 import { renderText, toJson } from "../diagnostics/render.js";
+import { toSarif } from "../diagnostics/sarif.js";
 import { parse } from "../syntax/parse.js";
 import { readRuleFile, UsageError, writeAllOrNothing } from "./files.js";
 
@@ -121,11 +122,16 @@ function isDirectory(path: string): boolean {
 
 interface CheckFlags {
   define: string[];
-  format: "text" | "json";
+  format: "text" | "json" | "sarif";
 }
 
 function checkCommand(paths: string[], flags: CheckFlags, io: Io): number {
   const loaded = loadAll(paths, parseDefines(flags.define), {});
+  if (flags.format === "sarif") {
+    const files = loaded.map(({ path, text, result }) => ({ file: { name: path, text }, diagnostics: result.diagnostics }));
+    io.stdout(`${JSON.stringify(toSarif(files, QTRIP_VERSION), null, 2)}\n`);
+    return errorCount(loaded) ? EXIT_RULE_ERRORS : EXIT_OK;
+  }
   if (flags.format === "json") {
     const diagnostics = loaded.flatMap(({ path, text, result }) => result.diagnostics.map((d) => toJson(d, { name: path, text })));
     io.stdout(`${JSON.stringify({ files: loaded.length, errors: errorCount(loaded), diagnostics }, null, 2)}\n`);
@@ -224,7 +230,7 @@ function buildProgram(io: Io, setExit: (code: number | Promise<number>) => void)
     .description("check rule files as compile does, writing nothing")
     .argument("<file...>", "rule files (*.qt)")
     .option(...define)
-    .addOption(new Option("--format <format>", "how to print diagnostics").choices(["text", "json"]).default("text"))
+    .addOption(new Option("--format <format>", "how to print diagnostics (sarif: SARIF 2.1.0, for CI annotations)").choices(["text", "json", "sarif"]).default("text"))
     .action((paths: string[], flags: CheckFlags) => setExit(checkCommand(paths, flags, io)));
 
   program
@@ -243,6 +249,18 @@ function buildProgram(io: Io, setExit: (code: number | Promise<number>) => void)
     .argument("<file...>", "rule files (*.qt)")
     .option("--check", "write nothing; exit 1 if a file is not formatted")
     .action((paths: string[], flags: FmtFlags) => setExit(fmtCommand(paths, flags, io)));
+
+  program
+    .command("lsp")
+    .description("run the language server (Language Server Protocol over stdin and stdout) for an editor's LSP client")
+    .option("--stdio", "talk over stdin and stdout (the default; accepted because LSP clients pass it)")
+    .action(async () => {
+      // Loaded only here: the other commands never pay for the server.
+      const { startServer } = await import("../lsp/server.js");
+      startServer({ version: QTRIP_VERSION });
+      // The server runs on; it ends the process when its client says `exit` or closes stdin.
+      setExit(EXIT_OK);
+    });
 
   program
     .command("sources")

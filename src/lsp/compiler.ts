@@ -1,0 +1,32 @@
+// The one door from the language server into the compiler: everything the
+// server needs from the pipeline, the standard library, the formatter and
+// `explain` comes through here, so that the server reuses the compiler's own
+// parser and checker and a re-layering of the compiler touches one file.
+export { checkSource, type CheckSourceResult } from "../compile.js";
+export type { Diagnostic, Span } from "../diagnostics/diagnostic.js";
+export { replacementOf } from "../diagnostics/fix.js";
+export { explain } from "../explain/explain.js";
+export { catalogue, tables } from "../../stdlib/index.js";
+
+/** The prettier plugin's formatting, loaded on the first request: prettier costs start-up time. */
+export async function formatSource(text: string): Promise<string> {
+  const { formatSource: format } = await import("../format/format.js");
+  return format(text);
+}
+
+import type { CheckSourceResult } from "../compile.js";
+import type { catalogue } from "../../stdlib/index.js";
+
+/** The compiler's data, named by what the names above give: no deeper imports. */
+export type RuleFile = CheckSourceResult["ast"];
+export type Item = RuleFile["items"][number];
+export type Rule = Extract<Item, { kind: "Rule" }>;
+export type ParamDecl = Extract<Item, { kind: "Param" }>;
+export type CheckedFile = NonNullable<CheckSourceResult["checked"]>;
+export type CheckedRule = CheckedFile["rules"][number];
+export type ConditionEntry = (typeof catalogue)[number];
+export type NameTable = "syscall" | "errno" | "signal" | "event";
+export type Value = Rule["filters"][number]["value"];
+export type ParamRef = Extract<Value, { kind: "ParamRef" }>;
+export type Word = Rule["condition"]["head"];
+export type Term = Rule["condition"]["terms"][number];

@@ -1,0 +1,115 @@
+// Completion: condition head words after `when`, names from the system call,
+// errno, signal and event tables where the condition takes them, the filter
+// attributes of the condition at hand after `on`/`and`, the file's `$param`s,
+// and units after a number that is a duration.
+import { CompletionItemKind, type CompletionItem, type Range } from "vscode-languageserver";
+import type { TextDocument } from "vscode-languageserver-textdocument";
+import { catalogue, tables, type NameTable, type ParamDecl } from "./compiler.js";
+import type { Analysis } from "./document.js";
+import { fittingEntries, nextAfter, type Term } from "./pattern.js";
+import { cursorContext, STATEMENT_KEYWORDS, type Token } from "./scan.js";
+import { describeName } from "./tables.js";
+
+export const UNITS: [string, string][] = [
+  ["ns", "nanoseconds"],
+  ["us", "microseconds"],
+  ["ms", "milliseconds"],
+  ["s", "seconds"],
+  ["m", "minutes"],
+  ["h", "hours"],
+];
+
+/** Words after which a number is a duration. */
+const BEFORE_DURATION = new Set([">", ">=", "within", "after"]);
+/** Words that end a rule's condition: its threshold, filters and modifiers follow. */
+const AFTER_CONDITION = new Set([">", ">=", "on", "times", "within", "after", "as"]);
+const PARAM_TYPES = ["int", "string", "duration"];
+
+const TABLE_KIND: Record<NameTable, CompletionItemKind> = {
+  syscall: CompletionItemKind.Function,
+  errno: CompletionItemKind.Constant,
+  signal: CompletionItemKind.Constant,
+  event: CompletionItemKind.Event,
+};
+
+function item(label: string, kind: CompletionItemKind, range: Range, extra: Partial<CompletionItem> = {}): CompletionItem {
+  return { label, kind, textEdit: { range, newText: label }, ...extra };
+}
+
+function heads(range: Range): CompletionItem[] {
+  return [...new Set(catalogue.map((e) => e.head))].map((head) => {
+    const entries = catalogue.filter((e) => e.head === head);
+    return item(head, CompletionItemKind.Keyword, range, {
+      detail: entries.map((e) => e.syntax).join(" | "),
+      documentation: entries.map((e) => `${e.syntax}: ${e.holds}`).join("\n"),
+    });
+  });
+}
+
+function names(table: NameTable, range: Range): CompletionItem[] {
+  return Object.keys(tables[table]).map((name) => item(name, TABLE_KIND[table], range, { detail: describeName(table, name) }));
+}
+
+function params(analysis: Analysis, range: Range): CompletionItem[] {
+  const declared = analysis.result.ast.items.filter((i): i is ParamDecl => i.kind === "Param");
+  return declared.map((p) => {
+    const fallback = p.default ? ` = ${analysis.text.slice(p.default.span.start.offset, p.default.span.end.offset)}` : "";
+    return item(`$${p.name.name}`, CompletionItemKind.Variable, range, { detail: `param ${p.name.name}: ${p.type.name}${fallback}` });
+  });
+}
+
+function units(current: Token, range: Range): CompletionItem[] {
+  const number = /^(?:0x[0-9a-fA-F]+|\d+(?:\.\d+)?)/.exec(current.text)?.[0];
+  if (number === undefined) return [];
+  return UNITS.map(([unit, words]) =>
+    item(`${number}${unit}`, CompletionItemKind.Unit, range, { detail: words, filterText: `${number}${unit}` }),
+  );
+}
+
+/** The rule's condition terms after its head, up to where its threshold, filters or modifiers start. */
+function conditionTerms(tokens: Token[]): { terms: Term[]; ended: boolean } {
+  const terms: Term[] = [];
+  for (const t of tokens) {
+    if (AFTER_CONDITION.has(t.text) || t.kind === "number" || t.kind === "param") return { terms, ended: true };
+    if (t.kind === "word") terms.push({ kind: "word", text: t.text });
+    else if (t.kind === "string") terms.push({ kind: "string" });
+    else if (t.text === ",") terms.push({ kind: "comma" });
+    else return { terms, ended: true };
+  }
+  return { terms, ended: false };
+}
+
+function inRule(rest: Token[], current: Token | undefined, range: Range): CompletionItem[] {
+  if (rest.length === 0) return heads(range);
+  const head = rest[0].text;
+  const { terms, ended } = conditionTerms(rest.slice(1));
+  if (!ended) {
+    const next = nextAfter(head, terms);
+    return [...next.words.map((w) => item(w, CompletionItemKind.Keyword, range)), ...next.tables.flatMap((t) => names(t, range))];
+  }
+  const last = rest.at(-1)!;
+  if (last.text === "on" || last.text === "and") {
+    const attributes = [...new Set(fittingEntries(head, terms).flatMap((e) => e.attributes))];
+    return attributes.map((a) => item(a, CompletionItemKind.Property, range, { detail: `filter on ${a}` }));
+  }
+  if (current?.kind === "number" && BEFORE_DURATION.has(last.text)) return units(current, range);
+  return [];
+}
+
+export function complete(document: TextDocument, analysis: Analysis, offset: number): CompletionItem[] {
+  const { statement, current, inText } = cursorContext(analysis.text, offset);
+  if (inText) return [];
+  const range: Range = { start: document.positionAt(current?.start ?? offset), end: document.positionAt(offset) };
+  if (current?.kind === "param") return params(analysis, range);
+  const lineStart = analysis.text.lastIndexOf("\n", (current?.start ?? offset) - 1) + 1;
+  const atLineStart = /^\s*$/.test(analysis.text.slice(lineStart, current?.start ?? offset));
+  const keywords = atLineStart ? STATEMENT_KEYWORDS.map((k) => item(k, CompletionItemKind.Keyword, range)) : [];
+  const [keyword, ...rest] = statement;
+  if (keyword?.text === "when") return [...inRule(rest, current, range), ...(rest.length > 0 ? keywords : [])];
+  if (keyword?.text === "param") {
+    const last = rest.at(-1);
+    if (last?.text === ":") return PARAM_TYPES.map((t) => item(t, CompletionItemKind.TypeParameter, range));
+    if (last?.text === "=" && current?.kind === "number" && rest.some((t) => t.text === "duration")) return units(current, range);
+  }
+  return keywords;
+}

@@ -1,0 +1,74 @@
+// Hover: on a name from a table, its entry (system call number, errno number
+// and meaning, signal number); on a `$param`, its declaration; anywhere else in
+// a rule, what `qtrip explain` says about it (or, while the file has errors,
+// the condition's syntax and meaning).
+import { MarkupKind, type Hover } from "vscode-languageserver";
+import { itemAt, nodeAt, paramDecl } from "./ast-walk.js";
+import { catalogue, explain, type CheckedFile, type ParamRef, type Rule, type Term as AstTerm, type Word } from "./compiler.js";
+import type { Analysis } from "./document.js";
+import { nextAfter, type Term } from "./pattern.js";
+import { toRange } from "./positions.js";
+import { lookUp, nameHover } from "./tables.js";
+
+function markdown(value: string, word?: Word | ParamRef): Hover {
+  return { contents: { kind: MarkupKind.Markdown, value }, ...(word ? { range: toRange(word.span) } : {}) };
+}
+
+/** The condition's terms before `word`, as the pattern reader takes them. */
+function termsBefore(terms: readonly AstTerm[], word: Word): Term[] {
+  const before: Term[] = [];
+  for (const term of terms) {
+    if (term.kind === "String") {
+      before.push({ kind: "string" });
+      continue;
+    }
+    for (const [i, w] of term.words.entries()) {
+      if (w === word) return before;
+      before.push({ kind: "word", text: w.name });
+      if (i < term.words.length - 1) before.push({ kind: "comma" });
+    }
+  }
+  return before;
+}
+
+function nameInCondition(rule: Rule, offset: number): Hover | undefined {
+  const word = rule.condition.terms.flatMap((t) => (t.kind === "WordGroup" ? t.words : [])).find((w) => w.span.start.offset <= offset && offset <= w.span.end.offset);
+  if (!word) return undefined;
+  const { tables } = nextAfter(rule.condition.head.name, termsBefore(rule.condition.terms, word));
+  const table = tables.find((t) => lookUp(t, word.name) !== undefined);
+  const text = table && nameHover(table, word.name);
+  return text ? markdown(text, word) : undefined;
+}
+
+/** `qtrip explain`'s paragraph for one rule, and what the host does on its trip. */
+function explainRule(checked: CheckedFile, rule: Rule, fileName: string): string | undefined {
+  const one = checked.rules.find((r) => r.span.start.offset === rule.span.start.offset);
+  if (!one) return undefined;
+  const text = explain({ ...checked, rules: [one] }, { fileName, dryRun: false, hostAction: "int13", hostProbe: "kvm_fast_pio" });
+  // Its first lines count the file's rules: this is about one.
+  return text.split("\n").slice(3).join("\n").trim();
+}
+
+function conditionSummary(rule: Rule): string | undefined {
+  const entries = catalogue.filter((e) => e.head === rule.condition.head.name);
+  return entries.length ? entries.map((e) => `\`${e.syntax}\`: ${e.holds}`).join("\n\n") : undefined;
+}
+
+export function hover(analysis: Analysis, offset: number): Hover | null {
+  const { ast, checked } = analysis.result;
+  const item = itemAt(ast, offset);
+  if (!item) return null;
+  const ref = nodeAt<ParamRef>(item, offset, "ParamRef");
+  if (ref) {
+    const decl = paramDecl(ast, ref.name);
+    const declared = decl ? analysis.text.slice(decl.span.start.offset, decl.span.end.offset) : `no parameter '${ref.name}' is declared`;
+    return markdown(`\`\`\`qtrip\n${declared}\n\`\`\``, ref);
+  }
+  if (item.kind !== "Rule") return null;
+  const name = nameInCondition(item, offset);
+  if (name) return name;
+  const explained = checked && explainRule(checked, item, analysis.fileName);
+  if (explained) return markdown(`\`\`\`text\n${explained}\n\`\`\``);
+  const summary = conditionSummary(item);
+  return summary ? markdown(`${summary}\n\n(fix the file's errors for \`qtrip explain\`'s full account)`) : null;
+}

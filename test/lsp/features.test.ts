@@ -1,0 +1,196 @@
+// The server's answers over the protocol: initialize, completion of each kind,
+// hover, go to definition, formatting and document symbols.
+import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import {
+  CompletionRequest,
+  DefinitionRequest,
+  DocumentFormattingRequest,
+  DocumentSymbolRequest,
+  HoverRequest,
+  type CompletionItem,
+  type DocumentSymbol,
+  type MarkupContent,
+  type Position,
+  type TextEdit,
+} from "vscode-languageserver-protocol/node";
+import { formatSource } from "../../src/format/format.js";
+import { startLsp, type LspSession } from "../support/lsp-client.js";
+
+let lsp: LspSession;
+let opened = 0;
+beforeAll(async () => {
+  lsp = await startLsp();
+});
+afterAll(async () => {
+  expect(await lsp.close()).toBe(0);
+  expect(lsp.stderr()).toBe("");
+});
+
+/** Opens `text` with `|` marking the cursor; returns the document's URI and the cursor's position. */
+async function openAt(marked: string): Promise<{ uri: string; position: Position }> {
+  const at = marked.indexOf("|");
+  const text = marked.slice(0, at) + marked.slice(at + 1);
+  const before = text.slice(0, at).split("\n");
+  const uri = `file:///cases/doc-${++opened}.qt`;
+  await lsp.open(uri, text);
+  return { uri, position: { line: before.length - 1, character: before.at(-1)!.length } };
+}
+
+async function complete(marked: string): Promise<CompletionItem[]> {
+  const { uri, position } = await openAt(marked);
+  const result = await lsp.connection.sendRequest(CompletionRequest.type, { textDocument: { uri }, position });
+  return Array.isArray(result) ? result : (result?.items ?? []);
+}
+
+const labels = async (marked: string) => (await complete(marked)).map((i) => i.label).sort();
+
+test("initialize names the server and what it offers", () => {
+  expect(lsp.initialized.serverInfo).toEqual({ name: "qtrip", version: expect.stringMatching(/^\d+\.\d+\.\d+/) });
+  expect(lsp.initialized.capabilities).toMatchObject({
+    textDocumentSync: 2,
+    completionProvider: { triggerCharacters: ["$", " ", ","] },
+    hoverProvider: true,
+    definitionProvider: true,
+    documentFormattingProvider: true,
+    documentSymbolProvider: true,
+    codeActionProvider: { codeActionKinds: ["quickfix"] },
+  });
+});
+
+describe("completion", () => {
+  test("condition head words after `when`", async () => {
+    expect(await labels("when |")).toEqual(["event", "function", "io", "message", "sched", "signal", "syscall", "tick"].sort());
+    const items = await complete("when sy|");
+    const syscall = items.find((i) => i.label === "syscall")!;
+    expect(syscall.detail).toBe("syscall [NAME {, NAME}] latency > D | syscall [NAME {, NAME}] error [ERRNO {, ERRNO}]");
+    // The word being typed is what the completion replaces.
+    expect(syscall.textEdit).toEqual({ range: { start: { line: 0, character: 5 }, end: { line: 0, character: 7 } }, newText: "syscall" });
+  });
+
+  test("system call names and the pattern's words after `syscall`", async () => {
+    const items = await complete("when syscall |");
+    const names = items.map((i) => i.label);
+    expect(names).toContain("latency");
+    expect(names).toContain("error");
+    expect(items.find((i) => i.label === "futex")).toMatchObject({ detail: "system call 202 (x86_64)" });
+    expect(names.length).toBeGreaterThan(300);
+    // After a comma only another name fits; after a name, the pattern's next word.
+    expect(await labels("when syscall futex, |")).not.toContain("latency");
+    expect(await labels("when syscall futex, epoll_wait |")).toEqual(["error", "latency"]);
+  });
+
+  test("errno names after `error`, signals after `signal`, events after `event`", async () => {
+    const errnos = await complete("when syscall openat error |");
+    expect(errnos.find((i) => i.label === "ENOENT")).toMatchObject({ detail: "errno 2: no such file or directory" });
+    expect(errnos.map((i) => i.label)).not.toContain("futex");
+    expect(await labels("when syscall openat error ENOENT, EA|")).toContain("EACCES");
+    const signals = await complete("when signal SIG|");
+    expect(signals.find((i) => i.label === "SIGKILL")).toMatchObject({ detail: "signal 9" });
+    expect(await labels("when event |")).toEqual(["hung_task", "nmi_backtrace", "oom_kill", "oops", "panic", "rcu_stall", "softlockup", "warn"]);
+  });
+
+  test("filter attributes valid for the condition at hand", async () => {
+    expect(await labels("when io latency > 5s on |")).toEqual(["comm", "cpu", "device", "pid", "tid", "uid"]);
+    expect(await labels("when syscall latency > 5s on pid 1 and |")).toEqual(["comm", "cpu", "pid", "tid", "uid"]);
+    expect(await labels("when tick gap > 100ms on |")).toEqual(["cpu"]);
+    expect(await labels('when message "x" on |')).toEqual(["comm", "cpu", "pid", "tid", "uid"]);
+  });
+
+  test("$param names declared in the file", async () => {
+    const items = await complete("param pid: int\nparam lag: duration = 20ms\nwhen tick gap > $|");
+    expect(items.map((i) => [i.label, i.detail])).toEqual([
+      ["$pid", "param pid: int"],
+      ["$lag", "param lag: duration = 20ms"],
+    ]);
+    expect(items[0].textEdit).toEqual({ range: { start: { line: 2, character: 16 }, end: { line: 2, character: 17 } }, newText: "$pid" });
+    expect(await labels("param pid: int\nwhen syscall latency > 1s on pid $p|")).toEqual(["$pid"]);
+  });
+
+  test("units after a number that is a duration", async () => {
+    const units = ["200h", "200m", "200ms", "200ns", "200s", "200us"];
+    expect(await labels("when syscall latency > 200|")).toEqual(units);
+    expect(await labels("when syscall latency >= 1s 3 times within 200|")).toEqual(units);
+    expect(await labels("when tick gap > 1s after 200|")).toEqual(units);
+    expect(await labels("param lag: duration = 200|")).toEqual(units);
+    // A pid is a number, not a duration.
+    expect(await labels("when syscall latency > 1s on pid 200|")).toEqual([]);
+  });
+
+  test("statement keywords at the start of a line; nothing in comments and strings", async () => {
+    expect(await labels("|")).toEqual(["case", "channel", "param", "title", "when"]);
+    expect(await labels("when event oops\nw|")).toEqual(["case", "channel", "param", "title", "when"]);
+    expect(await labels("# when |")).toEqual([]);
+    expect(await labels('when message "when |')).toEqual([]);
+  });
+});
+
+async function hoverText(marked: string): Promise<string | undefined> {
+  const { uri, position } = await openAt(marked);
+  const hover = await lsp.connection.sendRequest(HoverRequest.type, { textDocument: { uri }, position });
+  return hover ? (hover.contents as MarkupContent).value : undefined;
+}
+
+describe("hover", () => {
+  test("a rule: what `qtrip explain` says of it", async () => {
+    const text = await hoverText('param pid: int\nwhen sys|call futex latency > 2s on pid $pid as "futex stall"\n');
+    expect(text).toContain("futex stall:");
+    expect(text).toContain("Watches system calls futex, only for process $pid");
+    expect(text).toContain("Probes: kernel.trace(\"raw_syscalls:sys_enter\") (start)");
+    expect(text).toContain("Trips when one has lasted longer than 2 s");
+  });
+
+  test("a rule in a file with errors: the condition's syntax and meaning", async () => {
+    const text = await hoverText("when tick ga|p > 1s\nwhen bogus\n");
+    expect(text).toContain("`tick gap > D`: a busy guest CPU saw no timer tick for longer than D");
+    expect(text).toContain("fix the file's errors");
+  });
+
+  test("names: system call number, errno number and meaning, signal number", async () => {
+    expect(await hoverText("when syscall fu|tex latency > 2s\n")).toBe("**futex**: system call 202 (x86_64)");
+    expect(await hoverText("when syscall openat error EACCES, ENO|ENT\n")).toBe("**ENOENT**: errno 2: no such file or directory");
+    expect(await hoverText("when signal SIGK|ILL\n")).toBe("**SIGKILL**: signal 9");
+    expect(await hoverText("when event hung_|task\n")).toContain("**hung_task**: guest kernel event");
+  });
+
+  test("a $param: its declaration", async () => {
+    expect(await hoverText("param lag: duration = 20ms\nwhen tick gap > $l|ag\n")).toBe("```qtrip\nparam lag: duration = 20ms\n```");
+  });
+});
+
+test("go to definition: from $param to its declaration", async () => {
+  const { uri, position } = await openAt("case \"1\"\nparam pid: int\nwhen syscall latency > 1s on pid $p|id\n");
+  expect(await lsp.connection.sendRequest(DefinitionRequest.type, { textDocument: { uri }, position })).toEqual({
+    uri,
+    range: { start: { line: 1, character: 6 }, end: { line: 1, character: 9 } },
+  });
+  const elsewhere = await openAt("param pid: int\nwhen syscall lat|ency > 1s on pid $pid\n");
+  expect(await lsp.connection.sendRequest(DefinitionRequest.type, { textDocument: { uri: elsewhere.uri }, position: elsewhere.position })).toBeNull();
+});
+
+describe("formatting", () => {
+  test("one edit to the prettier plugin's layout", async () => {
+    const text = "case   \"1\"   # the case\nwhen syscall   futex,epoll_wait latency>2s # stall\n   on pid 1\n";
+    const { uri } = await openAt(`${text}|`);
+    const edits = (await lsp.connection.sendRequest(DocumentFormattingRequest.type, { textDocument: { uri }, options: { tabSize: 2, insertSpaces: true } })) as TextEdit[];
+    expect(edits).toEqual([{ range: { start: { line: 0, character: 0 }, end: { line: 3, character: 0 } }, newText: await formatSource(text) }]);
+    // A comment inside a statement that spans lines moves above it.
+    expect(edits[0].newText).toBe('case "1" # the case\n# stall\nwhen syscall futex, epoll_wait latency > 2s on pid 1\n');
+  });
+
+  test("no edit for a formatted file or one that does not parse", async () => {
+    for (const text of ["when event oops\n", "when syscall latency >\n"]) {
+      const { uri } = await openAt(`${text}|`);
+      expect(await lsp.connection.sendRequest(DocumentFormattingRequest.type, { textDocument: { uri }, options: { tabSize: 2, insertSpaces: true } })).toEqual([]);
+    }
+  });
+});
+
+test("document symbols: one per rule, named by its label", async () => {
+  const { uri } = await openAt('case "1"\nparam pid: int\nwhen syscall futex latency > 2s\n  on pid $pid as "futex stall"\nwhen tick gap > 100ms\nwhen bogus thing|\n');
+  const symbols = (await lsp.connection.sendRequest(DocumentSymbolRequest.type, { textDocument: { uri } })) as DocumentSymbol[];
+  expect(symbols.map((s) => [s.name, s.detail, s.range.start.line, s.range.end.line])).toEqual([
+    ["futex stall", "syscall futex latency > 2s", 2, 3],
+    [`doc-${opened}.qt:5`, "tick gap > 100ms", 4, 4],
+    [`doc-${opened}.qt:6`, "bogus thing", 5, 5],
+  ]);
+});
