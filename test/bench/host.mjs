@@ -38,7 +38,7 @@ await build({
   outfile: bundle,
   logLevel: "warning",
 });
-const { HOST_PROBES, TRIP, bootHost, crashBoot, guestRuns, hostModule, tripTiming } = await import(bundle);
+const { HOST_PROBES, TRIP, bootHost, crashBoot, hostModule, kvmRuns, tripTiming } = await import(bundle);
 
 const ms = (x) => (x === undefined ? "-" : x.toFixed(2));
 const rows = [];
@@ -56,7 +56,7 @@ for (const probe of HOST_PROBES) {
   });
   const banners = boot.host.filter((r) => TRIP.test(r.text));
   for (let i = 1; i <= logTrips; i++) {
-    const run = guestRuns(boot.host, `trip${i}`)[2];
+    const run = kvmRuns(boot.host, `trip${i}`)[2];
     const banner = run && banners.find((b) => b.t >= run.enter && (!run.returned || b.t <= run.returned.t));
     rows.push({
       probe,

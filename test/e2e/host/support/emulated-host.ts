@@ -271,7 +271,8 @@ export function matching(log: LogRecord[], pattern: RegExp): string[] {
   return log.filter((r) => pattern.test(r.text)).map((r) => r.text);
 }
 
-export interface GuestRun {
+/** One KVM_RUN call of kvmguest, the emulated host's VMM. */
+export interface KvmRun {
   /** KVM_RUN number, from 1. */
   n: number;
   /** When kvmguest entered KVM_RUN (kernel log clock). */
@@ -281,8 +282,8 @@ export interface GuestRun {
 }
 
 /** The KVM_RUN calls of the kvmguest run labelled `label`, from its /dev/kmsg lines. */
-export function guestRuns(log: LogRecord[], label: string): GuestRun[] {
-  const runs: GuestRun[] = [];
+export function kvmRuns(log: LogRecord[], label: string): KvmRun[] {
+  const runs: KvmRun[] = [];
   for (const r of log) {
     const m = /^kvmguest (\S+) pid \d+: KVM_RUN (enter|returned) #(\d+)(?: (.*))?$/.exec(r.text);
     if (!m || m[1] !== label) continue;
