@@ -116,17 +116,15 @@ describe("syscall latency > 200ms in a real guest", { timeout: 180_000 }, () => 
   test("two rules keep their own names, filters and thresholds; the one that holds trips with its label", async () => {
     // The read (600 ms) is under the read rule's 1 s and not a nanosleep; the nanosleep
     // rule watches by task name.
-    const run = await bootRules(
-      `param pid: int
-        when syscall read latency > 1s on pid $pid as "slow read"
-        when syscall nanosleep latency > ${THRESHOLD_MS}ms on comm "qt-trigger" as "slow sleep"
-      `,
-      {
-        session: `spawn t read:600 nanosleep:1000
-                  arm pid=$pid_t
-                  run t`,
-      },
-    );
+    const rules = `param pid: int
+      when syscall read latency > 1s on pid $pid as "slow read"
+      when syscall nanosleep latency > ${THRESHOLD_MS}ms on comm "qt-trigger" as "slow sleep"
+    `;
+    const run = await bootRules(rules, {
+      session: `spawn t read:600 nanosleep:1000
+                arm pid=$pid_t
+                run t`,
+    });
     expectOneTripAfterCall(run, 2);
     expect(run.console).toContain("qtrip: tripped: slow sleep");
   });
