@@ -4,7 +4,7 @@
 // to the crash ("Kernel panic", or int13's oops, read from the dump), on the
 // emulated host's kernel log clock, and whether KVM_RUN returned first.
 //
-//   npm run build && node test/bench/host.mjs        # QTRIP_BENCH_RUNS=N boots per crash case (3)
+//   node test/bench/host.mjs        # QTRIP_BENCH_RUNS=N boots per crash case (3)
 //
 // Not a test: it prints figures. TCG inflates every figure; the ordering holds.
 import { mkdirSync } from "node:fs";
