@@ -4,7 +4,7 @@
 // to the crash ("Kernel panic", or int13's oops, read from the dump), on the
 // emulated host's kernel log clock, and whether KVM_RUN returned first.
 //
-//   npm run build && node test/bench/host.mjs        # QTRIP_BENCH_RUNS=N boots per crash case (3)
+//   node test/bench/host.mjs        # QTRIP_BENCH_RUNS=N boots per crash case (3)
 //
 // Not a test: it prints figures. TCG inflates every figure; the ordering holds.
 import { mkdirSync } from "node:fs";
@@ -38,7 +38,7 @@ await build({
   outfile: bundle,
   logLevel: "warning",
 });
-const { HOST_PROBES, TRIP, bootHost, crashBoot, guestRuns, hostModule, tripTiming } = await import(bundle);
+const { HOST_PROBES, TRIP, bootHost, crashBoot, hostModule, kvmRuns, tripTiming } = await import(bundle);
 
 const ms = (x) => (x === undefined ? "-" : x.toFixed(2));
 const rows = [];
@@ -56,7 +56,7 @@ for (const probe of HOST_PROBES) {
   });
   const banners = boot.host.filter((r) => TRIP.test(r.text));
   for (let i = 1; i <= logTrips; i++) {
-    const run = guestRuns(boot.host, `trip${i}`)[2];
+    const run = kvmRuns(boot.host, `trip${i}`)[2];
     const banner = run && banners.find((b) => b.t >= run.enter && (!run.returned || b.t <= run.returned.t));
     rows.push({
       probe,

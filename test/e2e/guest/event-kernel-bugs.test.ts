@@ -6,8 +6,8 @@
 // /dev/kmsg stands for it (as event.test.ts does for hung_task and softlockup).
 import { basename } from "node:path";
 import { describe, expect, test } from "vitest";
-import { expectTrip } from "./expect-trip.js";
-import { bootRules, buildModule } from "./harness.js";
+import { expectTrip, soon } from "./expect-trip.js";
+import { bootRules, buildModule, NMI_BACKTRACE, SYSRQ } from "./harness.js";
 
 const SOME = `when event oops as "oops"
 when event rcu_stall as "rcu stall"
@@ -34,10 +34,7 @@ async function helpers() {
   };
 }
 
-const SYSRQ = "echo 1 > /proc/sys/kernel/sysrq";
-const NMI_BACKTRACE = "echo l > /proc/sysrq-trigger";
 const RCU_STALL = 'echo "rcu: INFO: rcu_preempt detected stalls on CPUs/tasks:" > /dev/kmsg';
-const SOON = (marker: number) => ({ marker, minMs: 0, maxMs: 200 });
 /**
  * For events a helper module provokes: the marker comes before staprun loads that module,
  * whose load time under TCG varies with the host's load (291 ms seen), so the bound is that
@@ -99,14 +96,14 @@ describe("kernel bug events in a real guest", { timeout: 180_000 }, () => {
 
   test("rcu_stall: the stall message trips", async () => {
     const run = await bootRules(SOME, { session: `arm\nmark 0x30\n${RCU_STALL}` });
-    expectTrip(run, "rcu stall", SOON(0x30));
+    expectTrip(run, "rcu stall", soon(0x30));
   });
 
   // Regression: expedited stalls print "detected expedited stalls", which "detected stall" missed.
   test("rcu_stall: the expedited stall message trips", async () => {
     const expedited = 'echo "rcu: INFO: rcu_preempt detected expedited stalls on CPUs/tasks: { 0-... } 21 jiffies s: 153 root: 0x1/." > /dev/kmsg';
     const run = await bootRules(SOME, { session: `arm\nmark 0x30\n${expedited}` });
-    expectTrip(run, "rcu stall", SOON(0x30));
+    expectTrip(run, "rcu stall", soon(0x30));
   });
 
   test("rcu_stall: a WARN, an NMI backtrace and other RCU lines do not trip; then a stall message does", async () => {
@@ -123,7 +120,7 @@ describe("kernel bug events in a real guest", { timeout: 180_000 }, () => {
                 mark 0x31
                 ${RCU_STALL}`,
     });
-    expectTrip(run, "rcu stall", SOON(0x31));
+    expectTrip(run, "rcu stall", soon(0x31));
     expect(run.console).toContain(WARNED);
   });
 });

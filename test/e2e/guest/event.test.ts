@@ -4,8 +4,8 @@
 // killer (oom_kill), sysrq-c panics (panic); hung_task and softlockup are matched by the
 // kernel's messages, so a line written to /dev/kmsg stands for them.
 import { describe, expect, test } from "vitest";
-import { expectTrip } from "./expect-trip.js";
-import { bootRules, buildRuleModule, markerAt, PHASE, runGuest, trips } from "./harness.js";
+import { expectTrip, soon } from "./expect-trip.js";
+import { bootRules, buildRuleModule, markerAt, NMI_BACKTRACE, PHASE, runGuest, SYSRQ, trips } from "./harness.js";
 
 const SOME = `when event hung_task as "hung task"
 when event oom_kill as "oom kill"
@@ -15,13 +15,10 @@ const OTHERS = `when event nmi_backtrace as "nmi backtrace"
 when event softlockup as "soft lockup"
 `;
 
-const SYSRQ = "echo 1 > /proc/sys/kernel/sysrq";
-const NMI_BACKTRACE = "echo l > /proc/sysrq-trigger";
 const HUNG_TASK = 'echo "INFO: task e2e:123 blocked for more than 120 seconds." > /dev/kmsg';
 const SOFT_LOCKUP = 'echo "watchdog: BUG: soft lockup - CPU#0 stuck for 22s! [e2e:123]" > /dev/kmsg';
 /** 256 MiB of guest memory, no swap: the hog (marks every 16 MiB) is killed well before 1 GiB. */
 const OOM = { memoryMb: 256, hog: "spawn hog base:0xa0 hog:1024\nrun hog" };
-const SOON = (marker: number) => ({ marker, minMs: 0, maxMs: 200 });
 
 describe("event in a real guest", { timeout: 180_000 }, () => {
   test("nmi_backtrace: sysrq-l trips", async () => {
@@ -31,7 +28,7 @@ describe("event in a real guest", { timeout: 180_000 }, () => {
                 mark 0x30
                 ${NMI_BACKTRACE}`,
     });
-    expectTrip(run, "nmi backtrace", SOON(0x30));
+    expectTrip(run, "nmi backtrace", soon(0x30));
   });
 
   test("hung_task: an NMI backtrace, a soft lockup and other lines do not trip; then a hung task does", async () => {
@@ -45,7 +42,7 @@ describe("event in a real guest", { timeout: 180_000 }, () => {
                 mark 0x31
                 ${HUNG_TASK}`,
     });
-    expectTrip(run, "hung task", SOON(0x31));
+    expectTrip(run, "hung task", soon(0x31));
     expect(run.console).toContain("soft lockup - CPU#0");
   });
 
@@ -67,7 +64,7 @@ describe("event in a real guest", { timeout: 180_000 }, () => {
                 mark 0x31
                 ${SOFT_LOCKUP}`,
     });
-    expectTrip(run, "soft lockup", SOON(0x31));
+    expectTrip(run, "soft lockup", soon(0x31));
     expect(run.console).toMatch(/Out of memory: Killed process \d+ \(qt-trigger\)/);
   });
 
@@ -81,7 +78,7 @@ describe("event in a real guest", { timeout: 180_000 }, () => {
                 echo c > /proc/sysrq-trigger`,
     });
     markerAt(run, PHASE.armed);
-    expectTrip(run, "panic", SOON(0x30));
+    expectTrip(run, "panic", soon(0x30));
     expect(run.console).toContain("Kernel panic - not syncing: sysrq triggered crash");
     expect(run.markers.map((w) => w.val)).not.toContain(PHASE.done);
   });

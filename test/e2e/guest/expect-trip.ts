@@ -26,6 +26,16 @@ export function expectOneTripAfterCall(run: GuestRun, call: number): void {
   expectAtThreshold(run, call, seen[0]!.us);
 }
 
+/** For expectTrip: a trip THRESHOLD_MS to THRESHOLD_MS + SLACK_MS after `marker`. */
+export function atThreshold(marker: number) {
+  return { marker, minMs: THRESHOLD_MS, maxMs: THRESHOLD_MS + SLACK_MS };
+}
+
+/** For expectTrip: a trip within 200 ms of `marker`. */
+export function soon(marker: number) {
+  return { marker, minMs: 0, maxMs: 200 };
+}
+
 /**
  * The run tripped exactly once, logging `label`; with `from`, the trip came `minMs` to
  * `maxMs` after marker `from` (QEMU's clock for both).

@@ -7,25 +7,14 @@
 // Two ext4 disks made on the host: vda as fast as emulation goes, vdb throttled by QEMU to
 // five write requests a second, so an fsync there (data, journal, commit: about 8 requests)
 // takes over a second.
-import { execFileSync } from "node:child_process";
-import { mkdtempSync, truncateSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { describe, expect, test } from "vitest";
-import { expectTrip, SLACK_MS, THRESHOLD_MS } from "./expect-trip.js";
-import { bootRules, type GuestRun } from "./harness.js";
+import { atThreshold, expectTrip, THRESHOLD_MS } from "./expect-trip.js";
+import { bootRules, virtioDisk, type GuestRun } from "./harness.js";
 
 const RULE = `when function "ext4:ext4_sync_file" latency > ${THRESHOLD_MS}ms as "slow fsync"\n`;
-const AT_THRESHOLD = (marker: number) => ({ marker, minMs: THRESHOLD_MS, maxMs: THRESHOLD_MS + SLACK_MS });
 
-/** A fresh 16 MiB ext4 image; initialised in full now, so no lazy-init thread writes in the guest. */
-function ext4Disk(throttled: boolean): string {
-  const file = join(mkdtempSync(join(tmpdir(), "qtrip-ext4-")), "disk.raw");
-  writeFileSync(file, "");
-  truncateSync(file, 16 << 20);
-  execFileSync("mkfs.ext4", ["-q", "-F", "-E", "lazy_itable_init=0,lazy_journal_init=0", file]);
-  return `file=${file},if=virtio,format=raw${throttled ? ",throttling.iops-write=5" : ""}`;
-}
+/** vda, then vdb: fresh 16 MiB ext4 disks. */
+const DRIVES = () => [virtioDisk({ mib: 16, ext4: true }), virtioDisk({ mib: 16, ext4: true, throttling: "iops-write=5" })];
 
 /** crc32c_generic first: ext4 and jbd2 ask the crypto API for crc32c, and the guest has no modprobe. */
 const MODULES = ["crc32c_generic", "virtio_pci", "virtio_blk", "ext4"];
@@ -49,19 +38,19 @@ function expectModuleProbesRegistered(run: GuestRun): void {
 
 describe("function latency of a module's function in a real guest", { timeout: 180_000 }, () => {
   test("trips 200 ms into an fsync on the throttled disk", async () => {
-    const run = await bootRules(RULE, { kernelModules: MODULES, drives: [ext4Disk(false), ext4Disk(true)], session: session("fsync:/mnt/slow/f") });
+    const run = await bootRules(RULE, { kernelModules: MODULES, drives: DRIVES(), session: session("fsync:/mnt/slow/f") });
     expectModuleProbesRegistered(run);
-    expectTrip(run, "slow fsync", AT_THRESHOLD(1));
+    expectTrip(run, "slow fsync", atThreshold(1));
   });
 
   test("fast fsyncs and a slow call of another function do not trip; then a slow fsync does", async () => {
     // Calls 1-20: fsyncs on vda; 21: a 400 ms nanosleep; 22: an fsync on vdb.
     const run = await bootRules(RULE, {
       kernelModules: MODULES,
-      drives: [ext4Disk(false), ext4Disk(true)],
+      drives: DRIVES(),
       session: session("fsync:/mnt/fast/fx20 nanosleep:400 fsync:/mnt/slow/f"),
     });
     expectModuleProbesRegistered(run);
-    expectTrip(run, "slow fsync", AT_THRESHOLD(22));
+    expectTrip(run, "slow fsync", atThreshold(22));
   });
 });

@@ -7,17 +7,17 @@
 // register, offset 7) and of parallel port writes (`parallel_ioport_write`: the
 // workload's markers), both timestamped by QEMU on the host's clock. The guest's
 // own console is read only for diagnostics and for the dry run's log line.
-import { spawn, spawnSync } from "node:child_process";
-import { createHash } from "node:crypto";
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { execFileSync } from "node:child_process";
+import { mkdtempSync, truncateSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { setTimeout as sleep } from "node:timers/promises";
-import { compileSource } from "../../../src/compile.js";
 import { GUEST_STAP_OPTIONS } from "../../../src/codegen/stap/index.js";
-import { renderText } from "../../../src/diagnostics/render.js";
-import { kernelRelease, repoRoot, splitOptions, stap } from "../../support/stap.js";
-import { cpioArchive, type CpioEntry } from "./cpio.js";
+import { repoRoot } from "../../support/stap.js";
+import { compileRule, stapModule, type Rule } from "../support/compile.js";
+import { cpioArchive, directoryEntries, fileEntry, textEntry, type CpioEntry } from "../support/cpio.js";
+import { kernelModules, kernelRelease } from "../support/kernel.js";
+import { withLibraries } from "../support/libraries.js";
+import { runQemu } from "../support/qemu.js";
 
 export { kernelRelease };
 
@@ -28,16 +28,9 @@ export const CHANNEL_VALUE = 0x1f;
 /** Markers the init script writes to the parallel port; a workload's calls write 1, 2, 3, ... */
 export const PHASE = { booted: 0xf0, armed: 0xf1, done: 0xf2 } as const;
 
-const kernelImage = `/boot/vmlinuz-${kernelRelease}`;
 const programsDir = join(repoRoot, "test/e2e/guest/programs");
 /** `QTRIP_E2E_ACCEL=kvm` to try KVM; our machines' nested KVM cannot boot Debian's kernel (MECHANISM.md). */
 const accel = process.env.QTRIP_E2E_ACCEL ?? "tcg";
-
-function run(command: string, args: string[]): string {
-  const result = spawnSync(command, args, { encoding: "utf8" });
-  if (result.status !== 0) throw new Error(`${command} ${args.join(" ")} failed:\n${result.stderr || result.error}`);
-  return result.stdout;
-}
 
 function memo<T>(make: () => Promise<T>): () => Promise<T> {
   let value: Promise<T> | undefined;
@@ -45,31 +38,7 @@ function memo<T>(make: () => Promise<T>): () => Promise<T> {
 }
 
 // ---------------------------------------------------------------------------
-// Rules and modules
-
-export interface GuestRule {
-  source: string;
-  /** `qtrip compile --define NAME=VALUE` */
-  defines?: Record<string, string>;
-  dryRun?: boolean;
-}
-
-/** The guest script for a rule, through the library API; a rule with errors throws them, rendered. */
-export function compileGuest(rule: GuestRule): string {
-  const fileName = "rule.qt";
-  const result = compileSource(rule.source, {
-    fileName,
-    dryRun: rule.dryRun ?? false,
-    ...(rule.defines ? { defines: new Map(Object.entries(rule.defines)) } : {}),
-  });
-  if (!result.outputs) {
-    const text = result.diagnostics.map((d) => renderText(d, { name: fileName, text: rule.source })).join("\n");
-    throw new Error(`the rule does not compile:\n${text}`);
-  }
-  return result.outputs.guest;
-}
-
-const modules = new Map<string, Promise<string>>();
+// Modules
 
 /**
  * Builds a guest script into a module for the test kernel with the options the
@@ -77,60 +46,42 @@ const modules = new Map<string, Promise<string>>();
  * are built once per process.
  */
 export function buildModule(script: string, options = GUEST_STAP_OPTIONS): Promise<string> {
-  const hash = createHash("sha256").update(options).update(script).digest("hex").slice(0, 12);
-  let module = modules.get(hash);
-  if (!module) {
-    module = stap(script, { options: splitOptions(options), moduleName: `qtrip_${hash}` }).then((result) => {
-      if (!result.module) throw new Error(`stap -p4 failed:\n${result.stderr}`);
-      return result.module;
-    });
-    modules.set(hash, module);
-  }
-  return module;
+  return stapModule(script, { options });
 }
 
-export function buildRuleModule(rule: GuestRule): Promise<string> {
-  return buildModule(compileGuest(rule));
+export function buildRuleModule(rule: Rule): Promise<string> {
+  return buildModule(compileRule(rule).guest);
 }
 
 // ---------------------------------------------------------------------------
 // The initramfs: a shared base archive, plus a small one per session (the
 // kernel unpacks concatenated cpio archives in order).
 
-/** The shared libraries a dynamically linked program needs, by their absolute paths. */
-function sharedLibraries(program: string): string[] {
-  return [...run("ldd", [program]).matchAll(/(\/\S+) \(0x/g)].map((m) => m[1]!);
-}
-
-/** staprun execs stapio, which loads the module and, with -L, detaches once `begin` ran. */
-const STAPRUN = "/usr/bin/staprun";
-const STAPIO = "/usr/lib/systemtap/stapio";
-
 /** Static workload programs from programs/*.c, built at test time. */
 function buildPrograms(dir: string): CpioEntry[] {
   return ["qt-trigger"].map((name) => {
     const binary = join(dir, name);
-    run("gcc", ["-static", "-O2", "-Wall", "-Werror", "-o", binary, join(programsDir, `${name}.c`)]);
-    return { path: `bin/${name}`, mode: 0o755, data: readFileSync(binary) };
+    execFileSync("gcc", ["-static", "-O2", "-Wall", "-Werror", "-o", binary, join(programsDir, `${name}.c`)]);
+    return fileEntry(`bin/${name}`, binary, 0o755);
   });
 }
 
-/** busybox, staprun and its libraries, the workload programs: the same for every session. */
-export const baseArchive = memo(async () => {
+/**
+ * busybox, staprun and its libraries, the workload programs: the same for every session.
+ * staprun execs stapio, which loads the module and, with -L, detaches once `begin` ran.
+ */
+const baseArchive = memo(async () => {
   const dir = mkdtempSync(join(tmpdir(), "qtrip-guest-"));
-  const binaries = [STAPRUN, STAPIO];
-  const libraries = [...new Set(binaries.flatMap(sharedLibraries))];
   const entries: CpioEntry[] = [
-    ...["bin", "dev", "proc", "sys", "run", "tmp"].map((path) => ({ path, mode: 0o755, directory: true })),
-    { path: "bin/busybox", mode: 0o755, data: readFileSync("/bin/busybox") },
-    ...[...binaries, ...libraries].map((file) => ({ path: file.slice(1), mode: 0o755, data: readFileSync(file) })),
+    ...directoryEntries(["bin", "dev", "proc", "sys", "run", "tmp"]),
+    fileEntry("bin/busybox", "/bin/busybox", 0o755),
+    ...withLibraries([
+      { file: "/usr/bin/staprun", at: "usr/bin/staprun" },
+      { file: "/usr/lib/systemtap/stapio", at: "usr/lib/systemtap/stapio" },
+    ]),
     ...buildPrograms(dir),
   ];
-  const file = join(dir, "base.cpio");
-  writeFileSync(file, cpioArchive(entries));
-  // The runs' small logs stay for a post-mortem; the archive (~10 MB) goes.
-  process.once("exit", () => rmSync(file, { force: true }));
-  return { dir, file };
+  return { dir, archive: cpioArchive(entries) };
 });
 
 /**
@@ -179,6 +130,27 @@ poweroff -f
 }
 
 // ---------------------------------------------------------------------------
+// What sessions use
+
+/** A session line that allows sysrq. */
+export const SYSRQ = "echo 1 > /proc/sys/kernel/sysrq";
+/** sysrq-l: asks every CPU for a backtrace (nmi_backtrace). */
+export const NMI_BACKTRACE = "echo l > /proc/sysrq-trigger";
+
+/**
+ * A fresh raw disk image of `mib` MiB, as a QEMU `-drive` value (virtio: /dev/vda, vdb, ...
+ * in order). `throttling`: QEMU's limit, e.g. "iops-total=1". `ext4`: formatted, and
+ * initialised in full now, so that no lazy-init thread writes in the guest.
+ */
+export function virtioDisk(opts: { mib: number; throttling?: string; ext4?: boolean }): string {
+  const file = join(mkdtempSync(join(tmpdir(), "qtrip-disk-")), "disk.raw");
+  writeFileSync(file, "");
+  truncateSync(file, opts.mib << 20);
+  if (opts.ext4) execFileSync("mkfs.ext4", ["-q", "-F", "-E", "lazy_itable_init=0,lazy_journal_init=0", file]);
+  return `file=${file},if=virtio,format=raw${opts.throttling ? `,throttling.${opts.throttling}` : ""}`;
+}
+
+// ---------------------------------------------------------------------------
 // Booting
 
 export interface PortWrite {
@@ -222,11 +194,7 @@ export interface GuestSession {
 export interface RunningGuest {
   /** Resolves once the guest has written marker `value` (polls QEMU's trace log). */
   marker(value: number): Promise<void>;
-  /**
-   * Stops the whole QEMU process for `ms` (SIGSTOP, then SIGCONT), as a host that does not
-   * schedule the vCPU thread would. Unlike the monitor's `stop`, this lets the guest's clocks
-   * run on: under TCG they follow the host's while the VM runs and freeze while it is stopped.
-   */
+  /** Stops QEMU for `ms`, the guest's clocks running on (see RunningQemu.pause). */
   pause(ms: number): Promise<void>;
 }
 
@@ -248,96 +216,48 @@ function parseTrace(text: string): { serial: PortWrite[]; parallel: PortWrite[] 
 /** Boots the test kernel with the session's init and waits for the power-off. */
 export async function runGuest(spec: GuestSession): Promise<GuestRun> {
   const base = await baseArchive();
-  const dir = mkdtempSync(join(base.dir, "run-"));
-  const kmods = kernelModuleEntries(spec.kernelModules ?? []);
-  const session = [...kmods.lines, spec.session].join("\n");
-  const own: CpioEntry[] = [{ path: "init", mode: 0o755, data: Buffer.from(initScript(session, spec.module && moduleName(spec.module))) }, ...kmods.entries];
-  if (spec.module) own.push({ path: `${moduleName(spec.module)}.ko`, mode: 0o644, data: readFileSync(spec.module) });
-  for (const [path, file] of Object.entries(spec.files ?? {})) own.push({ path: path.replace(/^\//, ""), mode: 0o644, data: readFileSync(file) });
-  const initrd = join(dir, "initrd.cpio");
-  writeFileSync(initrd, Buffer.concat([readFileSync(base.file), cpioArchive(own)]));
-
-  const consoleFile = join(dir, "console.log");
-  const traceFile = join(dir, "trace.log");
-  // -nodefaults: no NIC (its option ROM slows the BIOS), no VGA; then exactly COM1 and LPT1.
-  // no_timer_check: on a busy host the emulated PIT can miss the kernel's boot-time
-  // check ("IO-APIC + timer doesn't work!" panic); the check proves nothing here.
-  const args = [
-    ...["-accel", accel, "-m", String(spec.memoryMb ?? 512), "-smp", String(spec.smp ?? 1), "-nodefaults", "-display", "none", "-no-reboot"],
-    ...["-kernel", kernelImage, "-initrd", initrd, "-append", "console=ttyS0 panic=-1 quiet no_timer_check"],
-    ...["-serial", `file:${consoleFile}`, "-parallel", "null"],
-    ...["-trace", "serial_write", "-trace", "parallel_ioport_write", "-D", traceFile, "-msg", "timestamp=on"],
-    ...(spec.drives ?? []).flatMap((drive) => ["-drive", drive]),
-  ];
-  const startedUs = Date.now() * 1000;
+  const kmods = kernelModules(spec.kernelModules ?? []);
+  const insmod = kmods.load.map((file) => `insmod ${file} || echo "qtrip-e2e: insmod ${file} failed"`);
+  const session = [...insmod, spec.session].join("\n");
+  const own: CpioEntry[] = [textEntry("init", initScript(session, spec.module && moduleName(spec.module)), 0o755), ...kmods.entries];
+  if (spec.module) own.push(fileEntry(`${moduleName(spec.module)}.ko`, spec.module));
+  for (const [path, file] of Object.entries(spec.files ?? {})) own.push(fileEntry(path.replace(/^\//, ""), file));
   const timeoutMs = spec.timeoutMs ?? 90_000;
-  const status = await new Promise<string>((done, fail) => {
-    const qemu = spawn("qemu-system-x86_64", args, { stdio: ["ignore", "ignore", "pipe"] });
-    let stderr = "";
-    qemu.stderr.on("data", (chunk) => (stderr += chunk));
-    const timer = setTimeout(() => qemu.kill("SIGKILL"), timeoutMs);
-    let exited = false;
-    let controlError: unknown;
-    qemu.on("error", fail);
-    qemu.on("close", (code, signal) => {
-      clearTimeout(timer);
-      exited = true;
-      if (controlError) fail(controlError);
-      else done(signal ? `killed by ${signal} after ${timeoutMs} ms` : code === 0 ? "" : `exit ${code}: ${stderr}`);
-    });
-    if (spec.control) {
-      const guest: RunningGuest = {
-        async marker(value) {
-          while (!exited) {
-            const { parallel } = parseTrace(existsSync(traceFile) ? readFileSync(traceFile, "utf8") : "");
-            if (markersFrom(parallel).some((w) => w.val === value)) return;
-            await sleep(10);
-          }
-          throw new Error(`QEMU exited before marker 0x${value.toString(16)}`);
-        },
-        async pause(ms) {
-          qemu.kill("SIGSTOP");
-          await sleep(ms);
-          qemu.kill("SIGCONT");
-        },
-      };
-      spec.control(guest).catch((e) => {
-        controlError = e;
-        qemu.kill("SIGCONT");
-        qemu.kill("SIGKILL");
-      });
-    }
+  const run = await runQemu({
+    dir: mkdtempSync(join(base.dir, "run-")),
+    initramfs: [base.archive, cpioArchive(own)],
+    // no_timer_check: on a busy host the emulated PIT can miss the kernel's boot-time
+    // check ("IO-APIC + timer doesn't work!" panic); the check proves nothing here.
+    append: "console=ttyS0 panic=-1 quiet no_timer_check",
+    accel,
+    memoryMb: spec.memoryMb ?? 512,
+    smp: spec.smp ?? 1,
+    // With -nodefaults (no NIC, whose option ROM slows the BIOS; no VGA): exactly COM1 and LPT1.
+    parallel: true,
+    trace: ["serial_write", "parallel_ioport_write"],
+    ...(spec.drives ? { drives: spec.drives } : {}),
+    timeoutMs,
+    ...(spec.control
+      ? {
+          control: (qemu) =>
+            spec.control!({
+              marker: (value) =>
+                qemu.waitForTrace((trace) => markersFrom(parseTrace(trace).parallel).some((w) => w.val === value), `marker 0x${value.toString(16)}`),
+              pause: (ms) => qemu.pause(ms),
+            }),
+        }
+      : {}),
   });
-  rmSync(initrd); // the biggest file of a run; the logs stay for a post-mortem
-  const console = existsSync(consoleFile) ? readFileSync(consoleFile, "utf8") : "";
-  if (status) throw new Error(`QEMU failed (${status}); console:\n${console}`);
-  const { serial, parallel } = parseTrace(readFileSync(traceFile, "utf8"));
-  return { console, serial, markers: markersFrom(parallel), startedUs };
+  const status = run.timedOut ? `killed by SIGKILL after ${timeoutMs} ms` : run.status === 0 ? "" : `exit ${run.status}: ${run.stderr}`;
+  if (status) throw new Error(`QEMU failed (${status}); console:\n${run.console}`);
+  const { serial, parallel } = parseTrace(run.trace);
+  return { console: run.console, serial, markers: markersFrom(parallel), startedUs: run.startedUs };
 }
 
 /** The BIOS probes the parallel port before the kernel starts: markers start at "booted". */
 function markersFrom(parallel: PortWrite[]): PortWrite[] {
   const booted = parallel.findIndex((w) => w.addr === 0 && w.val === PHASE.booted);
   return booted < 0 ? [] : parallel.slice(booted).filter((w) => w.addr === 0);
-}
-
-const modulesDir = `/lib/modules/${kernelRelease}`;
-
-/** A module's file and those of its dependencies, in load order (modules.dep lists dependencies deepest last). */
-function moduleFiles(name: string): string[] {
-  const dep = readFileSync(join(modulesDir, "modules.dep"), "utf8");
-  const line = dep.split("\n").find((l) => l.replace(/:.*/, "").replace(/^.*\//, "").replace(/\.ko(\.xz)?$/, "") === name.replace(/-/g, "_"));
-  if (!line) throw new Error(`no module ${name} in ${modulesDir}/modules.dep`);
-  const [file, deps] = line.split(":") as [string, string];
-  return [...deps.trim().split(/\s+/).filter(Boolean).reverse(), file];
-}
-
-/** Archive entries and insmod lines for modules of the test kernel, each file once, dependencies first. */
-function kernelModuleEntries(names: string[]): { entries: CpioEntry[]; lines: string[] } {
-  const files = [...new Set(names.flatMap(moduleFiles))];
-  if (files.some((f) => f.endsWith(".xz"))) throw new Error("compressed modules: decompress them first");
-  const entries = files.map((f) => ({ path: `${modulesDir.slice(1)}/${f}`, mode: 0o644, data: readFileSync(join(modulesDir, f)) }));
-  return { entries, lines: files.map((f) => `insmod ${modulesDir}/${f} || echo "qtrip-e2e: insmod ${f} failed"`) };
 }
 
 /** `/x/qtrip_abc.ko` → `qtrip_abc`: staprun finds the module by its file name. */
@@ -376,14 +296,14 @@ export function consoleTextAt(run: GuestRun, text: string): number | undefined {
 }
 
 /** The session reached its end with the module armed, so a missing trip means something. */
-export function assertSessionRan(run: GuestRun): void {
+function assertSessionRan(run: GuestRun): void {
   markerAt(run, PHASE.armed);
   markerAt(run, PHASE.done);
 }
 
 /** Builds the rules into one module and boots a session with it that must run to its end. */
-export async function bootRules(source: string, session: Omit<GuestSession, "module">): Promise<GuestRun> {
-  const run = await runGuest({ ...session, module: await buildRuleModule({ source }) });
+export async function bootRules(rule: string | Rule, session: Omit<GuestSession, "module">): Promise<GuestRun> {
+  const run = await runGuest({ ...session, module: await buildRuleModule(typeof rule === "string" ? { source: rule } : rule) });
   assertSessionRan(run);
   return run;
 }

@@ -1,12 +1,9 @@
 // `io latency > D on device "NAME"` in a real guest with virtio disks: QEMU throttles one
 // of them to 1 request a second (throttling.iops-total=1), so O_DIRECT reads on it
 // (qt-trigger dread:DEV, a request each, never the page cache) stay in flight about a second.
-import { mkdtempSync, truncateSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { describe, expect, test } from "vitest";
 import { expectTrip, msBetween, SLACK_MS } from "./expect-trip.js";
-import { bootRules, markerAt, trips, type GuestRun } from "./harness.js";
+import { bootRules, markerAt, trips, virtioDisk, type GuestRun } from "./harness.js";
 
 const RULES = `when io latency > 500ms on device "vdb" as "vdb slow"
 when io latency > 3s on device "vda" as "vda very slow"
@@ -14,10 +11,7 @@ when io latency > 3s on device "vda" as "vda very slow"
 
 /** A fresh 1 MiB raw disk; `throttled`: one request a second. */
 function disk(throttled: boolean): string {
-  const file = join(mkdtempSync(join(tmpdir(), "qtrip-disk-")), "disk.raw");
-  writeFileSync(file, "");
-  truncateSync(file, 1 << 20);
-  return `file=${file},if=virtio,format=raw${throttled ? ",throttling.iops-total=1" : ""}`;
+  return virtioDisk({ mib: 1, throttling: throttled ? "iops-total=1" : undefined });
 }
 
 const VIRTIO = ["virtio_pci", "virtio_blk"];

@@ -2,34 +2,32 @@
 // (staprun NAME=VALUE, as stap -G), or missing.
 import { describe, expect, test } from "vitest";
 import { expectOneTripAfterCall, msBetween, THRESHOLD_MS } from "./expect-trip.js";
-import { assertSessionRan, buildRuleModule, markerAt, runGuest, type GuestRule, type GuestRun } from "./harness.js";
-
-async function boot(rule: GuestRule, session: string): Promise<GuestRun> {
-  const run = await runGuest({ module: await buildRuleModule(rule), session });
-  assertSessionRan(run);
-  return run;
-}
+import { bootRules, buildRuleModule, markerAt, runGuest } from "./harness.js";
 
 /** Blocked five times the threshold: it must trip at the threshold, not when it returns. */
 const SLOW_CALL = "spawn t nanosleep:1000";
 
 describe("parameters in a real guest", { timeout: 180_000 }, () => {
   test("an int and a duration given at load time", async () => {
-    const run = await boot(
+    const run = await bootRules(
       { source: "param pid: int\nparam lag: duration\nwhen syscall latency > $lag on pid $pid\n" },
-      `${SLOW_CALL}
+      {
+        session: `${SLOW_CALL}
        arm pid=$pid_t lag=${THRESHOLD_MS}ms
        run t`,
+      },
     );
     expectOneTripAfterCall(run, 1);
   });
 
   test("a string baked in at compile time (--define)", async () => {
-    const run = await boot(
+    const run = await bootRules(
       { source: `param who: string\nwhen syscall latency > ${THRESHOLD_MS}ms on comm $who\n`, defines: { who: "qt-trigger" } },
-      `${SLOW_CALL}
+      {
+        session: `${SLOW_CALL}
        arm
        run t`,
+      },
     );
     expectOneTripAfterCall(run, 1);
   });
@@ -38,11 +36,13 @@ describe("parameters in a real guest", { timeout: 180_000 }, () => {
   // start probe's `rules = 0` overwrites the watched pid on every system call, so the
   // rule never matches. Fix: the emitter names its own variables qt_* (reserved to it).
   test("a parameter named like a local of the generated probes (rules)", async () => {
-    const run = await boot(
+    const run = await bootRules(
       { source: `param rules: int\nwhen syscall latency > ${THRESHOLD_MS}ms on pid $rules\n` },
-      `${SLOW_CALL}
+      {
+        session: `${SLOW_CALL}
        arm rules=$pid_t
        run t`,
+      },
     );
     expectOneTripAfterCall(run, 1);
   });
@@ -50,11 +50,13 @@ describe("parameters in a real guest", { timeout: 180_000 }, () => {
   // Regression, the same kind: the begin probe parsed `lag` into a variable `lag_ns`,
   // which is the other parameter, so the watched pid becomes 200000000.
   test("a duration parameter next to an int parameter named after it (lag, lag_ns)", async () => {
-    const run = await boot(
+    const run = await bootRules(
       { source: "param lag: duration\nparam lag_ns: int\nwhen syscall latency > $lag on pid $lag_ns\n" },
-      `${SLOW_CALL}
+      {
+        session: `${SLOW_CALL}
        arm lag=${THRESHOLD_MS}ms lag_ns=$pid_t
        run t`,
+      },
     );
     expectOneTripAfterCall(run, 1);
   });

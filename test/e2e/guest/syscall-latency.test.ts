@@ -8,14 +8,11 @@
 // something, and the single trip must then come at the right moment.
 import { describe, expect, test } from "vitest";
 import { expectOneTripAfterCall, msBetween, SLACK_MS, THRESHOLD_MS } from "./expect-trip.js";
-import { assertSessionRan, buildRuleModule, consoleTextAt, markerAt, PHASE, runGuest, trips, type GuestRun } from "./harness.js";
+import { bootRules, consoleTextAt, markerAt, PHASE, trips, type GuestRun } from "./harness.js";
 
 /** Every rule here watches the workload's pid, given when the module is loaded (`arm pid=...`). */
-async function boot(condition: string, session: string, smp = 1): Promise<GuestRun> {
-  const module = await buildRuleModule({ source: `param pid: int\nwhen syscall ${condition}\n` });
-  const run = await runGuest({ module, session, smp });
-  assertSessionRan(run);
-  return run;
+function boot(condition: string, session: string, smp = 1): Promise<GuestRun> {
+  return bootRules(`param pid: int\nwhen syscall ${condition}\n`, { session, smp });
 }
 
 describe("syscall latency > 200ms in a real guest", { timeout: 180_000 }, () => {
@@ -119,19 +116,15 @@ describe("syscall latency > 200ms in a real guest", { timeout: 180_000 }, () => 
   test("two rules keep their own names, filters and thresholds; the one that holds trips with its label", async () => {
     // The read (600 ms) is under the read rule's 1 s and not a nanosleep; the nanosleep
     // rule watches by task name.
-    const module = await buildRuleModule({
-      source: `param pid: int
-        when syscall read latency > 1s on pid $pid as "slow read"
-        when syscall nanosleep latency > ${THRESHOLD_MS}ms on comm "qt-trigger" as "slow sleep"
-      `,
-    });
-    const run = await runGuest({
-      module,
+    const rules = `param pid: int
+      when syscall read latency > 1s on pid $pid as "slow read"
+      when syscall nanosleep latency > ${THRESHOLD_MS}ms on comm "qt-trigger" as "slow sleep"
+    `;
+    const run = await bootRules(rules, {
       session: `spawn t read:600 nanosleep:1000
                 arm pid=$pid_t
                 run t`,
     });
-    assertSessionRan(run);
     expectOneTripAfterCall(run, 2);
     expect(run.console).toContain("qtrip: tripped: slow sleep");
   });

@@ -9,7 +9,7 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import { HOST_PROBES, type HostAction } from "../../../src/codegen/stap/index.js";
 import { crashBoot, CRASH, TRIP_RUN, tripTiming } from "./support/crash.js";
-import { guestRuns, matching, section, TRIP, type HostBoot } from "./support/emulated-host.js";
+import { kvmRuns, matching, section, TRIP, type HostBoot } from "./support/emulated-host.js";
 
 const actions: HostAction[] = ["int13", "panic"];
 const cases = HOST_PROBES.flatMap((probe) => actions.map((action) => ({ action, probe })));
@@ -50,7 +50,7 @@ describe.each(cases)("host script, action $action, probe point $probe, with kdum
 
   it("a refused script never trips: the host survives a guest's write of the channel byte", () => {
     const log = boot.step("refused-trip");
-    expect(guestRuns(log, "refused-trip").map((r) => r.returned?.exit)).toEqual([
+    expect(kvmRuns(log, "refused-trip").map((r) => r.returned?.exit)).toEqual([
       "exit io out port 0x3ff size 1 count 1 data 1f",
       "exit hlt: done",
     ]);
@@ -66,7 +66,7 @@ describe.each(cases)("host script, action $action, probe point $probe, with kdum
   it("crashes the host in the vCPU thread, before KVM_RUN returns (console)", () => {
     const log = boot.step("trip");
     expect(matching(log, TRIP)).toEqual([expect.stringMatching(new RegExp(`; ${escape(expected.words)}$`))]);
-    expect(guestRuns(log, "trip").map((r) => [r.n, r.returned !== undefined])).toEqual([[1, true], [2, true], [TRIP_RUN, false]]);
+    expect(kvmRuns(log, "trip").map((r) => [r.n, r.returned !== undefined])).toEqual([[1, true], [2, true], [TRIP_RUN, false]]);
     expect(matching(log, /survived/)).toEqual([]);
     if (expected.onConsole) expect(matching(log, CRASH)[0]).toMatch(expected.crash);
     expect(boot.capture.length).toBeGreaterThan(0); // and the next kernel on the console is the capture kernel

@@ -4,7 +4,7 @@
 // shows: the guest's own KVM exits (kvmguest logs each one) and the banner.
 import { beforeAll, describe, expect, it } from "vitest";
 import { HOST_PROBES, type HostProbe } from "../../../src/codegen/stap/index.js";
-import { bootHost, guestRuns, hostModule, matching, TRIP, type HostBoot } from "./support/emulated-host.js";
+import { bootHost, hostModule, kvmRuns, matching, TRIP, type HostBoot } from "./support/emulated-host.js";
 
 interface Access {
   step: string;
@@ -70,7 +70,7 @@ function guestStep(a: Access): string {
   return `step ${a.step}\nkvmguest --label ${a.step} ${a.ops.join(" ")}\n`;
 }
 
-// Without the begin probe's workaround (see src/codegen/host.ts), to show what it changes.
+// Without the begin probe's workaround (see src/codegen/stap/runtime/kernel-facts.ts), to show what it changes.
 const withoutWorkaround = (script: string): string => {
   const line = "\t_stp_kallsyms_on_each_symbol = NULL;\n";
   if (!script.includes(line)) throw new Error("the kvm_fast_pio script no longer has the workaround line");
@@ -129,14 +129,14 @@ describe.each(HOST_PROBES)("host script, probe point %s, action log, in an emula
       const log = boot.step("control");
       expect(matching(log, /^@@ armed$/)).toHaveLength(1);
       expect(matching(log, /^@@ kprobes: /).filter((l) => l.includes("kvm_fast_pio"))).toEqual([]);
-      expect(guestRuns(log, "control").map((r) => r.returned?.exit)).toContain("exit io out port 0x3ff size 1 count 1 data 1f");
+      expect(kvmRuns(log, "control").map((r) => r.returned?.exit)).toContain("exit io out port 0x3ff size 1 count 1 data 1f");
       expect(matching(log, TRIP)).toEqual([]);
     });
   }
 
   it.each(accesses)("$step: the guest's access reaches KVM; banners as expected", (a) => {
     const log = boot.step(a.step);
-    const runs = guestRuns(log, a.step);
+    const runs = kvmRuns(log, a.step);
     expect(runs.map((r) => r.returned?.exit)).toEqual(expect.arrayContaining([expect.stringMatching(a.exit)]));
     expect(runs.at(-1)?.returned?.exit).toBe("exit hlt: done"); // the VM ran to its end
     expect(matching(log, TRIP)).toHaveLength(a.trips[probe]);
@@ -146,7 +146,7 @@ describe.each(HOST_PROBES)("host script, probe point %s, action log, in an emula
     const log = boot.step("channel-byte");
     const [banner] = log.filter((r) => TRIP.test(r.text));
     expect(banner?.text).toMatch(/; rehearsal: logging only$/);
-    const run = guestRuns(log, "channel-byte").find((r) => r.returned?.exit.includes("data 1f"))!;
+    const run = kvmRuns(log, "channel-byte").find((r) => r.returned?.exit.includes("data 1f"))!;
     expect(run.enter).toBeLessThanOrEqual(banner!.t);
     expect(banner!.t).toBeLessThanOrEqual(run.returned!.t);
   });
@@ -157,7 +157,7 @@ describe.each(HOST_PROBES)("host script, probe point %s, action log, in an emula
     expect(matching(log, /^qtrip: host probe armed: .*, VMM pid \d+$/)).toEqual([expect.stringMatching(new RegExp(`VMM pid ${target}$`))]);
     // Both guests wrote the channel byte; KVM saw both writes.
     for (const label of ["bystander", "target"]) {
-      expect(guestRuns(log, label).map((r) => r.returned?.exit)).toContain("exit io out port 0x3ff size 1 count 1 data 1f");
+      expect(kvmRuns(log, label).map((r) => r.returned?.exit)).toContain("exit io out port 0x3ff size 1 count 1 data 1f");
     }
     expect(matching(log, TRIP)).toEqual([expect.stringContaining(`of VMM 'kvmguest' (pid ${target}) wrote`)]);
   });

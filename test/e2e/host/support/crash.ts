@@ -4,7 +4,7 @@
 // `kexec -p` has loaded one, it arms, a guest writes the channel byte, the host
 // crashes into the capture kernel, and that kernel reads the dump.
 import type { HostAction, HostProbe } from "../../../../src/codegen/stap/index.js";
-import { bootHost, guestRuns, hostModule, section, TRIP, type HostBoot } from "./emulated-host.js";
+import { bootHost, hostModule, kvmRuns, section, TRIP, type HostBoot } from "./emulated-host.js";
 
 /** The guest's KVM_RUN that writes the channel byte (after two warm-up exits). */
 export const TRIP_RUN = 3;
@@ -71,7 +71,7 @@ export interface TripTiming {
  */
 export function tripTiming(boot: HostBoot): TripTiming {
   const log = section(boot.dump, "trip") ?? boot.step("trip");
-  const run = guestRuns(log, "trip").find((r) => r.n === TRIP_RUN);
+  const run = kvmRuns(log, "trip").find((r) => r.n === TRIP_RUN);
   const banner = log.find((r) => TRIP.test(r.text));
   if (!run || !banner) throw new Error(`no tripping KVM_RUN or no banner:\n${log.map((r) => r.text).join("\n")}`);
   const crash = log.find((r) => r.t >= banner.t && CRASH.test(r.text));

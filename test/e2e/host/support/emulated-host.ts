@@ -1,47 +1,29 @@
 // An emulated hypervisor for the host script: Debian's test kernel booted under
 // QEMU TCG with nested AMD SVM (-cpu max; TCG has no VMX), kvm-amd loaded, and
-// our own small KVM user (programs/kvmguest.c) as the VMM. Host modules built
-// from `qtrip compile` run there under staprun; nothing is ever loaded into the
+// our own small KVM user (programs/kvmguest.c) as the VMM. Host scripts compiled
+// by qtrip run there as modules under staprun; nothing is ever loaded into the
 // kernel of the machine running the tests.
 //
 // Every piece of evidence goes through the emulated host's kernel log (the
 // scenario shell writes its findings to /dev/kmsg), so one console, stamped by
 // one clock, tells the whole story — and a kdump's vmcore-dmesg repeats it.
-import { execFileSync, spawn } from "node:child_process";
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { execFileSync } from "node:child_process";
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { basename, dirname, join } from "node:path";
+import { join } from "node:path";
 import { HOST_STAP_OPTIONS, type HostAction, type HostProbe } from "../../../../src/codegen/stap/index.js";
-import { kernelRelease, repoRoot, splitOptions, stap } from "../../../support/stap.js";
+import { repoRoot } from "../../../support/stap.js";
+import { compileRule, stapModule } from "../../support/compile.js";
+import { cpioArchive, directoryEntries, fileEntry, textEntry, type CpioEntry } from "../../support/cpio.js";
+import { kernelImage, kernelModules } from "../../support/kernel.js";
+import { withLibraries } from "../../support/libraries.js";
+import { runQemu } from "../../support/qemu.js";
 
-const kernelImage = `/boot/vmlinuz-${kernelRelease}`;
-const moduleDir = `/lib/modules/${kernelRelease}/kernel`;
-/** kvm-amd needs kvm (needs irqbypass) and ccp; the initramfs has no modules.dep, so order matters. */
-const kvmModules = ["virt/lib/irqbypass", "arch/x86/kvm/kvm", "drivers/crypto/ccp/ccp", "arch/x86/kvm/kvm-amd"];
 /** kexec-tools and the Xen libraries its kexec links, unpacked by .ci/install (never installed). */
-export const debDir = join(repoRoot, ".cache/debs");
+const debDir = join(repoRoot, ".cache/debs");
 
 const work = mkdtempSync(join(tmpdir(), "qtrip-e2e-host-"));
 process.on("exit", () => rmSync(work, { recursive: true, force: true }));
-
-function sh(cmd: string, cwd?: string): string {
-  return execFileSync("bash", ["-euo", "pipefail", "-c", cmd], { cwd, encoding: "utf8", maxBuffer: 1 << 26 });
-}
-
-/** Copies a dynamically linked program and the libraries ldd names into a root tree. */
-function copyProgram(root: string, program: string, at: string, env: NodeJS.ProcessEnv = {}): void {
-  install(program, join(root, at));
-  const libs = execFileSync("ldd", [program], { encoding: "utf8", env: { ...process.env, ...env } });
-  for (const [, lib] of libs.matchAll(/(\/\S+) \(0x/g)) {
-    // Every library goes to the standard directories, where the loader looks anyway.
-    install(lib!, join(root, lib!.startsWith("/lib64/") ? "lib64" : "lib/x86_64-linux-gnu", basename(lib!)));
-  }
-}
-
-function install(from: string, to: string): void {
-  mkdirSync(dirname(to), { recursive: true });
-  copyFileSync(from, to);
-}
 
 /** Shell functions for scenario scripts (sourced by /init before the scenario). */
 const shellLibrary = String.raw`
@@ -85,17 +67,20 @@ load_crash_kernel() {
 }
 `;
 
-const hostInit = String.raw`#!/bin/busybox sh
+/** The emulated host's init: loads the KVM modules (`modules`, in load order), then runs the scenario. */
+function hostInit(modules: string[]): string {
+  return String.raw`#!/bin/busybox sh
 /bin/busybox --install -s /bin
 mount -t proc proc /proc; mount -t sysfs sys /sys; mount -t devtmpfs dev /dev; mount -t tmpfs tmp /tmp
 mount -t debugfs debugfs /sys/kernel/debug
 . /lib/qtrip.sh
-for m in ${kvmModules.map((m) => basename(m)).join(" ")}; do insmod /lib/kvm/$m.ko || say "insmod $m failed"; done
+for m in ${modules.join(" ")}; do insmod $m || say "insmod $m failed"; done
 say "host up: /dev/kvm $([ -c /dev/kvm ] && echo present || echo missing)"
 . /scenario.sh
 say "scenario finished"
 poweroff -f
 `;
+}
 
 // The capture kernel's init: the crashed kernel's log, read from the dump.
 const captureInit = String.raw`#!/bin/busybox sh
@@ -108,15 +93,6 @@ say "vmcore-dmesg rc=$?"
 report dump < /tmp/dmesg.txt
 poweroff -f
 `;
-
-function cpio(root: string, out: string): void {
-  sh(`find . -mindepth 1 | LC_ALL=C sort | cpio --quiet -o -H newc > ${JSON.stringify(out)}`, root);
-}
-
-function writeExecutable(path: string, text: string): void {
-  mkdirSync(dirname(path), { recursive: true });
-  writeFileSync(path, text, { mode: 0o755 });
-}
 
 /** Builds programs/kvmguest.c static (the emulated host has no libc of its own for it). */
 function buildKvmGuest(): string {
@@ -134,66 +110,57 @@ function unpackKexecTools(): string {
   return root;
 }
 
-let baseImage: string | undefined;
+let baseArchive: Buffer | undefined;
 
 /**
  * The initramfs every boot shares: busybox, staprun and stapio, the KVM modules,
  * kvmguest, kexec and vmcore-dmesg, the kernel image and the capture initramfs
  * for kexec -p. Scenario files are appended as a second cpio archive per boot.
  */
-export function hostImage(): string {
-  if (baseImage) return baseImage;
+function hostArchive(): Buffer {
+  if (baseArchive) return baseArchive;
   const kexecRoot = unpackKexecTools();
-  const withXen = { LD_LIBRARY_PATH: join(kexecRoot, "usr/lib/x86_64-linux-gnu") };
-
-  const capture = join(work, "capture-root");
-  install("/usr/bin/busybox", join(capture, "bin/busybox"));
-  copyProgram(capture, join(kexecRoot, "sbin/vmcore-dmesg"), "sbin/vmcore-dmesg");
-  writeFileSync(join(capture, "lib/qtrip.sh"), shellLibrary);
-  writeExecutable(join(capture, "init"), captureInit);
-  for (const d of ["proc", "sys", "dev", "tmp"]) mkdirSync(join(capture, d));
-
-  const host = join(work, "host-root");
-  install("/usr/bin/busybox", join(host, "bin/busybox"));
-  copyProgram(host, "/usr/bin/staprun", "usr/bin/staprun");
-  copyProgram(host, "/usr/lib/systemtap/stapio", "usr/lib/systemtap/stapio");
-  copyProgram(host, join(kexecRoot, "sbin/kexec"), "sbin/kexec", withXen);
-  copyProgram(host, join(kexecRoot, "sbin/vmcore-dmesg"), "sbin/vmcore-dmesg");
-  install(buildKvmGuest(), join(host, "bin/kvmguest"));
-  for (const m of kvmModules) install(join(moduleDir, `${m}.ko`), join(host, "lib/kvm", `${basename(m)}.ko`));
-  install(kernelImage, join(host, "boot/vmlinuz"));
-  cpio(capture, join(host, "boot/capture.cpio"));
-  writeFileSync(join(host, "lib/qtrip.sh"), shellLibrary);
-  writeExecutable(join(host, "init"), hostInit);
-  for (const d of ["proc", "sys", "dev", "tmp"]) mkdirSync(join(host, d));
-  baseImage = join(work, "host.cpio");
-  cpio(host, baseImage);
-  return baseImage;
+  const capture = cpioArchive([
+    fileEntry("bin/busybox", "/usr/bin/busybox", 0o755),
+    ...withLibraries([{ file: join(kexecRoot, "sbin/vmcore-dmesg"), at: "sbin/vmcore-dmesg" }]),
+    textEntry("lib/qtrip.sh", shellLibrary),
+    textEntry("init", captureInit, 0o755),
+    ...directoryEntries(["proc", "sys", "dev", "tmp"]),
+  ]);
+  // kvm-amd needs kvm (which needs irqbypass) and ccp.
+  const kvm = kernelModules(["kvm-amd"]);
+  baseArchive = cpioArchive([
+    fileEntry("bin/busybox", "/usr/bin/busybox", 0o755),
+    ...withLibraries(
+      [
+        { file: "/usr/bin/staprun", at: "usr/bin/staprun" },
+        { file: "/usr/lib/systemtap/stapio", at: "usr/lib/systemtap/stapio" },
+        { file: join(kexecRoot, "sbin/kexec"), at: "sbin/kexec" },
+        { file: join(kexecRoot, "sbin/vmcore-dmesg"), at: "sbin/vmcore-dmesg" },
+      ],
+      join(kexecRoot, "usr/lib/x86_64-linux-gnu"),
+    ),
+    fileEntry("bin/kvmguest", buildKvmGuest(), 0o755),
+    ...kvm.entries,
+    fileEntry("boot/vmlinuz", kernelImage),
+    { path: "boot/capture.cpio", mode: 0o644, data: capture },
+    textEntry("lib/qtrip.sh", shellLibrary),
+    textEntry("init", hostInit(kvm.load), 0o755),
+    ...directoryEntries(["proc", "sys", "dev", "tmp"]),
+  ]);
+  return baseArchive;
 }
 
-/** The qtrip under test: the build (npm run build), or another one's bundle (QTRIP_BIN=path/to/qtrip.js). */
-const qtripBin = process.env.QTRIP_BIN ?? join(repoRoot, "dist/qtrip.js");
+/** The rule of every host test: of it, the host script uses only its case and channel. */
+const HOST_RULE = `case "E2E-HOST"\nwhen syscall latency > 10s\n`;
 
-/** Builds the host script `qtrip compile` writes for a test rule, as a module named `name`. */
+/** Builds the host script qtrip compiles for the test rule, as a module named `name`. */
 export async function hostModule(
   name: string,
   opts: { action: HostAction; probe: HostProbe; edit?: (script: string) => string },
 ): Promise<string> {
-  const dir = mkdtempSync(join(work, `${name}-`));
-  const rule = join(dir, "rule.qt");
-  writeFileSync(rule, `case "E2E-HOST"\nwhen syscall latency > 10s\n`);
-  execFileSync(process.execPath, [
-    qtripBin, "compile", rule, "-o", dir,
-    "--host-action", opts.action, "--host-probe", opts.probe,
-  ]);
-  const script = readFileSync(join(dir, "rule.host.stp"), "utf8");
-  const built = await stap(opts.edit ? opts.edit(script) : script, {
-    options: splitOptions(HOST_STAP_OPTIONS),
-    moduleName: name,
-    dir,
-  });
-  if (!built.module) throw new Error(`stap -p4 failed for ${name}:\n${built.stderr}`);
-  return built.module;
+  const { host } = compileRule({ source: HOST_RULE, hostAction: opts.action, hostProbe: opts.probe });
+  return stapModule(opts.edit ? opts.edit(host) : host, { options: HOST_STAP_OPTIONS, name });
 }
 
 export interface LogRecord {
@@ -272,56 +239,31 @@ export interface BootOptions {
  * reboot into an exit), or the timeout kills QEMU.
  */
 export async function bootHost(opts: BootOptions): Promise<HostBoot> {
-  const dir = mkdtempSync(join(work, "boot-"));
-  const extra = join(dir, "extra");
-  writeExecutable(join(extra, "scenario.sh"), opts.scenario);
-  for (const [at, from] of Object.entries(opts.files ?? {})) install(from, join(extra, at));
-  cpio(extra, join(dir, "extra.cpio"));
-  // The kernel unpacks concatenated cpio archives one after the other.
-  const initrd = join(dir, "initrd.cpio");
-  sh(`cat ${JSON.stringify(hostImage())} extra.cpio > initrd.cpio`, dir);
-
+  const own: CpioEntry[] = [textEntry("scenario.sh", opts.scenario, 0o755)];
+  for (const [at, from] of Object.entries(opts.files ?? {})) own.push(fileEntry(at, from));
   const append = [
     "console=ttyS0",
     "printk.devkmsg=on", // no rate limit on /dev/kmsg: every record of the scenario is kept
     "panic=1", // with -no-reboot, a panic without kdump ends QEMU
     ...(opts.crashkernel ? [`crashkernel=${opts.crashkernel}`] : []),
   ].join(" ");
-  const args = [
-    "-accel", "tcg", "-cpu", "max", "-smp", "1", "-m", opts.crashkernel ? "1280" : "1024",
-    "-nodefaults", "-display", "none", "-serial", "stdio", "-no-reboot",
-    "-kernel", kernelImage, "-initrd", initrd, "-append", append,
-  ];
-  const arrivals: HostBoot["arrivals"] = [];
-  let pending = "";
-  const console = await new Promise<string>((done, fail) => {
-    const qemu = spawn("qemu-system-x86_64", args, { stdio: ["ignore", "pipe", "pipe"] });
-    let out = "";
-    qemu.stdout.on("data", (chunk: Buffer) => {
-      const ms = Date.now();
-      const lines = (pending + chunk.toString("latin1")).replace(/\r/g, "").split("\n");
-      pending = lines.pop()!;
-      for (const line of lines) arrivals.push({ ms, line });
-      out += chunk;
-    });
-    qemu.stderr.on("data", (chunk) => (out += chunk));
-    const timer = setTimeout(() => {
-      qemu.kill("SIGKILL");
-      out += "\n[qtrip test] QEMU killed: timeout\n";
-    }, opts.timeoutMs ?? 240_000);
-    qemu.on("error", fail);
-    qemu.on("close", () => {
-      clearTimeout(timer);
-      rmSync(dir, { recursive: true, force: true });
-      done(out);
-    });
+  const run = await runQemu({
+    dir: mkdtempSync(join(work, "boot-")),
+    initramfs: [hostArchive(), cpioArchive(own)],
+    append,
+    accel: "tcg",
+    cpu: "max",
+    memoryMb: opts.crashkernel ? 1280 : 1024,
+    smp: 1,
+    timeoutMs: opts.timeoutMs ?? 240_000,
   });
+  const console = run.console + run.stderr + (run.timedOut ? "\n[qtrip test] QEMU killed: timeout\n" : "");
   const keep = process.env.QTRIP_E2E_CONSOLES;
   if (keep) {
     mkdirSync(keep, { recursive: true });
     writeFileSync(join(keep, `${opts.name}.log`), console);
   }
-  return parseConsole(console, arrivals);
+  return parseConsole(console, run.arrivals);
 }
 
 /** The texts of records matching a pattern. */
@@ -329,7 +271,8 @@ export function matching(log: LogRecord[], pattern: RegExp): string[] {
   return log.filter((r) => pattern.test(r.text)).map((r) => r.text);
 }
 
-export interface GuestRun {
+/** One KVM_RUN call of kvmguest, the emulated host's VMM. */
+export interface KvmRun {
   /** KVM_RUN number, from 1. */
   n: number;
   /** When kvmguest entered KVM_RUN (kernel log clock). */
@@ -339,8 +282,8 @@ export interface GuestRun {
 }
 
 /** The KVM_RUN calls of the kvmguest run labelled `label`, from its /dev/kmsg lines. */
-export function guestRuns(log: LogRecord[], label: string): GuestRun[] {
-  const runs: GuestRun[] = [];
+export function kvmRuns(log: LogRecord[], label: string): KvmRun[] {
+  const runs: KvmRun[] = [];
   for (const r of log) {
     const m = /^kvmguest (\S+) pid \d+: KVM_RUN (enter|returned) #(\d+)(?: (.*))?$/.exec(r.text);
     if (!m || m[1] !== label) continue;

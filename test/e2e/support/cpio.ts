@@ -1,6 +1,8 @@
 // A minimal writer of "newc" cpio archives, the initramfs format: enough for
 // directories and regular files, so files are taken from anywhere on the host
-// without staging a tree.
+// without staging a tree. The kernel unpacks concatenated archives in order, so
+// a machine's initramfs is a shared base archive followed by a small one per boot.
+import { readFileSync } from "node:fs";
 
 export interface CpioEntry {
   /** Path inside the archive, without a leading slash. */
@@ -8,6 +10,21 @@ export interface CpioEntry {
   mode: number;
   directory?: boolean;
   data?: Buffer;
+}
+
+/** A file of this machine at `path` in the archive. */
+export function fileEntry(path: string, file: string, mode = 0o644): CpioEntry {
+  return { path, mode, data: readFileSync(file) };
+}
+
+/** A text file at `path` in the archive. */
+export function textEntry(path: string, text: string, mode = 0o644): CpioEntry {
+  return { path, mode, data: Buffer.from(text) };
+}
+
+/** Empty directories (mount points), mode 0755. */
+export function directoryEntries(paths: string[]): CpioEntry[] {
+  return paths.map((path) => ({ path, mode: 0o755, directory: true }));
 }
 
 const S_IFDIR = 0o040000;

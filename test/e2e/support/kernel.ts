@@ -1,0 +1,37 @@
+// The test kernel (package.json config.testKernel, installed by .ci/install):
+// its image, which both e2e machines boot, and its modules, taken into an
+// initramfs with their dependencies.
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { kernelRelease } from "../../support/stap.js";
+import type { CpioEntry } from "./cpio.js";
+
+export { kernelRelease };
+
+export const kernelImage = `/boot/vmlinuz-${kernelRelease}`;
+const modulesDir = `/lib/modules/${kernelRelease}`;
+
+/** A module's file and those of its dependencies, in load order (modules.dep lists dependencies deepest last). */
+function moduleFiles(name: string): string[] {
+  const dep = readFileSync(join(modulesDir, "modules.dep"), "utf8");
+  // Module names take - and _ alike ("kvm-amd" is kvm_amd).
+  const normal = (n: string) => n.replace(/-/g, "_");
+  const line = dep.split("\n").find((l) => normal(l.replace(/:.*/, "").replace(/^.*\//, "").replace(/\.ko(\.xz)?$/, "")) === normal(name));
+  if (!line) throw new Error(`no module ${name} in ${modulesDir}/modules.dep`);
+  const [file, deps] = line.split(":") as [string, string];
+  return [...deps.trim().split(/\s+/).filter(Boolean).reverse(), file];
+}
+
+/**
+ * Modules of the test kernel (e.g. "virtio_blk") with their dependencies, each file once:
+ * the archive entries (at their usual paths) and those paths in load order, for insmod
+ * (the machines have no modprobe and no modules.dep).
+ */
+export function kernelModules(names: string[]): { entries: CpioEntry[]; load: string[] } {
+  const files = [...new Set(names.flatMap(moduleFiles))];
+  if (files.some((f) => f.endsWith(".xz"))) throw new Error("compressed modules: decompress them first");
+  return {
+    entries: files.map((f) => ({ path: `${modulesDir.slice(1)}/${f}`, mode: 0o644, data: readFileSync(join(modulesDir, f)) })),
+    load: files.map((f) => `${modulesDir}/${f}`),
+  };
+}

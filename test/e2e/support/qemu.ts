@@ -1,0 +1,134 @@
+// Runs the test kernel in QEMU (x86_64, no default devices, no display, no
+// reboot: the machine's power-off, reboot or panic ends QEMU), with an initramfs
+// made of cpio archives, COM1 as its console on QEMU's stdout, and optionally
+// QEMU's trace of some events. Returns what the machine printed and what QEMU
+// traced; what that means is for the harness that asked.
+import { spawn } from "node:child_process";
+import { appendFileSync, existsSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
+import { kernelImage } from "./kernel.js";
+
+export interface QemuOptions {
+  /** The run's directory: the initramfs while it runs; console.log and trace.log stay. */
+  dir: string;
+  /** cpio archives, concatenated: the kernel unpacks them in order. */
+  initramfs: Buffer[];
+  /** The kernel's command line. */
+  append: string;
+  /** "tcg" (emulation) or "kvm". */
+  accel: string;
+  /** -cpu, e.g. "max" (TCG's nested AMD SVM); QEMU's default without it. */
+  cpu?: string;
+  memoryMb: number;
+  smp: number;
+  /** An LPT1 as well, whose writes can be traced (parallel_ioport_write). */
+  parallel?: boolean;
+  /** QEMU -drive values. */
+  drives?: string[];
+  /** QEMU trace events to log, each line stamped by QEMU with the host's clock. */
+  trace?: string[];
+  /** Then QEMU is killed (SIGKILL). */
+  timeoutMs: number;
+  /** Run alongside the machine, from the host; if it fails, QEMU is killed and the run fails with its error. */
+  control?: (machine: RunningQemu) => Promise<void>;
+}
+
+/** A machine while it runs, as `control` sees it. */
+export interface RunningQemu {
+  /** Resolves once `holds` is true of QEMU's trace so far (polled every 10 ms); throws if QEMU exits first. */
+  waitForTrace(holds: (trace: string) => boolean, what: string): Promise<void>;
+  /**
+   * Stops the whole QEMU process for `ms` (SIGSTOP, then SIGCONT), as a host that does not
+   * schedule the vCPU thread would. Unlike the monitor's `stop`, this lets the guest's clocks
+   * run on: under TCG they follow the host's while the VM runs and freeze while it is stopped.
+   */
+  pause(ms: number): Promise<void>;
+}
+
+export interface QemuRun {
+  /** The serial console, as the machine wrote it. */
+  console: string;
+  /** Wall-clock milliseconds (Date.now()) at which each console line arrived from QEMU. */
+  arrivals: { ms: number; line: string }[];
+  /** QEMU's own messages. */
+  stderr: string;
+  /** QEMU's trace log (empty without `trace`). */
+  trace: string;
+  /** QEMU's exit status; null when it was killed. */
+  status: number | null;
+  timedOut: boolean;
+  /** When QEMU was started (host clock, µs). */
+  startedUs: number;
+}
+
+export async function runQemu(opts: QemuOptions): Promise<QemuRun> {
+  const initrd = join(opts.dir, "initrd.cpio");
+  writeFileSync(initrd, Buffer.concat(opts.initramfs));
+  const consoleFile = join(opts.dir, "console.log");
+  const traceFile = join(opts.dir, "trace.log");
+  const args = [
+    ...["-accel", opts.accel, ...(opts.cpu ? ["-cpu", opts.cpu] : []), "-m", String(opts.memoryMb), "-smp", String(opts.smp)],
+    ...["-nodefaults", "-display", "none", "-no-reboot"],
+    ...["-kernel", kernelImage, "-initrd", initrd, "-append", opts.append],
+    ...["-serial", "stdio", ...(opts.parallel ? ["-parallel", "null"] : [])],
+    ...(opts.trace ?? []).flatMap((event) => ["-trace", event]),
+    ...(opts.trace ? ["-D", traceFile, "-msg", "timestamp=on"] : []),
+    ...(opts.drives ?? []).flatMap((drive) => ["-drive", drive]),
+  ];
+  const readTrace = () => (existsSync(traceFile) ? readFileSync(traceFile, "utf8") : "");
+  const output: Buffer[] = [];
+  const arrivals: QemuRun["arrivals"] = [];
+  let stderr = "";
+  let timedOut = false;
+  const startedUs = Date.now() * 1000;
+  const status = await new Promise<number | null>((done, fail) => {
+    const qemu = spawn("qemu-system-x86_64", args, { stdio: ["ignore", "pipe", "pipe"] });
+    let pending = "";
+    qemu.stdout.on("data", (chunk: Buffer) => {
+      const ms = Date.now();
+      output.push(chunk);
+      appendFileSync(consoleFile, chunk); // for a post-mortem of a run that never ends
+      const lines = (pending + chunk.toString("latin1")).replace(/\r/g, "").split("\n");
+      pending = lines.pop()!;
+      for (const line of lines) arrivals.push({ ms, line });
+    });
+    qemu.stderr.on("data", (chunk) => (stderr += chunk));
+    const timer = setTimeout(() => {
+      timedOut = true;
+      qemu.kill("SIGKILL");
+    }, opts.timeoutMs);
+    let exited = false;
+    let controlError: unknown;
+    qemu.on("error", fail);
+    qemu.on("close", (code) => {
+      clearTimeout(timer);
+      exited = true;
+      if (controlError) fail(controlError);
+      else done(code);
+    });
+    if (opts.control) {
+      const machine: RunningQemu = {
+        async waitForTrace(holds, what) {
+          while (!exited) {
+            if (holds(readTrace())) return;
+            await sleep(10);
+          }
+          throw new Error(`QEMU exited before ${what}`);
+        },
+        async pause(ms) {
+          qemu.kill("SIGSTOP");
+          await sleep(ms);
+          qemu.kill("SIGCONT");
+        },
+      };
+      opts.control(machine).catch((e) => {
+        controlError = e;
+        qemu.kill("SIGCONT");
+        qemu.kill("SIGKILL");
+      });
+    }
+  });
+  rmSync(initrd); // the biggest file of a run; the logs stay
+  return { console: Buffer.concat(output).toString("utf8"), arrivals, stderr, trace: readTrace(), status, timedOut, startedUs };
+}
