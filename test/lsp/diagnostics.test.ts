@@ -5,10 +5,10 @@ import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
-import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { describe, expect, test } from "vitest";
 import { CodeActionRequest, type CodeAction, type Diagnostic } from "vscode-languageserver-protocol/node";
 import { qtrip } from "../support/cli.js";
-import { startLsp, type LspSession } from "../support/lsp-client.js";
+import { serverForThisFile } from "../support/lsp-client.js";
 
 const fixture = (name: string) => readFileSync(join(import.meta.dirname, "fixtures", name), "utf8");
 const dir = mkdtempSync(join(tmpdir(), "qtrip-lsp-"));
@@ -39,14 +39,7 @@ function asCheckReports(diagnostics: Diagnostic[]) {
   });
 }
 
-let lsp: LspSession;
-beforeAll(async () => {
-  lsp = await startLsp();
-});
-afterAll(async () => {
-  expect(await lsp.close()).toBe(0);
-  expect(lsp.stderr()).toBe("");
-});
+const lsp = serverForThisFile();
 
 describe("published diagnostics are check's", () => {
   const files: Record<string, string> = {

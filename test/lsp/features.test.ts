@@ -1,6 +1,6 @@
 // The server's answers over the protocol: initialize, completion of each kind,
 // hover, go to definition, formatting and document symbols.
-import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { describe, expect, test } from "vitest";
 import {
   CompletionRequest,
   DefinitionRequest,
@@ -14,17 +14,10 @@ import {
   type TextEdit,
 } from "vscode-languageserver-protocol/node";
 import { formatSource } from "../../src/format/format.js";
-import { startLsp, type LspSession } from "../support/lsp-client.js";
+import { serverForThisFile } from "../support/lsp-client.js";
 
-let lsp: LspSession;
+const lsp = serverForThisFile();
 let opened = 0;
-beforeAll(async () => {
-  lsp = await startLsp();
-});
-afterAll(async () => {
-  expect(await lsp.close()).toBe(0);
-  expect(lsp.stderr()).toBe("");
-});
 
 /** Opens `text` with `|` marking the cursor; returns the document's URI and the cursor's position. */
 async function openAt(marked: string): Promise<{ uri: string; position: Position }> {

@@ -4,7 +4,7 @@
 // still get answers, and the server then shuts down cleanly.
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { describe, expect, test } from "vitest";
 import {
   CodeActionRequest,
   CompletionRequest,
@@ -16,7 +16,7 @@ import {
   type Position,
 } from "vscode-languageserver-protocol/node";
 import { qtrip } from "../support/cli.js";
-import { startLsp, type LspSession } from "../support/lsp-client.js";
+import { serverForThisFile, startLsp } from "../support/lsp-client.js";
 
 const inputs: Record<string, string> = {
   empty: "",
@@ -41,14 +41,7 @@ function positionsOf(text: string): Position[] {
   return positions;
 }
 
-let lsp: LspSession;
-beforeAll(async () => {
-  lsp = await startLsp();
-});
-afterAll(async () => {
-  expect(await lsp.close()).toBe(0);
-  expect(lsp.stderr()).toBe("");
-});
+const lsp = serverForThisFile();
 
 describe.each(Object.entries(inputs))("%s", (name, text) => {
   const uri = `file:///cases/${name.replace(/\W+/g, "-")}.qt`;

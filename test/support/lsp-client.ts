@@ -19,6 +19,7 @@ import {
   type ProtocolConnection,
   type PublishDiagnosticsParams,
 } from "vscode-languageserver-protocol/node";
+import { afterAll, beforeAll, expect } from "vitest";
 import { qtripBin } from "./cli.js";
 
 export interface LspSession {
@@ -89,4 +90,26 @@ export async function startLsp(command: string[] = [qtripBin, "lsp"]): Promise<L
       return code;
     },
   };
+}
+
+/**
+ * One server for a whole test file: started before its tests; at the end it must
+ * exit with 0 and have written nothing on stderr. The session's fields are read
+ * through the returned object once the server runs.
+ */
+export function serverForThisFile(): LspSession {
+  let session: LspSession | undefined;
+  beforeAll(async () => {
+    session = await startLsp();
+  });
+  afterAll(async () => {
+    expect(await session!.close()).toBe(0);
+    expect(session!.stderr()).toBe("");
+  });
+  return new Proxy({} as LspSession, {
+    get(_target, key: keyof LspSession) {
+      const value = session![key];
+      return typeof value === "function" ? value.bind(session) : value;
+    },
+  });
 }

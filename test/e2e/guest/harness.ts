@@ -279,6 +279,12 @@ export function trips(run: GuestRun): PortWrite[] {
 }
 
 /** When marker `value` was written (the first time), in µs; throws with the console when it never was. */
+/** The last marker before the (first) trip: the call that was in flight when it tripped. */
+export function lastMarkerBeforeTrip(run: GuestRun): number {
+  const at = trips(run)[0]!.us;
+  return run.markers.filter((w) => w.us < at).at(-1)!.val;
+}
+
 export function markerAt(run: GuestRun, value: number): number {
   const write = run.markers.find((w) => w.val === value);
   if (!write) throw new Error(`marker 0x${value.toString(16)} never written; console:\n${run.console}`);

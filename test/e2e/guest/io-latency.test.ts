@@ -3,7 +3,7 @@
 // (qt-trigger dread:DEV, a request each, never the page cache) stay in flight about a second.
 import { describe, expect, test } from "vitest";
 import { expectTrip, msBetween, SLACK_MS } from "./expect-trip.js";
-import { bootRules, markerAt, trips, virtioDisk, type GuestRun } from "./harness.js";
+import { bootRules, lastMarkerBeforeTrip, markerAt, trips, virtioDisk } from "./harness.js";
 
 const RULES = `when io latency > 500ms on device "vdb" as "vdb slow"
 when io latency > 3s on device "vda" as "vda very slow"
@@ -16,11 +16,6 @@ function disk(throttled: boolean): string {
 
 const VIRTIO = ["virtio_pci", "virtio_blk"];
 
-/** The last marker before the trip: the call whose request was in flight. */
-function lastMarkerBeforeTrip(run: GuestRun): number {
-  const at = trips(run)[0]!.us;
-  return run.markers.filter((w) => w.us < at).at(-1)!.val;
-}
 
 describe("io latency in a real guest", { timeout: 180_000 }, () => {
   test("a read held back by a throttled vdb trips 500 ms after it was issued", async () => {
