@@ -1,7 +1,7 @@
 // What may come next in a condition, read off the standard library's own
 // patterns (`syscall [NAME {, NAME}] error [ERRNO {, ERRNO}]`): completion asks
 // it for the next word, hover for the table a written name belongs to.
-import { catalogue, type ConditionEntry, type NameTable } from "./compiler.js";
+import { catalogue, type ConditionSpec, type NameTable } from "./compiler.js";
 
 /** A condition's terms after its head word: names, `,` between names, and strings. */
 export type Term = { kind: "word"; text: string } | { kind: "comma" } | { kind: "string" };
@@ -13,7 +13,7 @@ export interface Next {
   words: string[];
 }
 
-type Part = ConditionEntry["pattern"][number];
+type Part = ConditionSpec["pattern"][number];
 
 /** The first literal word at or after `from`, skipping optional name lists. */
 function literalsFrom(parts: readonly Part[], from: number): string[] {
@@ -26,7 +26,7 @@ function literalsFrom(parts: readonly Part[], from: number): string[] {
 }
 
 /** What may follow `terms` in `entry`'s pattern; undefined if they do not fit it. */
-function nextIn(entry: ConditionEntry, terms: readonly Term[]): Next | undefined {
+function nextIn(entry: ConditionSpec, terms: readonly Term[]): Next | undefined {
   const parts = entry.pattern;
   let i = 0;
   for (let p = 0; p < parts.length; p++) {
@@ -57,7 +57,7 @@ function nextIn(entry: ConditionEntry, terms: readonly Term[]): Next | undefined
   return i === terms.length ? { tables: [], words: [] } : undefined;
 }
 
-export function entriesOf(head: string): ConditionEntry[] {
+export function entriesOf(head: string): ConditionSpec[] {
   return catalogue.filter((e) => e.head === head);
 }
 
@@ -74,7 +74,7 @@ export function nextAfter(head: string, terms: readonly Term[]): Next {
 }
 
 /** The conditions `terms` fit so far (all of the head's when none fits, e.g. while the terms are unfinished). */
-export function fittingEntries(head: string, terms: readonly Term[]): ConditionEntry[] {
+export function fittingEntries(head: string, terms: readonly Term[]): ConditionSpec[] {
   const all = entriesOf(head);
   const words = new Set(terms.flatMap((t) => (t.kind === "word" ? [t.text] : [])));
   const fitting = all.filter((e) => e.pattern.every((part) => !("word" in part) || words.has(part.word)));

@@ -22,8 +22,16 @@ export function oneOf(labels: string[]): string {
   return unique.length <= 1 ? (unique[0] ?? "") : `${unique.slice(0, -1).join(", ")} or ${unique.at(-1)}`;
 }
 
-/** Suggestions found while building messages, keyed by the offending token. */
-export const suggestions = new Map<IToken, string>();
+/**
+ * Chevrotain keeps only a message string per error: a "did you mean" travels in
+ * it after a newline (messages are one line) and splitHint() takes it out again.
+ */
+const HINT_SEPARATOR = "\n";
+
+export function splitHint(message: string): { message: string; hint?: string } {
+  const [text, hint] = message.split(HINT_SEPARATOR);
+  return hint ? { message: text, hint } : { message: text };
+}
 
 export function hintFor(actual: IToken, expected: TokenType[]): string | undefined {
   if (actual.tokenType !== t.Identifier) return undefined;
@@ -31,9 +39,9 @@ export function hintFor(actual: IToken, expected: TokenType[]): string | undefin
   return didYouMean(actual.image, words);
 }
 
-function suggestKeyword(actual: IToken, expected: TokenType[]): void {
+function withHint(message: string, actual: IToken, expected: TokenType[]): string {
   const hint = hintFor(actual, expected);
-  if (hint) suggestions.set(actual, hint);
+  return hint ? `${message}${HINT_SEPARATOR}${hint}` : message;
 }
 
 export function splitStatements(tokens: IToken[]): IToken[][] {
@@ -47,22 +55,19 @@ export function splitStatements(tokens: IToken[]): IToken[][] {
 
 export const messages: IParserErrorMessageProvider = {
   buildMismatchTokenMessage({ expected, actual }) {
-    suggestKeyword(actual, [expected]);
-    return `expected ${labelOf(expected)}, found ${describe(actual)}`;
+    return withHint(`expected ${labelOf(expected)}, found ${describe(actual)}`, actual, [expected]);
   },
   buildNotAllInputParsedMessage({ firstRedundant }) {
-    suggestKeyword(firstRedundant, [...STATEMENT_STARTS, t.On, t.And, t.After, t.As, t.Times, t.Within]);
-    return `unexpected ${describe(firstRedundant)}: the statement should end here`;
+    const followers = [...STATEMENT_STARTS, t.On, t.And, t.After, t.As, t.Times, t.Within];
+    return withHint(`unexpected ${describe(firstRedundant)}: the statement should end here`, firstRedundant, followers);
   },
   buildNoViableAltMessage({ expectedPathsPerAlt, actual }) {
     const firsts = expectedPathsPerAlt.flat().map((path) => path[0]);
-    suggestKeyword(actual[0], firsts);
-    return `expected ${oneOf(firsts.map(labelOf))}, found ${describe(actual[0])}`;
+    return withHint(`expected ${oneOf(firsts.map(labelOf))}, found ${describe(actual[0])}`, actual[0], firsts);
   },
   buildEarlyExitMessage({ expectedIterationPaths, actual }) {
     const firsts = expectedIterationPaths.map((path) => path[0]);
-    suggestKeyword(actual[0], firsts);
-    return `expected ${oneOf(firsts.map(labelOf))}, found ${describe(actual[0])}`;
+    return withHint(`expected ${oneOf(firsts.map(labelOf))}, found ${describe(actual[0])}`, actual[0], firsts);
   },
 };
 

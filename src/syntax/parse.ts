@@ -4,7 +4,7 @@ import { error, type Diagnostic, type Span } from "../diagnostics/diagnostic.js"
 import type { Comment, Item, RuleFile } from "./ast.js";
 import { buildAst, tokenSpan } from "./build-ast.js";
 import { lexer } from "./lexer.js";
-import { describe, hintFor, labelOf, oneOf, splitStatements, STATEMENT_STARTS, suggestions } from "./messages.js";
+import { describe, hintFor, labelOf, oneOf, splitStatements, splitHint, STATEMENT_STARTS } from "./messages.js";
 import { parser } from "./parser.js";
 import * as t from "./tokens.js";
 
@@ -81,11 +81,10 @@ export function parse(source: string): ParseResult {
     if (e) {
       const index = statement.indexOf(e.token);
       const previous = index > 0 ? statement[index - 1] : statement.at(-1);
-      const hint = suggestions.get(e.token);
+      const { message, hint } = splitHint(e.message);
       // A statement cut short is reported where it stops, not at the next statement.
       const span = e.token === next ? errorSpan(EOF_TOKEN, previous, source) : errorSpan(e.token, previous, source);
-      diagnostics.push(error("E0010", span, e.message, hint ? { suggestion: hint } : {}));
-      suggestions.clear();
+      diagnostics.push(error("E0010", span, message, hint ? { suggestion: hint } : {}));
       continue;
     }
     const built = buildAst(cst);

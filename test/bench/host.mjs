@@ -26,7 +26,7 @@ await build({
     contents: [
       'export * from "./test/e2e/host/support/emulated-host.ts";',
       'export * from "./test/e2e/host/support/crash.ts";',
-      'export { HOST_PROBES } from "./src/codegen/host.ts";',
+      'export { HOST_PROBES } from "./src/codegen/stap/index.ts";',
     ].join("\n"),
     resolveDir: repoRoot,
     loader: "ts",

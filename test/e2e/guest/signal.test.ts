@@ -56,7 +56,7 @@ describe("signal SIGKILL in a real guest", { timeout: 180_000 }, () => {
     expectTrip(run, "killed", { marker: 0x31, minMs: 0, maxMs: 100 });
   });
 
-  // Regression: the generated test read `$sig == 9 && qt_condition_held(r, 1) && execname() == "victim"`:
+  // Regression: the generated test once read `$sig == 9 && <count the occurrence> && execname() == "victim"`:
   // the count was taken before the comm filter, so SIGKILLs to other tasks filled the window.
   test("2 times within 10s counts only the watched comm", async () => {
     const run = await bootRules('when signal SIGKILL on comm "victim" 2 times within 10s as "killed twice"\n', {
