@@ -94,6 +94,12 @@ export interface ConditionSpec {
   caveats: string[];
   /** One rule that uses it; must compile. */
   example: string;
+  /**
+   * Names of a name list (`arg`) that an idle task waits in for as long as it
+   * likes (a rule on them trips on a task that is merely idle), and whether
+   * leaving the list out means all of them too. The checker warns about both.
+   */
+  blocksByDesign?: { arg: string; names: readonly string[]; whenOmitted: boolean };
   /** What a backend must observe for one rule's arguments. */
   needs: (args: ConditionArgs) => Needs;
 }

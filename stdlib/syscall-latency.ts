@@ -19,6 +19,18 @@ export const syscallLatency = condition({
   },
   caveats: ["x86_64 system call numbers; 32-bit (compat) calls are not timed when names are given"],
   example: "when syscall latency > 200ms on pid 1234",
+  // An idle thread waits in these as long as it likes: waiting for a lock, an event, a
+  // child, a signal, a timer or input is their purpose (read, on a socket or a pipe, too).
+  blocksByDesign: {
+    arg: "syscalls",
+    names: [
+      "futex", "epoll_wait", "epoll_pwait", "epoll_pwait2", "poll", "ppoll", "select", "pselect6",
+      "accept", "accept4", "recvfrom", "recvmsg", "recvmmsg", "wait4", "waitid", "pause",
+      "rt_sigsuspend", "rt_sigtimedwait", "nanosleep", "clock_nanosleep", "io_getevents",
+      "io_pgetevents", "io_uring_enter", "msgrcv", "semop", "semtimedop", "mq_timedreceive", "flock",
+    ],
+    whenOmitted: true,
+  },
   needs: ({ names }) => ({
     kind: "inflight",
     table: "syscall",

@@ -4,6 +4,7 @@
 import { basename } from "node:path";
 import { error, warning, type Diagnostic, type Span } from "../diagnostics/diagnostic.js";
 import type * as ast from "../syntax/ast.js";
+import { checkCautions } from "./cautions.js";
 import { checkChannel } from "./channel.js";
 import { DEFAULT_CHANNEL, type CheckedFile, type CheckedRule } from "./checked.js";
 import { matchCondition } from "./conditions.js";
@@ -81,6 +82,8 @@ function checkRule(ctx: CheckContext, rule: ast.Rule, index: number): CheckedRul
   const filters = checkFilters(ctx, rule, matched?.entry);
   const modifiers = checkModifiers(ctx, rule);
   if (!matched?.ok || ctx.errorCount() > before) return undefined;
+  const caution = matched.entry.blocksByDesign;
+  if (caution) checkCautions(ctx, matched.entry, matched.bound.names[caution.arg], rule.condition.head.span, rule.filters);
   const line = rule.span.start.line;
   return {
     index,

@@ -15,6 +15,8 @@ export interface MatchedCondition {
   entry: ConditionSpec;
   args: ConditionArgs;
   threshold?: CheckedRule["threshold"];
+  /** The words and strings as written, for diagnostics about them. */
+  bound: Bound;
 }
 
 const SYMBOL = /^([A-Za-z0-9_-]{1,55}:)?[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z0-9_]+)*$/;
@@ -117,5 +119,5 @@ function finishCondition(ctx: CheckContext, condition: ast.Condition, entry: Con
     if (nanoseconds) threshold = { op: comparison.op, nanoseconds };
     else ok = false;
   }
-  return { ok, entry, args, ...(threshold ? { threshold } : {}) };
+  return { ok, entry, args, bound, ...(threshold ? { threshold } : {}) };
 }

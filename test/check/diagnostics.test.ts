@@ -16,7 +16,7 @@ describe("diagnostics", () => {
   });
 
   test("an unused parameter is a warning, not an error", () => {
-    const { diagnostics, checked } = checkSource("param pid: int\nwhen syscall latency > 1s", { fileName: "rule.qt" });
+    const { diagnostics, checked } = checkSource("param pid: int\nwhen syscall pread64 latency > 1s", { fileName: "rule.qt" });
     expect(diagnostics.map((d) => [d.severity, d.code])).toEqual([["warning", "W0001"]]);
     expect(checked?.rules).toHaveLength(1);
   });

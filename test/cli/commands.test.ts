@@ -31,7 +31,7 @@ describe("qtrip check", () => {
   });
 
   test("warnings do not fail the check", () => {
-    writeFileSync(join(dir, "w.qt"), "param pid: int\nwhen syscall latency > 1s\n");
+    writeFileSync(join(dir, "w.qt"), "param pid: int\nwhen syscall fsync latency > 1s\n");
     const r = qtrip(["check", "--format", "json", "w.qt"], dir);
     expect(r.status).toBe(0);
     expect(JSON.parse(r.stdout).diagnostics.map((d: { code: string }) => d.code)).toEqual(["W0001"]);

@@ -18,7 +18,7 @@ function write(name: string, text: string): string {
 
 describe("qtrip compile", () => {
   test("writes the guest and host scripts beside the input", () => {
-    write("rule.qt", "when syscall latency > 200ms on pid 1234\n");
+    write("rule.qt", "when syscall pread64 latency > 200ms on pid 1234\n");
     const r = qtrip(["compile", "rule.qt"], dir);
     expect(r.status).toBe(0);
     expect(r.stderr).toBe("");
@@ -108,7 +108,7 @@ describe("qtrip compile", () => {
   });
 
   test("a failed write leaves neither outputs nor temporary files", () => {
-    write("rule.qt", "when syscall latency > 1s\n");
+    write("rule.qt", "when syscall fsync latency > 1s\n");
     mkdirSync(join(dir, "rule.host.stp")); // the second rename fails: it is a directory
     const r = qtrip(["compile", "rule.qt"], dir);
     expect(r.status).toBe(2);

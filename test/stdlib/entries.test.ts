@@ -6,7 +6,7 @@ import { describe, expect, test } from "vitest";
 import { catalogue } from "../../stdlib/index.js";
 import { checkSource, compileSource } from "../../src/compile.js";
 import { sources } from "../../src/explain/sources.js";
-import { ATTRIBUTE_NAMES, ATTRIBUTES } from "../../stdlib/index.js";
+import { ATTRIBUTE_NAMES, ATTRIBUTES, tables } from "../../stdlib/index.js";
 import { repoRoot } from "../support/stap.js";
 
 function guestOf(source: string): string {
@@ -162,5 +162,13 @@ describe("generated names never meet parameter names", () => {
     const guest = guestOf("param rules: int\nparam lag: duration\nparam lag_ns: int\nwhen syscall latency > $lag on pid $rules and uid $lag_ns");
     expect(guest).toContain("if (pid() == rules && uid() == lag_ns) qt_rules |= 0x1");
     expect(guest).toContain("qt_lag_ns = qt_parse_duration(lag)");
+  });
+});
+
+describe("calls that block by design", () => {
+  test.each(catalogue.filter((e) => e.blocksByDesign).map((e) => [e.id, e] as const))("%s: every name is in its table", (_id, entry) => {
+    const part = entry.pattern.find((p) => "names" in p && p.arg === entry.blocksByDesign!.arg)!;
+    const table = tables["names" in part ? part.names : "syscall"];
+    expect(entry.blocksByDesign!.names.filter((n) => !Object.hasOwn(table, n))).toEqual([]);
   });
 });
