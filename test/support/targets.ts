@@ -187,6 +187,12 @@ export const SCRIPT_WORKAROUNDS: ScriptWorkaround[] = [
     present: (s) => s.includes("qt_module_mutex"),
     apply: (s) => (/\bkprobe\./.test(s) ? afterHeader(s, MODULE_MUTEX_SHIM) : s),
   },
+  {
+    name: "panic.h",
+    why: "<linux/panic.h> exists only since 5.14; <linux/kernel.h> declares panic() before 5.14 and includes <linux/panic.h> after",
+    present: (s) => !s.includes("#include <linux/panic.h>"),
+    apply: (s) => s.replace("#include <linux/panic.h>", "#include <linux/kernel.h>"),
+  },
 ];
 
 export function withScriptWorkarounds(script: string, workarounds: ScriptWorkaround[] = SCRIPT_WORKAROUNDS): string {
@@ -219,10 +225,32 @@ export const RUNTIME_PATCHES: RuntimePatch[] = [
   {
     file: "stp_task_work.c",
     why: "a stable backport renamed task_work_cancel() (now task_work_cancel_func(); task_work_cancel() takes a callback_head)",
-    needed: (t) => /\btask_work_cancel_func\b/.test(header(t, "include/linux/task_work.h")),
+    // Needed where the kernel has task_work_cancel_func() and the runtime does not know it (5.1 does, by autoconf).
+    needed: (t) =>
+      /\btask_work_cancel_func\b/.test(header(t, "include/linux/task_work.h")) &&
+      !/task_work_cancel_func/.test(readFileSync(join(t.root, "usr/share/systemtap/runtime/stp_task_work.c"), "utf8")),
     apply: (text) => text.replace(/\btask_work_cancel\b/g, "task_work_cancel_func"),
   },
 ];
+
+/**
+ * stap command-line options a target needs (see FINDINGS.md), read from its headers:
+ * SystemTap's tracepoint query modules define their own __COUNT_ARGS/COUNT_ARGS
+ * (12 arguments) after <linux/tracepoint.h>; where the kernel's <linux/args.h>
+ * defines them differently (15 arguments, 6.12), gcc warns "redefined", the
+ * query's own -Werror fails it, and every kernel.trace() is "no match".
+ * `-B KCFLAGS=-w` silences warnings in every module stap builds, queries included.
+ */
+export function stapOptions(t: Target): string[] {
+  const args = header(t, "include/linux/args.h");
+  const stapDefines = "__COUNT_ARGS(_0, _1, _2, _3, _4, _5, _6, _7, _8, _9, _10, _11, _12, _n, X...) _n";
+  return args.includes("define __COUNT_ARGS") && !args.includes(stapDefines) ? ["-B", "KCFLAGS=-w"] : [];
+}
+
+/** Whether the target needs a private runtime copy (stap -R). */
+export function needsPatchedRuntime(t: Target, patches: RuntimePatch[] = RUNTIME_PATCHES): boolean {
+  return patches.some((p) => p.needed(t));
+}
 
 /**
  * A copy of the target's SystemTap runtime with RUNTIME_PATCHES applied, inside
