@@ -1,0 +1,106 @@
+// Every Debian suite's own SystemTap, against that suite's current kernel:
+// representative generated scripts build (stap -p4, nothing loaded) in each
+// target .ci/targets prepared. Scripts come from compileSource(), not from the
+// golden files, so they follow the generator. See test/targets/FINDINGS.md for
+// what fails with each suite's stap exactly as installed and why.
+import { readFileSync, rmSync } from "node:fs";
+import { dirname } from "node:path";
+import { afterAll, describe, expect, test } from "vitest";
+import { compileSource } from "../../src/compile.js";
+import {
+  listTargets,
+  needsPatchedRuntime,
+  patchedRuntime,
+  SCRIPT_WORKAROUNDS,
+  stapInTarget,
+  stapOptions,
+  withScriptWorkarounds,
+  type Target,
+} from "../support/targets.js";
+
+/** One rule per probe family, as a case file would have it. */
+const GUEST_RULES = {
+  "tracepoint (syscall latency)": "when syscall latency > 200ms on pid 1",
+  "kprobe (event warn)": "when event warn",
+  "kprobe on a module function (ext4:ext4_sync_file)": 'when function "ext4:ext4_sync_file" latency > 1s',
+  "timer (tick gap)": "when tick gap > 100ms after 30s",
+} as const;
+
+const HOST_PROBE_POINTS = ["kvm_fast_pio", "kvm_pio"] as const;
+
+function compile(rule: string, options: { hostProbe?: (typeof HOST_PROBE_POINTS)[number] } = {}) {
+  const source = `case "00000011"\ntitle "targets"\n${rule}\n`;
+  const result = compileSource(source, { fileName: "targets.qt", ...options });
+  if (!result.outputs) throw new Error(`${rule} does not compile: ${JSON.stringify(result.diagnostics)}`);
+  return result.outputs;
+}
+
+/** The stap options of a script's own header ("# Run, as root:" then "#   stap OPTIONS… NAME.stp"). */
+function headerOptions(script: string): string[] {
+  const line = script.split("\n").find((l) => /^#\s+stap\s/.test(l));
+  if (!line) throw new Error("the script's header names no stap command");
+  const words = line.replace(/^#\s+stap\s+/, "").split(/\s+/).filter(Boolean);
+  const options: string[] = [];
+  for (let i = 0; i < words.length; i++) {
+    if (words[i].endsWith(".stp") || words[i] === "#") break;
+    if (words[i] === "-G" || words[i] === "-x") { i++; continue; }
+    options.push(words[i]);
+  }
+  return options;
+}
+
+/**
+ * Builds a generated script with the smallest set of workarounds that makes it
+ * build on the target (FINDINGS.md): the script-level ones (inert where not
+ * needed, so applied everywhere, as the generator should emit them), the
+ * command-line options the target's kernel needs, and a private runtime copy
+ * only where no script-level or command-line fix exists.
+ */
+const built: string[] = [];
+afterAll(() => built.forEach((m) => rmSync(dirname(m), { recursive: true, force: true })));
+
+async function build(t: Target, generated: string) {
+  const script = withScriptWorkarounds(generated);
+  const result = await stapInTarget(t, script, {
+    options: [...headerOptions(script), ...stapOptions(t)],
+    runtime: needsPatchedRuntime(t) ? patchedRuntime(t) : undefined,
+    timeout: 600_000,
+  });
+  if (result.module) built.push(result.module);
+  return result;
+}
+
+/** The module was built for the target's kernel. */
+function vermagic(module: string): string | undefined {
+  return /vermagic=(\S+)/.exec(readFileSync(module, "latin1"))?.[1];
+}
+
+for (const entry of listTargets()) {
+  const { suite } = entry;
+  if (!entry.target) {
+    describe.skip(`${suite}: ${entry.reason}`, () => {
+      test("skipped", () => {});
+    });
+    continue;
+  }
+  const t = entry.target;
+  describe(`${suite} (Debian ${t.debianVersion}, ${t.kernelRelease}, systemtap ${t.stapVersion})`, () => {
+    test("the workarounds it needs are the ones FINDINGS.md names", () => {
+      const expected = { bullseye: [[], true], bookworm: [[], true], trixie: [["-B", "KCFLAGS=-w"], false] } as const;
+      expect([stapOptions(t), needsPatchedRuntime(t)]).toEqual(expected[suite]);
+      expect(SCRIPT_WORKAROUNDS.map((w) => w.name)).toEqual(["module_mutex", "panic.h"]);
+    });
+
+    test.each(Object.entries(GUEST_RULES))("guest, %s, builds", async (_family, rule) => {
+      const result = await build(t, compile(rule).guest);
+      expect(result.ok, result.stderr).toBe(true);
+      expect(vermagic(result.module!)).toBe(t.kernelRelease);
+    }, 900_000);
+
+    test.each(HOST_PROBE_POINTS)("host, probe point %s, builds", async (hostProbe) => {
+      const result = await build(t, compile("when event warn", { hostProbe }).host);
+      expect(result.ok, result.stderr).toBe(true);
+      expect(vermagic(result.module!)).toBe(t.kernelRelease);
+    }, 900_000);
+  });
+}
