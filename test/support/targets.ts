@@ -142,64 +142,6 @@ export function stapInTarget(t: Target, script: string, opts: TargetStapOptions 
 }
 
 /**
- * Fixes that live in the generated script itself, guarded so that they are
- * inert where they are not needed (see test/targets/FINDINGS.md). The test
- * applies them to compileSource() output until the code generator emits them.
- */
-export interface ScriptWorkaround {
-  name: string;
-  why: string;
-  /** Whether the generator's output already carries it. */
-  present: (script: string) => boolean;
-  apply: (script: string) => string;
-}
-
-/** Inserts text after the script's leading comment block (its header). */
-function afterHeader(script: string, text: string): string {
-  const lines = script.split("\n");
-  let i = 0;
-  while (i < lines.length && (lines[i].startsWith("#") || lines[i].trim() === "")) i++;
-  return [...lines.slice(0, i), text, ...lines.slice(i)].join("\n");
-}
-
-export const MODULE_MUTEX_SHIM = `# SystemTap before 4.8 locks module_mutex in its kprobe runtime; Linux 5.12 and
-# 5.10 stable stopped exporting it, so modpost fails ("module_mutex" undefined).
-# A private mutex satisfies the linker; the kallsyms walk it guarded is never
-# taken: the begin probe below clears the walker, so register_kprobe() resolves
-# each "[MODULE:]NAME" itself.
-%( systemtap_v < "4.8" %?
-%{
-#include <linux/mutex.h>
-static __maybe_unused DEFINE_MUTEX(qt_module_mutex);
-#define module_mutex qt_module_mutex
-%}
-function qt_kernel_resolves_symbols() %{
-	_stp_kallsyms_on_each_symbol = NULL;
-%}
-probe begin(-1000) { qt_kernel_resolves_symbols() }
-%)
-`;
-
-export const SCRIPT_WORKAROUNDS: ScriptWorkaround[] = [
-  {
-    name: "module_mutex",
-    why: "stap 4.4's runtime/linux/kprobes.c uses module_mutex, unexported on 5.10 stable (bullseye 5.10.0-46)",
-    present: (s) => s.includes("qt_module_mutex"),
-    apply: (s) => (/\bkprobe\./.test(s) ? afterHeader(s, MODULE_MUTEX_SHIM) : s),
-  },
-  {
-    name: "panic.h",
-    why: "<linux/panic.h> exists only since 5.14; <linux/kernel.h> declares panic() before 5.14 and includes <linux/panic.h> after",
-    present: (s) => !s.includes("#include <linux/panic.h>"),
-    apply: (s) => s.replace("#include <linux/panic.h>", "#include <linux/kernel.h>"),
-  },
-];
-
-export function withScriptWorkarounds(script: string, workarounds: ScriptWorkaround[] = SCRIPT_WORKAROUNDS): string {
-  return workarounds.reduce((s, w) => (w.present(s) ? s : w.apply(s)), script);
-}
-
-/**
  * The runtime fixes a target needs, as sed-style replacements on files of
  * SystemTap's runtime (see test/targets/FINDINGS.md). Each applies only where
  * the target's kernel headers need it.

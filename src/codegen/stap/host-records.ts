@@ -1,7 +1,7 @@
 // The host side as records: each probe point and each action says what it is
 // (for the header and `explain`), what it emits, and what runtime it needs.
 import type { Fragment } from "./fragment.js";
-import { moduleSymbols } from "./runtime/kernel-facts.js";
+import { moduleSymbols, oldKprobeRuntime } from "./runtime/kernel-facts.js";
 
 export const HOST_ACTIONS = ["int13", "panic", "log"] as const;
 export type HostAction = (typeof HOST_ACTIONS)[number];
@@ -84,7 +84,7 @@ export const HOST_PROBE_RECORDS: Record<HostProbe, HostProbeRecord> = {
       "\t\tqt_fire()",
       "}",
     ],
-    fragments: [moduleSymbols, vcpuRax],
+    fragments: [oldKprobeRuntime, moduleSymbols, vcpuRax],
   },
   kvm_pio: {
     doc:

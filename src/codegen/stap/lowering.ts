@@ -6,7 +6,7 @@
 import { EVENTS, SUBJECTS, type EventName, type GuestEvent, type KernelEvent } from "../../../stdlib/index.js";
 import type { Fragment } from "./fragment.js";
 import { changedIn, type KernelRange } from "./kernel.js";
-import { moduleSymbols } from "./runtime/kernel-facts.js";
+import { moduleSymbols, oldKprobeRuntime } from "./runtime/kernel-facts.js";
 import { stapString } from "./syntax.js";
 
 type SubjectOf<E extends EventName> = (typeof EVENTS)[E]["subject"];
@@ -55,14 +55,31 @@ function BLOCK_REQUEST(kernel: KernelRange) {
 
 const trace = (name: string) => () => [`kernel.trace(${stapString(name)})`];
 
-/** "MODULE:NAME" is a module's function; a plain NAME, the kernel's own (vmlinux). */
-function functionProbe(symbol: string): string {
-  const [module, name] = symbol.includes(":") ? symbol.split(":") : [undefined, symbol];
-  return module ? `kprobe.module(${stapString(module)}).function(${stapString(name)})` : `kprobe.function(${stapString(name)})`;
+/**
+ * Modules whose functions are often named in rules, by the prefix of their
+ * functions: a distribution may build them in (a function of vmlinux) or as a
+ * module (Debian's ext4), so a plain NAME is tried in both places.
+ */
+const MODULE_OF_PREFIX: [string, string][] = [
+  ["ext4_", "ext4"], ["jbd2_", "jbd2"], ["xfs_", "xfs"], ["btrfs_", "btrfs"], ["nfs4_", "nfsv4"], ["nfs_", "nfs"],
+  ["nfsd_", "nfsd"], ["fuse_", "fuse"], ["virtblk_", "virtio_blk"], ["virtnet_", "virtio_net"], ["nvme_", "nvme_core"],
+  ["dm_", "dm_mod"], ["kvm_", "kvm"],
+];
+
+/** Where a function may be: "MODULE:NAME" in that module; a plain NAME in the kernel image, else in its usual module. */
+function functionPlaces(symbol: string): { probe: string; module: boolean } {
+  const at = (module: string, name: string) => `kprobe.module(${stapString(module)}).function(${stapString(name)})`;
+  if (symbol.includes(":")) {
+    const [module, name] = symbol.split(":");
+    return { probe: at(module, name), module: true };
+  }
+  const module = MODULE_OF_PREFIX.find(([prefix]) => symbol.startsWith(prefix))?.[1];
+  // `!`: the first alternative that resolves; a kprobe.module() one always does (its name is checked when it registers).
+  return module ? { probe: `kprobe.function(${stapString(symbol)}) !, ${at(module, symbol)}`, module: true } : { probe: `kprobe.function(${stapString(symbol)})`, module: false };
 }
 
-function needsModuleSymbols(event: GuestEvent): Fragment[] {
-  return event.symbol?.includes(":") ? [moduleSymbols] : [];
+function functionFragments(event: GuestEvent): Fragment[] {
+  return functionPlaces(event.symbol!).module ? [oldKprobeRuntime, moduleSymbols] : [oldKprobeRuntime];
 }
 
 /** A kernel function's entry: `!` takes the first name that this kernel has. */
@@ -113,13 +130,18 @@ export const LOWERING: { [E in EventName]: EventLowering<E> } = {
     reads: taskAt("$prev"),
     kernels: "4.4+ (sched_switch's preempt argument); the state's source changed in 5.14 and 5.18",
   },
-  "function-entry": { probes: (e) => [functionProbe(e.symbol!)], key: "tid()", reads: CURRENT, fragments: needsModuleSymbols, kernels: "any" },
+  "function-entry": { probes: (e) => [functionPlaces(e.symbol!).probe], key: "tid()", reads: CURRENT, fragments: functionFragments, kernels: "any" },
   "function-return": {
     // Enough return-probe instances that concurrent calls are not missed: a missed return would look like a call still running.
-    probes: (e) => [`${functionProbe(e.symbol!)}.return.maxactive(1024)`],
+    probes: (e) => [
+      functionPlaces(e.symbol!)
+        .probe.split(" !, ")
+        .map((p) => `${p}.return.maxactive(1024)`)
+        .join(" !, "),
+    ],
     key: "tid()",
     reads: CURRENT,
-    fragments: needsModuleSymbols,
+    fragments: functionFragments,
     kernels: "any",
   },
   "console-line": { probes: trace("printk:console"), reads: CURRENT, values: { line: { text: "$text", length: "$len" } }, kernels: "3.3+" },
@@ -130,6 +152,7 @@ export const LOWERING: { [E in EventName]: EventLowering<E> } = {
       return probes;
     },
     reads: CURRENT,
+    fragments: (e) => (KERNEL_EVENT_PROBES[e.kernelEvent!]?.some((p) => p.startsWith("kprobe.")) ? [oldKprobeRuntime] : []),
     kernels: "mark_victim exists since 4.8",
   },
   // The signal as sent, with its receiver ($task); $result 0: queued for delivery.

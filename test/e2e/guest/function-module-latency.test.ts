@@ -43,6 +43,13 @@ describe("function latency of a module's function in a real guest", { timeout: 1
     expectTrip(run, "slow fsync", atThreshold(1));
   });
 
+  test("a plain function name, as the language reference writes it, finds ext4's function in its module", async () => {
+    const plain = `when function "ext4_sync_file" latency > ${THRESHOLD_MS}ms as "slow fsync"\n`;
+    const run = await bootRules(plain, { kernelModules: MODULES, drives: DRIVES(), session: session("fsync:/mnt/slow/f") });
+    expectModuleProbesRegistered(run);
+    expectTrip(run, "slow fsync", atThreshold(1));
+  });
+
   test("fast fsyncs and a slow call of another function do not trip; then a slow fsync does", async () => {
     // Calls 1-20: fsyncs on vda; 21: a 400 ms nanosleep; 22: an fsync on vdb.
     const run = await bootRules(RULE, {

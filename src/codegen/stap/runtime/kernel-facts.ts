@@ -23,6 +23,29 @@ export const moduleSymbols: Fragment = {
 %}`,
 };
 
+/**
+ * SystemTap before 4.8 locks module_mutex in its kprobe runtime; Linux 5.10
+ * stable (and 5.12+) no longer exports it, so every kprobe script fails at modpost
+ * ("module_mutex" undefined). A private mutex satisfies the linker; the symbol
+ * walk it guarded is never taken, as the walker is cleared first and
+ * register_kprobe() resolves each "[MODULE:]NAME" itself. Newer SystemTap leaves
+ * this block out when it builds the script.
+ */
+export const oldKprobeRuntime: Fragment = {
+  name: "kprobes with SystemTap before 4.8",
+  requires: [moduleSymbols],
+  stap: String.raw`%( systemtap_v < "4.8" %?
+%{
+#include <linux/mutex.h>
+static __maybe_unused DEFINE_MUTEX(qt_module_mutex);
+#define module_mutex qt_module_mutex
+%}
+probe begin(-1000) {
+	qt_kernel_resolves_module_symbols()
+}
+%)`,
+};
+
 /** Kernel log lines: the text is not NUL-terminated and may be longer than a SystemTap string. */
 export const consoleSearch: Fragment = {
   name: "console search",
