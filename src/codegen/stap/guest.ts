@@ -250,7 +250,6 @@ export function emitGuest({ plan, kernel, sourceName, sourceText, outputName }: 
     ...thresholdTable(plan),
   ];
   const lines = [
-    "# qtrip's guest runtime: only the parts these rules use.",
     ...emitFragments([{ name: "sizes and the channel", c: sizes.join("\n") }, ...script.fragments]),
     ...rings,
     ...params,
