@@ -4,11 +4,11 @@
 // built with the options its script's header names, by the build machine's
 // SystemTap as installed; a runtime that needs a fix for these headers gets a
 // private patched copy (runtime.ts).
-import { BuildError, findStap, kernelTree, requireSystemMap, SYSTEM_ROOTS, type MachineRoots, type Stap } from "./environment.js";
+import { checkRelease, findStap, kernelTree, requireSystemMap, SYSTEM_ROOTS, type MachineRoots, type Stap } from "./environment.js";
 import { cacheRoot, neededFixes, patchedRuntime } from "./runtime.js";
 import { buildModule, headerRunLines, probesKernelFunctions, type RunLine } from "./stap.js";
 
-export { BuildError };
+export { checkRelease };
 
 /** Kernel module names (stap -m): letters, digits, underscores; the kernel keeps 55 characters. */
 const MAX_MODULE_NAME = 55;

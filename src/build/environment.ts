@@ -4,9 +4,7 @@
 // piece is a BuildError that says what is missing and how to get it.
 import { accessSync, constants, existsSync, readFileSync, realpathSync, statSync } from "node:fs";
 import { delimiter, dirname, join } from "node:path";
-
-/** A build that cannot be done or did not succeed: one clear message, exit 1. */
-export class BuildError extends Error {}
+import { BuildError } from "./errors.js";
 
 /** Where the machine keeps kernels' trees and maps (tests point these at fake trees). */
 export interface MachineRoots {

@@ -6,7 +6,7 @@ import { spawn } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { BuildError } from "./environment.js";
+import { BuildError } from "./errors.js";
 
 /** One "Run, as root:" line of a header, split into build and load options. */
 export interface RunLine {

@@ -14,8 +14,8 @@ import { renderText, toJson } from "../diagnostics/render.js";
 import { toSarif } from "../diagnostics/sarif.js";
 import { parse } from "../syntax/parse.js";
 import { readRuleFile, UsageError, writeAllOrNothing } from "./files.js";
-import { BuildError, buildModules, moduleName, staprunText, type BuildTarget } from "../build/build.js";
-import { checkRelease } from "../build/environment.js";
+import type { BuildTarget } from "../build/build.js";
+import { BuildError } from "../build/errors.js";
 
 export const EXIT_OK = 0;
 export const EXIT_RULE_ERRORS = 1;
@@ -122,6 +122,8 @@ interface BuildFlags extends CompileFlags {
 
 /** Compiles one rule file, builds its modules with stap for the kernels named, writes them and the staprun commands. */
 async function buildCommand(path: string, flags: BuildFlags, io: Io): Promise<number> {
+  // Loaded only here: the other commands never pay for the builder.
+  const { buildModules, checkRelease, moduleName, staprunText } = await import("../build/build.js");
   for (const release of [flags.kernel, flags.hostKernel]) {
     const bad = release === undefined ? undefined : checkRelease(release);
     if (bad) throw new UsageError(bad);
@@ -275,7 +277,10 @@ function buildProgram(io: Io, setExit: (code: number | Promise<number>) => void)
     .option("--dry-run", "rehearsal: the guest module logs the trip and never writes the port")
     .addOption(hostAction())
     .addOption(hostProbe())
-    .action((path: string, flags: BuildFlags) => setExit(buildCommand(path, flags, io)));
+    // A block, not an arrow's value: commander would chain the promise and leave its rejection unhandled.
+    .action((path: string, flags: BuildFlags) => {
+      setExit(buildCommand(path, flags, io));
+    });
 
   program
     .command("check")
@@ -300,7 +305,9 @@ function buildProgram(io: Io, setExit: (code: number | Promise<number>) => void)
     .description("rewrite rule files in the canonical layout (comments kept); --check only names those that are not")
     .argument("<file...>", "rule files (*.qt)")
     .option("--check", "write nothing; exit 1 if a file is not formatted")
-    .action((paths: string[], flags: FmtFlags) => setExit(fmtCommand(paths, flags, io)));
+    .action((paths: string[], flags: FmtFlags) => {
+      setExit(fmtCommand(paths, flags, io));
+    });
 
   program
     .command("lsp")
