@@ -22,8 +22,9 @@ export function moduleName(base: string, role: "guest" | "host"): string | { err
 
 export interface BuildTarget {
   role: "guest" | "host";
-  /** The generated script. */
+  /** The generated script, and its name as `qtrip compile` writes it. */
   script: string;
+  scriptName: string;
   release: string;
   moduleName: string;
 }
@@ -73,6 +74,7 @@ export async function buildModules(targets: BuildTarget[], environment: BuildEnv
     const bytes = await buildModule({
       program: stap.program,
       script: target.script,
+      scriptName: target.scriptName,
       moduleName: target.moduleName,
       release: target.release,
       options: runLines[0]!.build,

@@ -64,6 +64,8 @@ export function probesKernelFunctions(script: string): boolean {
 export interface StapBuild {
   program: string;
   script: string;
+  /** The script's file name, as `qtrip compile` writes it: stap's messages point into it. */
+  scriptName: string;
   /** stap -m: letters, digits and underscores; also the module's file name. */
   moduleName: string;
   release: string;
@@ -82,11 +84,14 @@ export function stapArgs(b: StapBuild, file: string): string[] {
 export async function buildModule(b: StapBuild): Promise<Buffer> {
   const dir = mkdtempSync(join(tmpdir(), "qtrip-build-"));
   try {
-    const file = join(dir, `${b.moduleName}.stp`);
+    const file = join(dir, b.scriptName);
     writeFileSync(file, b.script);
     const { code, stderr, spawnError } = await run(b.program, stapArgs(b, file), dir, b.env);
     if (spawnError) throw new BuildError(`cannot run ${b.program}: ${spawnError}`);
-    if (code !== 0) throw new BuildError(`SystemTap could not build ${b.moduleName}.ko for ${b.release}: ${shortenStapErrors(stderr)}`);
+    if (code !== 0) {
+      const errors = shortenStapErrors(stderr.split(`${dir}/`).join(""));
+      throw new BuildError(`SystemTap could not build ${b.moduleName}.ko for ${b.release}: ${errors}`);
+    }
     return readFileSync(join(dir, `${b.moduleName}.ko`));
   } finally {
     rmSync(dir, { recursive: true, force: true });
@@ -116,7 +121,7 @@ export function shortenStapErrors(stderr: string): string {
     .map((l) => l.replace(/\x1b\[[0-9;]*m|\x1b\[K/g, "").trimEnd())
     .filter(Boolean);
   const pass = lines.find((l) => /^Pass \d+: .*failed/.test(l))?.replace(/\s*\[man [^\]]*\]$/, "");
-  const errors = lines.filter((l) => /\berror\b/i.test(l) && !/^Pass \d+:|^make(\[\d+\])?: \*\*\*|^\s*\[man /.test(l));
+  const errors = lines.filter((l) => /\berror\b/i.test(l) && !/^Pass \d+:|^make(\[\d+\])?: \*\*\*|^\s*\[man |^Number of similar error messages/.test(l));
   const shown = (errors.length ? errors : lines.slice(-3)).slice(0, 3).map((l) => (l.length > MAX_LINE ? `${l.slice(0, MAX_LINE - 1)}…` : l.trim()));
   const head = pass ? `${pass.replace(/\.$/, "")}` : "stap failed";
   return [head, ...shown.map((l) => `  ${l}`)].join("\n");

@@ -139,9 +139,9 @@ async function buildCommand(path: string, flags: BuildFlags, io: Io): Promise<nu
     io.stderr(`qtrip: ${count} error${count === 1 ? "" : "s"}; nothing built\n`);
     return EXIT_RULE_ERRORS;
   }
-  const { guest, host } = file.result.outputs!;
-  const targets: BuildTarget[] = [{ role: "guest", script: guest, release: flags.kernel, moduleName: names.guest as string }];
-  if (flags.hostKernel) targets.push({ role: "host", script: host, release: flags.hostKernel, moduleName: names.host as string });
+  const { guest, guestName, host, hostName } = file.result.outputs!;
+  const targets: BuildTarget[] = [{ role: "guest", script: guest, scriptName: guestName, release: flags.kernel, moduleName: names.guest as string }];
+  if (flags.hostKernel) targets.push({ role: "host", script: host, scriptName: hostName, release: flags.hostKernel, moduleName: names.host as string });
   const built = await buildModules(targets, { progress: (line) => io.stderr(`qtrip: ${line}\n`) });
   const dir = flags.output ?? dirname(path);
   const commands = staprunText(path, built);
