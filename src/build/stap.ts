@@ -108,7 +108,7 @@ function run(program: string, args: string[], cwd: string, env?: NodeJS.ProcessE
   });
 }
 
-const MAX_LINE = 240;
+const MAX_LINE = 160;
 
 /**
  * stap's failure in a few lines: the pass that failed, then its first errors
