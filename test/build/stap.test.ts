@@ -84,8 +84,8 @@ Pass 4: compilation failed.  [man error::pass4]
     expect(short[1]).toMatch(/^ {2}\/usr\/share\/systemtap\/runtime\/stp_task_work\.c:107:40: error: passing argument 2 of .{50,}…$/);
     expect(short[1]!.length).toBe(2 + 160);
     expect(short[2]).toBe("  /usr/share/systemtap/runtime/stp_task_work.c:13:26: error: incompatible types when assigning to type ‘struct callback_head *’ from type ‘bool’ {aka ‘_Bool’}");
-    expect(short[3]).toBe("  cc1: all warnings being treated as errors");
-    expect(short).toHaveLength(4);
+    // "cc1: all warnings being treated as errors" says nothing more.
+    expect(short).toHaveLength(3);
   });
 
   test("no error line at all: the last lines", () => {
