@@ -35,11 +35,12 @@ chmodSync("dist/qtrip.js", 0o755);
 // The start-up snapshot: one CommonJS bundle of the compiler, run once by node
 // --build-snapshot. It fits only the node binary that made it, which the
 // launcher checks (path, size, mtime) before using it.
-// The launcher never runs `lsp` from the snapshot: the server stays out of it.
+// The launcher never runs `lsp` or `build` from the snapshot: the server and the
+// builder (which spawns stap) stay out of it.
 const lspOutside = {
   name: "lsp-outside",
   setup(b) {
-    b.onResolve({ filter: /\/lsp\/server\.js$/ }, (args) => ({ path: args.path, external: true }));
+    b.onResolve({ filter: /\/(lsp\/server|build\/build)\.js$/ }, (args) => ({ path: args.path, external: true }));
   },
 };
 await build({

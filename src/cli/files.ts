@@ -52,7 +52,7 @@ export function readRuleFile(path: string): ReadResult {
  * first; only when all are written are they renamed into place, and if one
  * rename fails, the ones already done are rolled back to what was there.
  */
-export function writeAllOrNothing(files: { path: string; text: string }[]): void {
+export function writeAllOrNothing(files: { path: string; text: string | Uint8Array }[]): void {
   const staged: { temp: string; path: string; backup?: string; placed?: boolean }[] = [];
   const tempName = (path: string, kind: string) => join(dirname(path), `.${randomBytes(6).toString("hex")}.qtrip-${kind}`);
   let current = "";

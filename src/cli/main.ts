@@ -1,5 +1,6 @@
 // The command line: reads files, calls the pipeline, writes outputs, maps
-// diagnostics to text and exit codes. 0: ok; 1: errors in a rule file; 2: usage.
+// diagnostics to text and exit codes. 0: ok; 1: errors in a rule file, or a
+// module that cannot be built; 2: usage.
 import { statSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { Command, CommanderError, Option } from "commander";
@@ -13,6 +14,8 @@ import { renderText, toJson } from "../diagnostics/render.js";
 import { toSarif } from "../diagnostics/sarif.js";
 import { parse } from "../syntax/parse.js";
 import { readRuleFile, UsageError, writeAllOrNothing } from "./files.js";
+import type { BuildTarget } from "../build/build.js";
+import { BuildError } from "../build/errors.js";
 
 export const EXIT_OK = 0;
 export const EXIT_RULE_ERRORS = 1;
@@ -109,6 +112,44 @@ function compileCommand(paths: string[], flags: CompileFlags, io: Io): number {
   }
   writeAllOrNothing(outputs);
   for (const { path } of outputs) io.stdout(`wrote ${path}\n`);
+  return EXIT_OK;
+}
+
+interface BuildFlags extends CompileFlags {
+  kernel: string;
+  hostKernel?: string;
+}
+
+/** Compiles one rule file, builds its modules with stap for the kernels named, writes them and the staprun commands. */
+async function buildCommand(path: string, flags: BuildFlags, io: Io): Promise<number> {
+  // Loaded only here: the other commands never pay for the builder.
+  const { buildModules, checkRelease, moduleName, staprunText } = await import("../build/build.js");
+  for (const release of [flags.kernel, flags.hostKernel]) {
+    const bad = release === undefined ? undefined : checkRelease(release);
+    if (bad) throw new UsageError(bad);
+  }
+  const defines = parseDefines(flags.define);
+  if (flags.output !== undefined && !isDirectory(flags.output)) throw new UsageError(`-o ${flags.output}: no such directory`);
+  const base = outputBase(path);
+  const names = { guest: moduleName(base, "guest"), host: moduleName(base, "host") };
+  for (const name of Object.values(names)) if (typeof name !== "string") throw new UsageError(name.error);
+  const [file] = loadAll([path], defines, { dryRun: flags.dryRun ?? false, hostAction: flags.hostAction, hostProbe: flags.hostProbe });
+  if (reportText([file], io)) {
+    const count = errorCount([file]);
+    io.stderr(`qtrip: ${count} error${count === 1 ? "" : "s"}; nothing built\n`);
+    return EXIT_RULE_ERRORS;
+  }
+  const { guest, guestName, host, hostName } = file.result.outputs!;
+  const targets: BuildTarget[] = [{ role: "guest", script: guest, scriptName: guestName, release: flags.kernel, moduleName: names.guest as string }];
+  if (flags.hostKernel) targets.push({ role: "host", script: host, scriptName: hostName, release: flags.hostKernel, moduleName: names.host as string });
+  const built = await buildModules(targets, { progress: (line) => io.stderr(`qtrip: ${line}\n`) });
+  const dir = flags.output ?? dirname(path);
+  const commands = staprunText(path, built);
+  const outputs = [...built.map((m) => ({ path: join(dir, `${m.moduleName}.ko`), text: m.bytes })), { path: join(dir, `${base}.staprun.txt`), text: commands }];
+  writeAllOrNothing(outputs);
+  for (const m of built) io.stderr(`qtrip: built ${m.moduleName}.ko in ${m.seconds.toFixed(1)} s\n`);
+  for (const { path: written } of outputs) io.stdout(`wrote ${written}\n`);
+  io.stdout(commands);
   return EXIT_OK;
 }
 
@@ -226,6 +267,22 @@ function buildProgram(io: Io, setExit: (code: number | Promise<number>) => void)
     .action((paths: string[], flags: CompileFlags) => setExit(compileCommand(paths, flags, io)));
 
   program
+    .command("build")
+    .description("build FILE's guest script (and with --host-kernel its host script) into kernel modules with this machine's stap, for machines without a compiler; writes the .ko files and the staprun commands")
+    .argument("<file>", "a rule file (*.qt)")
+    .requiredOption("--kernel <release>", "the guest's kernel release (uname -r there); its headers must be in /lib/modules/RELEASE/build here")
+    .option("--host-kernel <release>", "build the host module too, for the hypervisor's kernel release")
+    .option("-o, --output <dir>", "write into DIR (default: beside the input)")
+    .option(...define)
+    .option("--dry-run", "rehearsal: the guest module logs the trip and never writes the port")
+    .addOption(hostAction())
+    .addOption(hostProbe())
+    // A block, not an arrow's value: commander would chain the promise and leave its rejection unhandled.
+    .action((path: string, flags: BuildFlags) => {
+      setExit(buildCommand(path, flags, io));
+    });
+
+  program
     .command("check")
     .description("check rule files as compile does, writing nothing")
     .argument("<file...>", "rule files (*.qt)")
@@ -248,7 +305,9 @@ function buildProgram(io: Io, setExit: (code: number | Promise<number>) => void)
     .description("rewrite rule files in the canonical layout (comments kept); --check only names those that are not")
     .argument("<file...>", "rule files (*.qt)")
     .option("--check", "write nothing; exit 1 if a file is not formatted")
-    .action((paths: string[], flags: FmtFlags) => setExit(fmtCommand(paths, flags, io)));
+    .action((paths: string[], flags: FmtFlags) => {
+      setExit(fmtCommand(paths, flags, io));
+    });
 
   program
     .command("lsp")
@@ -285,6 +344,10 @@ export async function run(argv: string[], io: Io = processIo): Promise<number> {
     if (e instanceof CommanderError) {
       // --help and --version end through here with exit code 0.
       return e.exitCode === 0 ? EXIT_OK : EXIT_USAGE;
+    }
+    if (e instanceof BuildError) {
+      io.stderr(`qtrip: ${e.message}\n`);
+      return EXIT_RULE_ERRORS;
     }
     if (e instanceof UsageError) {
       io.stderr(`qtrip: ${e.message}\n`);

@@ -26,7 +26,7 @@ const LAYERS: [string, RegExp][] = [
   ["check", /^src\/check\//],
   ["plan", /^src\/plan\//],
   ["backend", /^src\/codegen\//],
-  ["cli", /^src\/(compile\.ts|explain|format|cli|lsp|generate\.ts|build\.mjs)/],
+  ["cli", /^src\/(compile\.ts|explain|format|build\/|cli|lsp|generate\.ts|build\.mjs)/],
 ];
 
 function layerOf(file: string): number {

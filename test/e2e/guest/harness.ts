@@ -185,6 +185,8 @@ export interface GuestSession {
   drives?: string[];
   /** More files for the initramfs, guest path → host file: e.g. a helper module at "/oops.ko". */
   files?: Record<string, string>;
+  /** More kernel command-line arguments, e.g. "lockdown=integrity". */
+  kernelArgs?: string;
   /** Run alongside the guest, from the host: e.g. stop its vCPU for a while. */
   control?: (guest: RunningGuest) => Promise<void>;
   timeoutMs?: number;
@@ -228,7 +230,7 @@ export async function runGuest(spec: GuestSession): Promise<GuestRun> {
     initramfs: [base.archive, cpioArchive(own)],
     // no_timer_check: on a busy host the emulated PIT can miss the kernel's boot-time
     // check ("IO-APIC + timer doesn't work!" panic); the check proves nothing here.
-    append: "console=ttyS0 panic=-1 quiet no_timer_check",
+    append: `console=ttyS0 panic=-1 quiet no_timer_check${spec.kernelArgs ? ` ${spec.kernelArgs}` : ""}`,
     accel,
     memoryMb: spec.memoryMb ?? 512,
     smp: spec.smp ?? 1,

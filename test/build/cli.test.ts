@@ -1,0 +1,141 @@
+// `qtrip build` as a user runs it (dist/qtrip), with this machine's SystemTap
+// exactly as installed and the test kernel's headers: real stap -p4 builds,
+// and each way it can fail, with nothing written then.
+import { execFileSync, spawnSync } from "node:child_process";
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { beforeEach, describe, expect, test } from "vitest";
+import { qtrip, qtripBin } from "../support/cli.js";
+import { kernelRelease } from "../support/stap.js";
+
+let dir: string;
+beforeEach(() => {
+  dir = mkdtempSync(join(tmpdir(), "qtrip-build-cli-"));
+});
+
+const RULE = 'case "12"\nparam pid: int\nwhen syscall latency > 200ms on pid $pid as "slow call"\n';
+
+function modinfo(file: string, field: string): string {
+  return execFileSync("/usr/sbin/modinfo", ["-F", field, file], { encoding: "utf8" }).trim();
+}
+
+describe("qtrip build for the test kernel", { timeout: 600_000 }, () => {
+  test("writes the guest and host modules and the staprun commands; prints them", () => {
+    writeFileSync(join(dir, "stall.qt"), RULE);
+    const r = qtrip(["build", "stall.qt", "--kernel", kernelRelease, "--host-kernel", kernelRelease], dir);
+    expect(r.stderr).not.toMatch(/error|at .*\.js:\d+/i);
+    expect(r.status).toBe(0);
+    expect(readdirSync(dir).sort()).toEqual(["stall.qt", "stall.staprun.txt", "stall_guest.ko", "stall_host.ko"]);
+    // Modules for that kernel, named as their files (staprun finds a module by its file name).
+    for (const role of ["guest", "host"]) {
+      const ko = join(dir, `stall_${role}.ko`);
+      expect(modinfo(ko, "name")).toBe(`stall_${role}`);
+      expect(modinfo(ko, "vermagic")).toMatch(new RegExp(`^${kernelRelease.replace(/\./g, "\\.")} SMP `));
+    }
+    const commands = readFileSync(join(dir, "stall.staprun.txt"), "utf8");
+    expect(commands.split("\n").filter((l) => l && !l.startsWith("#"))).toEqual([
+      "staprun -L stall_guest.ko pid=VALUE",
+      "staprun -L stall_host.ko               # any guest",
+      "staprun -L -x QEMU_PID stall_host.ko   # one guest's VMM process only",
+    ]);
+    expect(commands).toContain(`# In the guest (kernel ${kernelRelease}), as root:`);
+    expect(commands).toContain("unload with: staprun -d stall_guest");
+    expect(r.stdout).toBe(`wrote stall_guest.ko\nwrote stall_host.ko\nwrote stall.staprun.txt\n${commands}`);
+    // The build machine's runtime is used as shipped, with qtrip's private fix: never the system's copy edited.
+    expect(r.stderr).toMatch(/SystemTap's runtime \(\/usr\/share\/systemtap\/runtime\) does not build for .* as shipped; (made|using) a patched copy: \/.*\/qtrip\/stap-runtime-[0-9a-f]{16} /);
+    expect(readFileSync("/usr/share/systemtap/runtime/stp_task_work.c", "utf8")).toContain("task_work_cancel(task, func)");
+    console.log(r.stderr.split("\n").filter((l) => l.includes("built ")).join("\n"));
+  });
+
+  test("-o DIR and --define: the value is built in, so the command has no parameter", () => {
+    writeFileSync(join(dir, "stall.qt"), RULE);
+    const out = mkdtempSync(join(tmpdir(), "qtrip-build-out-"));
+    const r = qtrip(["build", "stall.qt", "--kernel", kernelRelease, "-D", "pid=1", "-o", out], dir);
+    expect(r.status).toBe(0);
+    expect(readdirSync(out).sort()).toEqual(["stall.staprun.txt", "stall_guest.ko"]);
+    expect(readFileSync(join(out, "stall.staprun.txt"), "utf8")).toContain("\nstaprun -L stall_guest.ko\n");
+  });
+
+  test("a build that fails: SystemTap's first errors, shortened; exit 1; nothing written", () => {
+    writeFileSync(join(dir, "nf.qt"), 'when function "qtrip_no_such_function" latency > 1s\n');
+    const r = qtrip(["build", "nf.qt", "--kernel", kernelRelease, "--host-kernel", kernelRelease], dir);
+    expect(r.status).toBe(1);
+    const error = r.stderr.slice(r.stderr.indexOf("qtrip: SystemTap could not"));
+    expect(error).toBe(`qtrip: SystemTap could not build nf_guest.ko for ${kernelRelease}: Pass 2: analysis failed
+  semantic error: while resolving probe point: identifier 'kprobe' at nf.guest.stp:201:7
+${error.split("\n")[2]}
+`);
+    expect(error.split("\n")[2]).toMatch(/^ {2}semantic error: no match \(similar functions: /);
+    expect(readdirSync(dir)).toEqual(["nf.qt"]);
+  });
+});
+
+describe("qtrip build's errors", () => {
+  beforeEach(() => writeFileSync(join(dir, "r.qt"), RULE));
+
+  test("no headers for the release: says which and how to get them; exit 1", () => {
+    const r = qtrip(["build", "r.qt", "--kernel", "6.1.0-0-madeup-amd64"], dir);
+    expect(r).toMatchObject({
+      status: 1,
+      stdout: "",
+      stderr:
+        "qtrip: no headers for kernel 6.1.0-0-madeup-amd64: /lib/modules/6.1.0-0-madeup-amd64/build does not exist (Debian, Ubuntu: apt install linux-headers-6.1.0-0-madeup-amd64; RHEL, Fedora: dnf install kernel-devel-6.1.0-0-madeup-amd64)\n",
+    });
+    expect(readdirSync(dir)).toEqual(["r.qt"]);
+  });
+
+  test("the host's headers are checked before anything is built", () => {
+    const r = qtrip(["build", "r.qt", "--kernel", kernelRelease, "--host-kernel", "6.1.0-0-madeup-amd64"], dir);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(/^qtrip: no headers for kernel 6\.1\.0-0-madeup-amd64: /m);
+    expect(r.stderr).not.toContain("building");
+    expect(readdirSync(dir)).toEqual(["r.qt"]);
+  });
+
+  test("SystemTap not on PATH: exit 1", () => {
+    // node itself is found by its full path; PATH has only what busybox-like basics are in /bin.
+    const result = spawnSync(process.execPath, [join(qtripBin, "../qtrip.js"), "build", "r.qt", "--kernel", kernelRelease], {
+      cwd: dir,
+      encoding: "utf8",
+      env: { ...process.env, PATH: "/nonexistent" },
+    });
+    expect(result.status).toBe(1);
+    expect(result.stderr).toBe("qtrip: SystemTap is not installed: no 'stap' on PATH (Debian, Ubuntu: apt install systemtap; RHEL, Fedora: dnf install systemtap)\n");
+    expect(readdirSync(dir)).toEqual(["r.qt"]);
+  });
+
+  test("errors in the rule file: the diagnostics, exit 1, nothing built", () => {
+    writeFileSync(join(dir, "bad.qt"), "when syscall latncy > 1s\n");
+    const r = qtrip(["build", "bad.qt", "--kernel", kernelRelease], dir);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toContain("bad.qt:1:14: error: expected 'latency', found 'latncy' [E0141]");
+    expect(r.stderr).toMatch(/qtrip: 1 error; nothing built\n$/);
+  });
+
+  test.each([
+    [["build", "r.qt"], "error: required option '--kernel <release>' not specified"],
+    [["build", "r.qt", "--kernel", "../etc"], "qtrip: '../etc' is not a kernel release (like 6.1.0-50-amd64, as uname -r prints it)"],
+    [["build", "none.qt", "--kernel", kernelRelease], "qtrip: cannot read 'none.qt': no such file"],
+    [["build", "r.qt", "--kernel", kernelRelease, "-o", "nodir"], "qtrip: -o nodir: no such directory"],
+    [["build", "r.qt", "--kernel", kernelRelease, "-D", "nope=1"], "qtrip: --define nope: no rule file declares a parameter 'nope'"],
+  ])("usage: %j → exit 2", (args, message) => {
+    const r = qtrip(args, dir);
+    expect(r.status).toBe(2);
+    expect(r.stderr.split("\n")[0]).toBe(message);
+    expect(r.stderr).not.toMatch(/at .*\.js:\d+/);
+    expect(readdirSync(dir)).toEqual(["r.qt"]);
+  });
+
+  test("a rule file whose name makes no module name: exit 2", () => {
+    const long = `${"x".repeat(60)}.qt`;
+    writeFileSync(join(dir, long), RULE);
+    const r = qtrip(["build", long, "--kernel", kernelRelease], dir);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toBe(`qtrip: '${"x".repeat(60)}' is too long for a module name (${"x".repeat(60)}_guest: at most 55 characters): rename the rule file\n`);
+  });
+
+  test("--help lists build", () => {
+    expect(qtrip(["--help"], dir).stdout).toMatch(/\n {2}build \[options\] <file> +build FILE's guest script/);
+  });
+});
