@@ -14,7 +14,7 @@ beforeEach(() => {
   dir = mkdtempSync(join(tmpdir(), "qtrip-build-cli-"));
 });
 
-const RULE = 'case "12"\nparam pid: int\nwhen syscall latency > 200ms on pid $pid as "slow call"\n';
+const RULE = 'case "12"\nparam pid: int\nwhen syscall fsync latency > 200ms on pid $pid as "slow call"\n';
 
 function modinfo(file: string, field: string): string {
   return execFileSync("/usr/sbin/modinfo", ["-F", field, file], { encoding: "utf8" }).trim();
@@ -62,10 +62,11 @@ describe("qtrip build for the test kernel", { timeout: 600_000 }, () => {
     const r = qtrip(["build", "nf.qt", "--kernel", kernelRelease, "--host-kernel", kernelRelease], dir);
     expect(r.status).toBe(1);
     const error = r.stderr.slice(r.stderr.indexOf("qtrip: SystemTap could not"));
-    expect(error).toBe(`qtrip: SystemTap could not build nf_guest.ko for ${kernelRelease}: Pass 2: analysis failed
-  semantic error: while resolving probe point: identifier 'kprobe' at nf.guest.stp:201:7
-${error.split("\n")[2]}
-`);
+    const [first, second, third, ...rest] = error.split("\n");
+    expect(first).toBe(`qtrip: SystemTap could not build nf_guest.ko for ${kernelRelease}: Pass 2: analysis failed`);
+    expect(second).toMatch(/^ {2}semantic error: while resolving probe point: identifier 'kprobe' at nf\.guest\.stp:\d+:\d+$/);
+    expect(third).toBe(error.split("\n")[2]);
+    expect(rest).toEqual([""]);
     expect(error.split("\n")[2]).toMatch(/^ {2}semantic error: no match \(similar functions: /);
     expect(readdirSync(dir)).toEqual(["nf.qt"]);
   });

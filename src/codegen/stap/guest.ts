@@ -16,7 +16,7 @@ import { inflight, lateCount } from "./runtime/inflight.js";
 import { moduleSymbols } from "./runtime/kernel-facts.js";
 import { durations, refuse } from "./runtime/refuse.js";
 import { lowerSelection } from "./selections.js";
-import { hex, stapInt, stapString } from "./syntax.js";
+import { commentText, hex, stapInt, stapString } from "./syntax.js";
 
 const UNSET_INT = "-9223372036854775808";
 const UNSET_STRING = '"qtrip:unset"';
@@ -237,7 +237,10 @@ export function emitGuest({ plan, kernel, sourceName, sourceText, outputName }: 
     role: `qtrip guest trip-wire${plan.dryRun ? " (DRY RUN: logs the trip, never writes the port)" : ""}`,
     run: [`stap ${GUEST_STAP_OPTIONS}${defines} ${outputName}`],
     body: [
-      "Runs inside the guest. Needs the guest kernel's headers, not its debuginfo.\nThe -D options keep SystemTap from stopping the script under load; without them it warns when it starts.",
+      "Runs inside the guest; needs the guest kernel's headers and a compiler there, not its debuginfo.\n" +
+        `Without a compiler: \`qtrip build ${commentText(sourceName)} --kernel GUEST_RELEASE\` on a machine with those headers,\n` +
+        "then in the guest the staprun command it prints (Secure Boot: sign the module, see README).\n" +
+        "The -D options keep SystemTap from stopping the script under load; without them it warns.",
       `The first rule that holds logs "qtrip: tripped: LABEL" to the kernel log${plan.dryRun ? "" : `, then writes\nbyte ${hex(file.channel.value)} to port ${hex(file.channel.port)} once; the host probe crashes the hypervisor on that write`}.`,
       `Rules:\n${ruleLines.map((l) => `  ${l}`).join("\n")}`,
     ],

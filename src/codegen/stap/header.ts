@@ -35,8 +35,7 @@ export function header(input: HeaderInput): string {
     "#",
     "# Run, as root:",
     ...input.run.map((line) => `#   ${line}`),
-    "# Stock SystemTap needs help on some distributions (Debian 11 and 12: a fixed runtime, -R DIR;",
-    '# Debian 13: -B KCFLAGS=-w): qtrip\'s README, "Support", says what and why.',
+    '# Stock SystemTap: Debian 11/12 need a fixed runtime (-R DIR), Debian 13 -B KCFLAGS=-w (README, "Support").',
   ];
   for (const paragraph of input.body) lines.push("#", ...paragraph.split("\n").map((l) => `# ${l}`.trimEnd()));
   return `${lines.join("\n")}\n`;

@@ -8,7 +8,7 @@ import { HOST_ACTION_RECORDS, HOST_PROBE_RECORDS, type HostAction, type HostProb
 import { HOST_STAP_OPTIONS } from "./options.js";
 import { moduleSymbols } from "./runtime/kernel-facts.js";
 import { refuse } from "./runtime/refuse.js";
-import { hex, stapString } from "./syntax.js";
+import { commentText, hex, stapString } from "./syntax.js";
 
 export interface HostScriptInput {
   file: CheckedFile;
@@ -86,7 +86,7 @@ export function emitHost({ file, action, probe, sourceName, sourceText, outputNa
       `stap ${HOST_STAP_OPTIONS} -x QEMU_PID ${outputName}   # one guest's VMM process only`,
     ],
     body: [
-      `Runs on the hypervisor. When a vCPU writes byte ${value} to port ${port} (one OUT of one byte),\nit logs a banner naming the case and the guest, then acts.`,
+      `Runs on the hypervisor. When a vCPU writes byte ${value} to port ${port} (one OUT of one byte),\nit logs a banner naming the case and the guest, then acts. Without a compiler there:\n\`qtrip build ${commentText(sourceName)} --kernel GUEST_RELEASE --host-kernel HOST_RELEASE\` elsewhere, then the\nstaprun command it prints (\`staprun -L -x QEMU_PID RULE_host.ko\`).`,
       actionRecord.doc,
       probeRecord.doc,
       actionRecord.crashes

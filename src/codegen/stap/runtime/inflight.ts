@@ -85,10 +85,8 @@ static u64 qt_scan(int table, u64 table_rules)
 	int i, r, untracked = atomic_read(&qt_untracked);
 
 	/* A trip-wire that stops seeing says so while armed (the timer's context may printk). */
-	if (untracked != qt_untracked_said && printk_ratelimit()) {
+	if (untracked != qt_untracked_said && printk_ratelimit() && (qt_untracked_said = untracked))
 		printk(KERN_WARNING "qtrip: %d starts not timed so far: an in-flight table is full (raise -DQT_INFLIGHT_SLOTS)\n", untracked);
-		qt_untracked_said = untracked;
-	}
 	for (r = 0; r < QT_RULES; r++)
 		qt_newly_late[r] = 0;
 	for (i = 0; i < QT_INFLIGHT_SLOTS; i++) {
