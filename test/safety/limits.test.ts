@@ -13,7 +13,7 @@ function codes(source: string): string[] {
 }
 
 test("a 5,000-rule file: one clear error naming the limit", () => {
-  const source = Array.from({ length: 5000 }, (_, i) => `when syscall latency > ${i + 1}ms on pid ${i}`).join("\n");
+  const source = Array.from({ length: 5000 }, (_, i) => `when syscall latency > ${i + 1}ms on tid ${i}`).join("\n");
   const { diagnostics } = compileSource(source, { fileName: "big.qt" });
   expect(diagnostics.map((d) => d.code)).toEqual(["E0131"]);
   expect(diagnostics[0].message).toBe("a rule file has at most 64 rules; this one has 5000");
