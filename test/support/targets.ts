@@ -215,3 +215,35 @@ export function patchedRuntime(t: Target, patches: RuntimePatch[] = RUNTIME_PATC
   writeFileSync(stamp, applied.map((p) => `${p.file}: ${p.why}\n`).join(""));
   return inside;
 }
+
+/** The stap options of a script's own header ("# Run, as root:" then "#   stap OPTIONS… NAME.stp"), without -G and -x. */
+export function headerOptions(script: string): string[] {
+  const line = script.split("\n").find((l) => /^#\s+stap\s/.test(l));
+  if (!line) throw new Error("the script's header names no stap command");
+  const words = line.replace(/^#\s+stap\s+/, "").split(/\s+/).filter(Boolean);
+  const options: string[] = [];
+  for (let i = 0; i < words.length; i++) {
+    if (words[i].endsWith(".stp") || words[i] === "#") break;
+    if (words[i] === "-G" || words[i] === "-x") {
+      i++;
+      continue;
+    }
+    options.push(words[i]);
+  }
+  return options;
+}
+
+/**
+ * Builds a generated script as qtrip writes it (the script-level work-arounds of
+ * FINDINGS.md are the generator's), with its header's options, the command-line
+ * options the target's kernel needs, and a private runtime copy only where no
+ * script-level or command-line fix exists.
+ */
+export function buildForTarget(t: Target, script: string, moduleName?: string): Promise<TargetStapResult> {
+  return stapInTarget(t, script, {
+    options: [...headerOptions(script), ...stapOptions(t)],
+    runtime: needsPatchedRuntime(t) ? patchedRuntime(t) : undefined,
+    timeout: 600_000,
+    ...(moduleName ? { moduleName } : {}),
+  });
+}

@@ -9,9 +9,8 @@ import { afterAll, describe, expect, test } from "vitest";
 import { compileSource } from "../../src/compile.js";
 import {
   listTargets,
+  buildForTarget,
   needsPatchedRuntime,
-  patchedRuntime,
-  stapInTarget,
   stapOptions,
   type Target,
 } from "../support/targets.js";
@@ -40,35 +39,11 @@ function compile(rule: string, options: { hostProbe?: (typeof HOST_PROBE_POINTS)
   return result.outputs;
 }
 
-/** The stap options of a script's own header ("# Run, as root:" then "#   stap OPTIONS… NAME.stp"). */
-function headerOptions(script: string): string[] {
-  const line = script.split("\n").find((l) => /^#\s+stap\s/.test(l));
-  if (!line) throw new Error("the script's header names no stap command");
-  const words = line.replace(/^#\s+stap\s+/, "").split(/\s+/).filter(Boolean);
-  const options: string[] = [];
-  for (let i = 0; i < words.length; i++) {
-    if (words[i].endsWith(".stp") || words[i] === "#") break;
-    if (words[i] === "-G" || words[i] === "-x") { i++; continue; }
-    options.push(words[i]);
-  }
-  return options;
-}
-
-/**
- * Builds a generated script as qtrip writes it (the script-level work-arounds of
- * FINDINGS.md are the generator's), with the command-line options the target's
- * kernel needs and a private runtime copy only where no script-level or
- * command-line fix exists.
- */
 const built: string[] = [];
 afterAll(() => built.forEach((m) => rmSync(dirname(m), { recursive: true, force: true })));
 
 async function build(t: Target, generated: string) {
-  const result = await stapInTarget(t, generated, {
-    options: [...headerOptions(generated), ...stapOptions(t)],
-    runtime: needsPatchedRuntime(t) ? patchedRuntime(t) : undefined,
-    timeout: 600_000,
-  });
+  const result = await buildForTarget(t, generated);
   if (result.module) built.push(result.module);
   return result;
 }

@@ -15,7 +15,7 @@ import { GUEST_STAP_OPTIONS } from "../../../src/codegen/stap/index.js";
 import { repoRoot } from "../../support/stap.js";
 import { compileRule, stapModule, type Rule } from "../support/compile.js";
 import { cpioArchive, directoryEntries, fileEntry, textEntry, type CpioEntry } from "../support/cpio.js";
-import { kernelModules, kernelRelease } from "../support/kernel.js";
+import { kernelModules, kernelRelease, TEST_KERNEL, type BootKernel } from "../support/kernel.js";
 import { withLibraries } from "../support/libraries.js";
 import { runQemu } from "../support/qemu.js";
 
@@ -31,11 +31,6 @@ export const PHASE = { booted: 0xf0, armed: 0xf1, done: 0xf2 } as const;
 const programsDir = join(repoRoot, "test/e2e/guest/programs");
 /** `QTRIP_E2E_ACCEL=kvm` to try KVM; our machines' nested KVM cannot boot Debian's kernel (MECHANISM.md). */
 const accel = process.env.QTRIP_E2E_ACCEL ?? "tcg";
-
-function memo<T>(make: () => Promise<T>): () => Promise<T> {
-  let value: Promise<T> | undefined;
-  return () => (value ??= make());
-}
 
 // ---------------------------------------------------------------------------
 // Modules
@@ -66,23 +61,46 @@ function buildPrograms(dir: string): CpioEntry[] {
   });
 }
 
+/** A guest to boot: a kernel, and the root whose staprun and stapio load modules (this machine's: "/"). */
+export interface GuestMachine {
+  kernel: BootKernel;
+  /** The system whose SystemTap built the modules: its staprun must load them (a build target's chroot). */
+  staprunRoot: string;
+}
+
+const THIS_MACHINE: GuestMachine = { kernel: TEST_KERNEL, staprunRoot: "/" };
+
 /**
- * busybox, staprun and its libraries, the workload programs: the same for every session.
+ * busybox, staprun and its libraries, the workload programs: the same for every session of a machine.
  * staprun execs stapio, which loads the module and, with -L, detaches once `begin` ran.
  */
-const baseArchive = memo(async () => {
-  const dir = mkdtempSync(join(tmpdir(), "qtrip-guest-"));
-  const entries: CpioEntry[] = [
-    ...directoryEntries(["bin", "dev", "proc", "sys", "run", "tmp"]),
-    fileEntry("bin/busybox", "/bin/busybox", 0o755),
-    ...withLibraries([
-      { file: "/usr/bin/staprun", at: "usr/bin/staprun" },
-      { file: "/usr/lib/systemtap/stapio", at: "usr/lib/systemtap/stapio" },
-    ]),
-    ...buildPrograms(dir),
-  ];
-  return { dir, archive: cpioArchive(entries) };
-});
+const baseArchives = new Map<string, Promise<{ dir: string; archive: Buffer }>>();
+function baseArchive(machine: GuestMachine) {
+  const key = machine.staprunRoot;
+  let made = baseArchives.get(key);
+  if (!made) {
+    made = (async () => {
+      const dir = mkdtempSync(join(tmpdir(), "qtrip-guest-"));
+      const root = machine.staprunRoot === "/" ? undefined : machine.staprunRoot;
+      const entries: CpioEntry[] = [
+        ...directoryEntries(["bin", "dev", "proc", "sys", "run", "tmp"]),
+        fileEntry("bin/busybox", "/bin/busybox", 0o755),
+        ...withLibraries(
+          [
+            { file: "/usr/bin/staprun", at: "usr/bin/staprun" },
+            { file: "/usr/lib/systemtap/stapio", at: "usr/lib/systemtap/stapio" },
+          ],
+          undefined,
+          root,
+        ),
+        ...buildPrograms(dir),
+      ];
+      return { dir, archive: cpioArchive(entries) };
+    })();
+    baseArchives.set(key, made);
+  }
+  return made;
+}
 
 /**
  * The init script: mounts, helpers, then the session's own lines. Helpers:
@@ -187,6 +205,8 @@ export interface GuestSession {
   files?: Record<string, string>;
   /** More kernel command-line arguments, e.g. "lockdown=integrity". */
   kernelArgs?: string;
+  /** Another kernel and SystemTap than this machine's (a build target's). */
+  machine?: GuestMachine;
   /** Run alongside the guest, from the host: e.g. stop its vCPU for a while. */
   control?: (guest: RunningGuest) => Promise<void>;
   timeoutMs?: number;
@@ -217,8 +237,9 @@ function parseTrace(text: string): { serial: PortWrite[]; parallel: PortWrite[] 
 
 /** Boots the test kernel with the session's init and waits for the power-off. */
 export async function runGuest(spec: GuestSession): Promise<GuestRun> {
-  const base = await baseArchive();
-  const kmods = kernelModules(spec.kernelModules ?? []);
+  const machine = spec.machine ?? THIS_MACHINE;
+  const base = await baseArchive(machine);
+  const kmods = kernelModules(spec.kernelModules ?? [], machine.kernel);
   const insmod = kmods.load.map((file) => `insmod ${file} || echo "qtrip-e2e: insmod ${file} failed"`);
   const session = [...insmod, spec.session].join("\n");
   const own: CpioEntry[] = [textEntry("init", initScript(session, spec.module && moduleName(spec.module)), 0o755), ...kmods.entries];
@@ -227,6 +248,7 @@ export async function runGuest(spec: GuestSession): Promise<GuestRun> {
   const timeoutMs = spec.timeoutMs ?? 90_000;
   const run = await runQemu({
     dir: mkdtempSync(join(base.dir, "run-")),
+    kernelImage: machine.kernel.image,
     initramfs: [base.archive, cpioArchive(own)],
     // no_timer_check: on a busy host the emulated PIT can miss the kernel's boot-time
     // check ("IO-APIC + timer doesn't work!" panic); the check proves nothing here.

@@ -9,10 +9,20 @@ import type { CpioEntry } from "./cpio.js";
 export { kernelRelease };
 
 export const kernelImage = `/boot/vmlinuz-${kernelRelease}`;
-const modulesDir = `/lib/modules/${kernelRelease}`;
+
+/** A kernel to boot: its image, and where its modules are (host paths) and go (in the guest). */
+export interface BootKernel {
+  release: string;
+  image: string;
+  /** Host directory of its modules (holds modules.dep). */
+  modules: string;
+}
+
+/** The machine's own test kernel. */
+export const TEST_KERNEL: BootKernel = { release: kernelRelease, image: kernelImage, modules: `/lib/modules/${kernelRelease}` };
 
 /** A module's file and those of its dependencies, in load order (modules.dep lists dependencies deepest last). */
-function moduleFiles(name: string): string[] {
+function moduleFiles(name: string, modulesDir: string): string[] {
   const dep = readFileSync(join(modulesDir, "modules.dep"), "utf8");
   // Module names take - and _ alike ("kvm-amd" is kvm_amd).
   const normal = (n: string) => n.replace(/-/g, "_");
@@ -27,11 +37,12 @@ function moduleFiles(name: string): string[] {
  * the archive entries (at their usual paths) and those paths in load order, for insmod
  * (the machines have no modprobe and no modules.dep).
  */
-export function kernelModules(names: string[]): { entries: CpioEntry[]; load: string[] } {
-  const files = [...new Set(names.flatMap(moduleFiles))];
+export function kernelModules(names: string[], kernel: BootKernel = TEST_KERNEL): { entries: CpioEntry[]; load: string[] } {
+  const files = [...new Set(names.flatMap((n) => moduleFiles(n, kernel.modules)))];
   if (files.some((f) => f.endsWith(".xz"))) throw new Error("compressed modules: decompress them first");
+  const inGuest = `/lib/modules/${kernel.release}`;
   return {
-    entries: files.map((f) => ({ path: `${modulesDir.slice(1)}/${f}`, mode: 0o644, data: readFileSync(join(modulesDir, f)) })),
-    load: files.map((f) => `${modulesDir}/${f}`),
+    entries: files.map((f) => ({ path: `${inGuest.slice(1)}/${f}`, mode: 0o644, data: readFileSync(join(kernel.modules, f)) })),
+    load: files.map((f) => `${inGuest}/${f}`),
   };
 }

@@ -14,6 +14,8 @@ export interface QemuOptions {
   dir: string;
   /** cpio archives, concatenated: the kernel unpacks them in order. */
   initramfs: Buffer[];
+  /** The kernel image (default: the test kernel's). */
+  kernelImage?: string;
   /** The kernel's command line. */
   append: string;
   /** "tcg" (emulation) or "kvm". */
@@ -70,7 +72,7 @@ export async function runQemu(opts: QemuOptions): Promise<QemuRun> {
   const args = [
     ...["-accel", opts.accel, ...(opts.cpu ? ["-cpu", opts.cpu] : []), "-m", String(opts.memoryMb), "-smp", String(opts.smp)],
     ...["-nodefaults", "-display", "none", "-no-reboot"],
-    ...["-kernel", kernelImage, "-initrd", initrd, "-append", opts.append],
+    ...["-kernel", opts.kernelImage ?? kernelImage, "-initrd", initrd, "-append", opts.append],
     ...["-serial", "stdio", ...(opts.parallel ? ["-parallel", "null"] : [])],
     ...(opts.trace ?? []).flatMap((event) => ["-trace", event]),
     ...(opts.trace ? ["-D", traceFile, "-msg", "timestamp=on"] : []),

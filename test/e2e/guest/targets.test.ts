@@ -1,0 +1,47 @@
+// Every Debian suite as its users have it: the guest script built by that suite's
+// own SystemTap for that suite's own kernel (test/support/targets.ts, as in
+// test/targets), loaded by that suite's own staprun in a guest that boots that
+// kernel, trips when the rule holds and not before. One rule per probe family
+// that differs between SystemTap versions: a tracepoint, and a kprobe (SystemTap
+// 4.4 needs qtrip's module_mutex shim for it).
+import { describe, expect, test } from "vitest";
+import { compileSource } from "../../../src/compile.js";
+import { buildForTarget, listTargets, type Target } from "../../support/targets.js";
+import { atThreshold, expectTrip } from "./expect-trip.js";
+import { runGuest, type GuestRun } from "./harness.js";
+
+const RULES = {
+  tracepoint: { source: 'param pid: int\nwhen syscall read latency > 200ms on pid $pid as "slow read"\n', label: "slow read", calls: "read" },
+  kprobe: { source: 'param pid: int\nwhen function "hrtimer_nanosleep" latency > 200ms on pid $pid as "slow sleep"\n', label: "slow sleep", calls: "nanosleep" },
+} as const;
+
+async function boot(t: Target, rule: (typeof RULES)[keyof typeof RULES]): Promise<GuestRun> {
+  const { outputs } = compileSource(rule.source, { fileName: "suite.qt" });
+  const built = await buildForTarget(t, outputs!.guest, `qt_${t.suite}_${rule.calls}`);
+  expect(built.ok, built.stderr).toBe(true);
+  // Calls 1-3 last 100 ms (no trip), call 4 one second: it trips 200 ms in.
+  return runGuest({
+    machine: { kernel: { release: t.kernelRelease, image: t.kernelImage, modules: t.modules }, staprunRoot: t.root },
+    module: built.module!,
+    session: `spawn t ${rule.calls}:100x3 ${rule.calls}:1000
+              arm pid=$pid_t
+              run t`,
+  });
+}
+
+/**
+ * Debian 13's module, built by its SystemTap 5.1 (with -B KCFLAGS=-w) for 6.12, loads with
+ * that suite's staprun but its begin probe never logs "armed" and nothing trips: not
+ * understood yet (see the README's support table). Set QTRIP_E2E_TRIXIE=1 to run it.
+ */
+const KNOWN_NOT_RUNNING = process.env.QTRIP_E2E_TRIXIE ? [] : ["trixie"];
+
+for (const entry of listTargets()) {
+  const t = entry.target && !KNOWN_NOT_RUNNING.includes(entry.suite) ? entry.target : undefined;
+  describe.skipIf(!t)(`Debian ${t?.debianVersion ?? entry.suite} (${t?.kernelRelease}, SystemTap ${t?.stapVersion}) in a real guest`, { timeout: 900_000 }, () => {
+    test.each(Object.entries(RULES))("%s rule: three short calls do not trip, a long one trips at the threshold", async (_family, rule) => {
+      const run = await boot(t!, rule);
+      expectTrip(run, rule.label, atThreshold(4));
+    });
+  });
+}
