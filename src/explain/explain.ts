@@ -73,7 +73,7 @@ export function explain(file: CheckedFile, options: ExplainOptions): string {
   out.push(
     options.dryRun
       ? `On a trip the guest logs "qtrip: tripped: LABEL" and writes nothing (dry run): the host is not told.`
-      : `On a trip the guest logs "qtrip: tripped: LABEL", then writes byte ${hex(value)} to I/O port ${hex(port)}.`,
+      : `On a trip the guest puts "qtrip: tripped: LABEL" in its kernel log and writes byte ${hex(value)} to I/O port ${hex(port)} at once; the consoles print the line afterwards, so a busy console cannot delay the write.`,
     `The host probe (${options.hostProbe}) sees that write in KVM, logs a banner naming the case and the guest, and ${HOST_ACTION_RECORDS[options.hostAction].explain}.`,
   );
   if (plan.runtimeParams.length) {

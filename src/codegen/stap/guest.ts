@@ -238,7 +238,7 @@ export function emitGuest({ plan, kernel, sourceName, sourceText, outputName }: 
     run: [`stap ${GUEST_STAP_OPTIONS}${defines} ${outputName}`],
     body: [
       "Runs inside the guest. Needs the guest kernel's headers, not its debuginfo.\nThe -D options keep SystemTap from stopping the script under load; without them it warns when it starts.",
-      `The first rule that holds logs "qtrip: tripped: LABEL" to the kernel log${plan.dryRun ? "" : `, then writes\nbyte ${hex(file.channel.value)} to port ${hex(file.channel.port)} once; the host probe crashes the hypervisor on that write`}.`,
+      `The first rule that holds puts "qtrip: tripped: LABEL" in the kernel log${plan.dryRun ? "" : `, then writes\nbyte ${hex(file.channel.value)} to port ${hex(file.channel.port)} once; the host probe crashes the hypervisor on that write`}.\nThe consoles print the line afterwards: a busy console cannot delay the trip.`,
       `Rules:\n${ruleLines.map((l) => `  ${l}`).join("\n")}`,
     ],
   });
