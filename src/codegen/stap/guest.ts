@@ -63,7 +63,8 @@ function addTable(script: GuestScript, table: InflightTable): void {
     const lowered = lower(stop, kernel);
     script.use(lowered.fragments);
     handlers.comment(lowered.probe, `Stop timing (table ${table.index}, ${table.name}): ${stop.reason}.`);
-    handlers.add(lowered.probe, [`\tqt_stop(${table.index}, ${lowered.key})`]);
+    const stopIt = `qt_stop(${table.index}, ${lowered.key})`;
+    handlers.add(lowered.probe, [lowered.guard ? `\tif (${lowered.guard}) ${stopIt}` : `\t${stopIt}`]);
   }
   const start = lower(table.start, kernel);
   script.use(start.fragments);

@@ -88,6 +88,8 @@ export const LOWERING: { [E in EventName]: EventLowering<E> } = {
     kernels: "3.7+",
   },
   "thread-exit": { probes: trace("sched:sched_process_exit"), key: "tid()", reads: CURRENT, kernels: "any" },
+  // $p is the thread, already under the leader's pid; $old_pid, its own thread id until now.
+  "thread-execs": { probes: trace("sched:sched_process_exec"), key: "$old_pid", guard: () => "$old_pid != $p->pid", reads: CURRENT, kernels: "3.4+" },
   "block-issue": {
     probes: trace("block:block_rq_issue"),
     key: "$rq",
@@ -99,11 +101,14 @@ export const LOWERING: { [E in EventName]: EventLowering<E> } = {
   "task-woken": {
     probes: () => [`kernel.trace("sched:sched_wakeup")`, `kernel.trace("sched:sched_wakeup_new")`],
     key: "$p->pid",
-    guard: () => "$p->pid != 0",
+    // Not the idle task; and not on a CPU: a task woken before it slept (an interrupt waking
+    // current, ttwu_runnable() from another CPU) never left its CPU and waits for none.
+    guard: () => "$p->pid != 0 && @choose_defined($p->on_cpu, 0) == 0",
     reads: taskAt("$p"),
     kernels: "2.6.32+",
   },
   "task-switched-in": { probes: trace("sched:sched_switch"), key: "$next->pid", reads: taskAt("$next"), kernels: "sched_switch gained an argument in 5.18 ($next is in every version)" },
+  "task-switched-out": { probes: trace("sched:sched_switch"), key: "$prev->pid", reads: taskAt("$prev"), kernels: "sched_switch gained an argument in 5.18 ($prev is in every version)" },
   "task-blocks": {
     probes: trace("sched:sched_switch"),
     key: "$prev->pid",
