@@ -36,7 +36,8 @@ export const EVENTS = {
   "function-entry": { doc: "a kernel function is called", subject: "current task", key: "thread" },
   "function-return": { doc: "a kernel function returns", subject: "current task", key: "thread" },
   "console-line": { doc: "the kernel prints a line to its log", subject: "current task" },
-  "kernel-event": { doc: "the kernel reports a problem (warning, oops, panic, OOM kill, NMI backtrace)", subject: "current task" },
+  "kernel-event": { doc: "the kernel reports a problem (warning, oops, panic, NMI backtrace)", subject: "current task" },
+  "oom-victim": { doc: "the OOM killer picks a victim and kills it", subject: "OOM victim" },
   "signal-sent": { doc: "a signal is queued for a task", subject: "receiving task" },
   "cpu-tick": { doc: "a busy CPU's periodic tick", subject: "cpu" },
 } as const satisfies Record<string, EventInfo>;

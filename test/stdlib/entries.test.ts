@@ -99,6 +99,13 @@ describe("code generation details", () => {
     }
   });
 
+  test("oom_kill filters read the victim, not the current task", () => {
+    const guest = guestOf('when event oom_kill on comm "mysqld" and uid 27');
+    expect(guest).toContain(
+      'if (task_uid(@choose_defined($task, pid2task($pid))) == 27 && task_execname(@choose_defined($task, pid2task($pid))) == "mysqld") {',
+    );
+  });
+
   test("a module function resolves through the kernel, a vmlinux one directly", () => {
     const module = guestOf('when function "ext4:ext4_sync_file" latency > 1s');
     expect(module).toContain('probe kprobe.module("ext4").function("ext4_sync_file") {');

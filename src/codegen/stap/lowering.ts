@@ -53,6 +53,12 @@ function BLOCK_REQUEST(kernel: KernelRange) {
   return { ...CURRENT(), device: `kernel_string(${changedIn(kernel, "5.17", "$rq->rq_disk", "$rq->q->disk")}->disk_name)` };
 }
 
+/** The OOM victim: $task where the tracepoint gives it, else the task of its thread id $pid (alive: the OOM killer holds its task lock). */
+function OOM_VICTIM() {
+  const victim = "@choose_defined($task, pid2task($pid))";
+  return { pid: `task_pid(${victim})`, tid: `task_tid(${victim})`, comm: `task_execname(${victim})`, uid: `task_uid(${victim})`, cpu: `task_cpu(${victim})` };
+}
+
 const trace = (name: string) => () => [`kernel.trace(${stapString(name)})`];
 
 /** "MODULE:NAME" is a module's function; a plain NAME, the kernel's own (vmlinux). */
@@ -69,7 +75,6 @@ function needsModuleSymbols(event: GuestEvent): Fragment[] {
 const entered = (...functions: string[]) => [functions.map((f) => `kprobe.function(${stapString(f)})`).join(" !, ")];
 
 const KERNEL_EVENT_PROBES: Partial<Record<KernelEvent, string[]>> = {
-  oom_kill: [`kernel.trace("oom:mark_victim")`],
   // The request for all CPUs' backtraces (sysrq-l, hung task and RCU stall reports); older kernels lack the cpumask variant.
   nmi_backtrace: entered("nmi_trigger_cpumask_backtrace", "nmi_cpu_backtrace"),
   warn: entered("__warn"),
@@ -127,6 +132,8 @@ export const LOWERING: { [E in EventName]: EventLowering<E> } = {
     fragments: needsModuleSymbols,
     kernels: "any",
   },
+  // The victim's task since Linux 6.8 (and Debian's 6.1); before, only its thread id.
+  "oom-victim": { probes: trace("oom:mark_victim"), reads: OOM_VICTIM, kernels: "mark_victim exists since 4.8; it gives the victim's task_struct since 6.8 (Debian 6.1 has it), only its pid before" },
   "console-line": { probes: trace("printk:console"), reads: CURRENT, values: { line: { text: "$text", length: "$len" } }, kernels: "3.3+" },
   "kernel-event": {
     probes: (e) => {
@@ -135,7 +142,7 @@ export const LOWERING: { [E in EventName]: EventLowering<E> } = {
       return probes;
     },
     reads: CURRENT,
-    kernels: "mark_victim exists since 4.8",
+    kernels: "the functions' names vary: the first that exists is probed",
   },
   // The signal as sent, with its receiver ($task); $result 0: queued for delivery.
   "signal-sent": {
