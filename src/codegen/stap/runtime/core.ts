@@ -58,6 +58,9 @@ function qt_log_armed(rules:long, case_id:string) %{
 #if !defined(MAXSKIPPED) || MAXSKIPPED < 1000000
 	_stp_warn("qtrip: no -DMAXSKIPPED=1000000: stops after 100 skipped probes");
 #endif
+#if INTERRUPTIBLE
+	_stp_warn("qtrip: no -DINTERRUPTIBLE=0: a probe firing in an interrupt during another is lost");
+#endif
 	printk(KERN_INFO "qtrip: armed: %lld rule(s), case '%s'${dryRun ? ", dry run" : ""}\n", (long long)STAP_ARG_rules, STAP_ARG_case_id);
 %}`,
   };
