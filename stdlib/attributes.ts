@@ -42,6 +42,8 @@ export const SUBJECTS = {
   "task getting the CPU": ["pid", "tid", "comm", "uid", "cpu"],
   /** The task that leaves its CPU. */
   "task leaving the CPU": ["pid", "tid", "comm", "uid", "cpu"],
+  /** The task the OOM killer kills (not the one whose allocation failed). */
+  "OOM victim": ["pid", "tid", "comm", "uid", "cpu"],
   /** The task a signal is sent to. */
   "receiving task": ["pid", "tid", "comm", "uid", "cpu"],
   /** A CPU, whatever it runs. */

@@ -5,14 +5,17 @@ import { condition, type Needs } from "./spec.js";
 export const event = condition({
   id: "event",
   syntax: "event NAME",
-  holds: `one of ${KERNEL_EVENTS.join(", ")} happened in the guest kernel (pid, comm etc. are those of the task running then)`,
+  holds: `one of ${KERNEL_EVENTS.join(", ")} happened in the guest kernel (pid, comm etc. are those of the task running then; for oom_kill, the victim's)`,
   head: "event",
   pattern: [{ names: "event", arg: "event", single: true }],
   threshold: false,
   subject: "current task",
   watches: ({ names }) => `the guest kernel's ${names.event[0].name} events`,
   cost: { class: "low", detail: "fires only when the event happens" },
-  caveats: ["softlockup, hung_task and rcu_stall are seen in the messages the kernel prints for them"],
+  caveats: [
+    "softlockup, hung_task and rcu_stall are seen in the messages the kernel prints for them",
+    "for oom_kill the filters test the victim, not the task whose allocation met the OOM killer",
+  ],
   example: "when event hung_task",
   needs: ({ names }) => EVENT_NEEDS[names.event[0].name as KernelEvent],
 });
@@ -35,7 +38,8 @@ const EVENT_NEEDS: Record<KernelEvent, Needs> = {
   // "... detected expedited stalls on CPUs/tasks: {" (the kernel's RCU stall tracepoint needs
   // CONFIG_RCU_TRACE, which distributions leave off).
   rcu_stall: printed("detected stall", "detected expedited stall"),
-  oom_kill: reported("oom_kill"),
+  // The victim, as the OOM killer marks it: the filters are its.
+  oom_kill: { kind: "event", at: { on: "oom-victim" } },
   nmi_backtrace: reported("nmi_backtrace"),
   warn: reported("warn"),
   oops: reported("oops"),

@@ -1,5 +1,5 @@
 // function "[MODULE:]NAME" latency > D
-import { THREAD_EXIT } from "./common.js";
+import { THREAD_ENDS } from "./common.js";
 import { condition } from "./spec.js";
 
 export const functionLatency = condition({
@@ -22,6 +22,6 @@ export const functionLatency = condition({
     kind: "inflight",
     table: `function:${strings.function}`,
     start: { on: "function-entry", symbol: strings.function },
-    stops: [{ on: "function-return", symbol: strings.function, reason: "the function returned" }, THREAD_EXIT],
+    stops: [{ on: "function-return", symbol: strings.function, reason: "the function returned" }, ...THREAD_ENDS],
   }),
 });

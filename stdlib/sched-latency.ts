@@ -1,5 +1,5 @@
 // sched latency > D
-import { THREAD_EXIT } from "./common.js";
+import { THREAD_ENDS } from "./common.js";
 import { condition } from "./spec.js";
 
 export const schedLatency = condition({
@@ -13,12 +13,20 @@ export const schedLatency = condition({
   subject: "woken task",
   watches: () => "woken tasks waiting for a CPU",
   cost: { class: "high", detail: "an event per wakeup and per context switch on every CPU" },
-  caveats: ["a preempted task that stays runnable is not timed (wakeup latency only)"],
+  caveats: [
+    "a preempted task that stays runnable is not timed (wakeup latency only)",
+    "a task woken while still on its CPU (before it slept) is not timed: it never waited",
+  ],
   example: 'when sched latency >= 50ms on comm "qemu-ga" and cpu 2',
   needs: () => ({
     kind: "inflight",
     table: "sched",
     start: { on: "task-woken" },
-    stops: [{ on: "task-switched-in", reason: "the woken thread got the CPU" }, THREAD_EXIT],
+    stops: [
+      { on: "task-switched-in", reason: "the woken thread got the CPU" },
+      // Whatever started its timing, a task that leaves a CPU was not waiting for one.
+      { on: "task-switched-out", reason: "the thread left a CPU, so it had one" },
+      ...THREAD_ENDS,
+    ],
   }),
 });

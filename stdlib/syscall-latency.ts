@@ -1,7 +1,7 @@
 // syscall [NAME {, NAME}] latency > D
 // A system call that has been running longer than D, seen while it is still
 // blocked: a call that never returns still trips.
-import { listed, syscallsNamed, THREAD_EXIT } from "./common.js";
+import { listed, syscallsNamed, THREAD_ENDS } from "./common.js";
 import { condition } from "./spec.js";
 
 export const syscallLatency = condition({
@@ -35,6 +35,6 @@ export const syscallLatency = condition({
     kind: "inflight",
     table: "syscall",
     start: { on: "syscall-enter", select: syscallsNamed(names.syscalls) },
-    stops: [{ on: "syscall-exit", reason: "the call returned" }, THREAD_EXIT],
+    stops: [{ on: "syscall-exit", reason: "the call returned" }, ...THREAD_ENDS],
   }),
 });

@@ -2,7 +2,7 @@
 // A task in uninterruptible sleep (D state) for longer than D, seen while it
 // still sleeps: what the kernel's hung-task detector reports after 120 s, at
 // the granularity of a latency rule.
-import { THREAD_EXIT } from "./common.js";
+import { THREAD_ENDS } from "./common.js";
 import { condition } from "./spec.js";
 
 export const taskBlocked = condition({
@@ -27,7 +27,7 @@ export const taskBlocked = condition({
     stops: [
       { on: "task-woken", reason: "the task was woken" },
       { on: "task-switched-in", reason: "the task runs again" },
-      THREAD_EXIT,
+      ...THREAD_ENDS,
     ],
   }),
 });

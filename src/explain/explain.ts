@@ -46,7 +46,7 @@ export interface ExplainOptions {
 
 export function explain(file: CheckedFile, options: ExplainOptions): string {
   const plan = planGuest(file, { dryRun: options.dryRun });
-  const inflightRules = new Set(plan.tables.flatMap((t) => t.rules.map((r) => r.rule)));
+  const tableOf = new Map(plan.tables.flatMap((t) => t.rules.map((r) => [r.rule, t] as const)));
   // The probe points this rule's script really uses.
   const probes = probePoints(plan, SUPPORTED_KERNELS);
   const out: string[] = [];
@@ -57,7 +57,7 @@ export function explain(file: CheckedFile, options: ExplainOptions): string {
     "",
   );
   for (const rule of file.rules) {
-    const inflight = inflightRules.has(rule);
+    const table = tableOf.get(rule);
     const filters = rule.filters.map((f) => `${ATTRIBUTES[f.attribute].words} ${describe(f.value)}`);
     out.push(
       `${rule.label}:`,
@@ -65,7 +65,9 @@ export function explain(file: CheckedFile, options: ExplainOptions): string {
       `  Watches ${rule.entry.watches(rule.args)}${filters.length ? `, only for ${filters.join(" and ")}` : ", anywhere in the guest"}.`,
       `  Probes: ${probes.get(rule.index)!.probes.join(", ")}.`,
       `  Cost: ${rule.entry.cost.class}: ${rule.entry.cost.detail}.`,
-      `  Trips ${trips(rule, inflight, plan.scanPeriodMs)}.`,
+      `  Trips ${trips(rule, table !== undefined, plan.scanPeriodMs)}.`,
+      ...(table ? [`  Stops timing one when ${table.stops.map((s) => s.reason).join("; ")}.`] : []),
+      ...(rule.entry.caveats.length ? [`  Caveats: ${rule.entry.caveats.join("; ")}.`] : []),
       "",
     );
   }
@@ -73,7 +75,7 @@ export function explain(file: CheckedFile, options: ExplainOptions): string {
   out.push(
     options.dryRun
       ? `On a trip the guest logs "qtrip: tripped: LABEL" and writes nothing (dry run): the host is not told.`
-      : `On a trip the guest logs "qtrip: tripped: LABEL", then writes byte ${hex(value)} to I/O port ${hex(port)}.`,
+      : `On a trip the guest puts "qtrip: tripped: LABEL" in its kernel log and writes byte ${hex(value)} to I/O port ${hex(port)} at once; the consoles print the line afterwards, so a busy console cannot delay the write.`,
     `The host probe (${options.hostProbe}) sees that write in KVM, logs a banner naming the case and the guest, and ${HOST_ACTION_RECORDS[options.hostAction].explain}.`,
   );
   if (plan.runtimeParams.length) {

@@ -67,7 +67,12 @@ describe("qtrip explain", () => {
     writeFileSync(join(dir, "e.qt"), "when event hung_task\nwhen syscall latency > 200ms\n");
     const out = qtrip(["explain", "e.qt"], dir).stdout;
     expect(out).toContain('  Probes: kernel.trace("printk:console").\n');
-    expect(out).toContain('  Probes: kernel.trace("raw_syscalls:sys_enter") (start), kernel.trace("raw_syscalls:sys_exit") (stop), kernel.trace("sched:sched_process_exit") (stop), timer.ms(10) (scan).\n');
+    expect(out).toContain('  Probes: kernel.trace("raw_syscalls:sys_enter") (start), kernel.trace("raw_syscalls:sys_exit") (stop), kernel.trace("sched:sched_process_exit") (stop), kernel.trace("sched:sched_process_exec") (stop), timer.ms(10) (scan).\n');
+    // What ends a timing, and that the console cannot delay the write.
+    expect(out).toContain(
+      "  Stops timing one when the call returned; the thread exited before it ended (exit, exit_group, or killed while blocked); the thread exec'd from a thread other than its process's leader, and took the leader's pid.\n",
+    );
+    expect(out).toContain('writes byte 0x1f to I/O port 0x3ff at once; the consoles print the line afterwards, so a busy console cannot delay the write.');
   });
 
   test("a wrong rule is reported as by compile", () => {

@@ -85,8 +85,25 @@ describe("code generation details", () => {
     const guest = guestOf('when sched latency >= 50ms on comm "qemu-ga" and cpu 2');
     expect(guest).toContain('probe kernel.trace("sched:sched_wakeup"), kernel.trace("sched:sched_wakeup_new") {');
     expect(guest).toContain('if (task_cpu($p) == 2 && kernel_string($p->comm) == "qemu-ga") qt_rules |= 0x1');
-    expect(guest).toContain("if ($p->pid != 0 && qt_rules) qt_start(0, $p->pid, qt_rules)");
+    // A task woken while still on its CPU never waited: not timed.
+    expect(guest).toContain("if ($p->pid != 0 && @choose_defined($p->on_cpu, 0) == 0 && qt_rules) qt_start(0, $p->pid, qt_rules)");
     expect(guest).toContain("qt_stop(0, $next->pid)");
+    // A task that leaves a CPU had one, whatever started its timing.
+    expect(guest).toContain("qt_stop(0, $prev->pid)");
+  });
+
+  test("a thread that execs from a thread other than the leader is forgotten under its old id", () => {
+    for (const rule of ["when syscall latency > 1s", 'when function "vfs_read" latency > 1s', "when sched latency > 1s", "when task blocked > 1s"]) {
+      const guest = guestOf(rule);
+      expect(guest, rule).toContain('probe kernel.trace("sched:sched_process_exec") {\n\tif ($old_pid != $p->pid) qt_stop(0, $old_pid)\n}');
+    }
+  });
+
+  test("oom_kill filters read the victim, not the current task", () => {
+    const guest = guestOf('when event oom_kill on comm "mysqld" and uid 27');
+    expect(guest).toContain(
+      'if (task_uid(@choose_defined($task, pid2task($pid))) == 27 && task_execname(@choose_defined($task, pid2task($pid))) == "mysqld") {',
+    );
   });
 
   test("a module function resolves through the kernel, a vmlinux one directly", () => {

@@ -63,7 +63,8 @@ function addTable(script: GuestScript, table: InflightTable): void {
     const lowered = lower(stop, kernel);
     script.use(lowered.fragments);
     handlers.comment(lowered.probe, `Stop timing (table ${table.index}, ${table.name}): ${stop.reason}.`);
-    handlers.add(lowered.probe, [`\tqt_stop(${table.index}, ${lowered.key})`]);
+    const stopIt = `qt_stop(${table.index}, ${lowered.key})`;
+    handlers.add(lowered.probe, [lowered.guard ? `\tif (${lowered.guard}) ${stopIt}` : `\t${stopIt}`]);
   }
   const start = lower(table.start, kernel);
   script.use(start.fragments);
@@ -241,7 +242,7 @@ export function emitGuest({ plan, kernel, sourceName, sourceText, outputName }: 
         `Without a compiler: \`qtrip build ${commentText(sourceName)} --kernel GUEST_RELEASE\` on a machine with those headers,\n` +
         "then in the guest the staprun command it prints (Secure Boot: sign the module, see README).\n" +
         "The -D options keep SystemTap from stopping the script under load; without them it warns.",
-      `The first rule that holds logs "qtrip: tripped: LABEL" to the kernel log${plan.dryRun ? "" : `, then writes\nbyte ${hex(file.channel.value)} to port ${hex(file.channel.port)} once; the host probe crashes the hypervisor on that write`}.`,
+      `The first rule that holds puts "qtrip: tripped: LABEL" in the kernel log${plan.dryRun ? "" : `, then writes\nbyte ${hex(file.channel.value)} to port ${hex(file.channel.port)} once; the host probe crashes the hypervisor on that write`}.\nThe consoles print the line afterwards: a busy console cannot delay the trip.`,
       `Rules:\n${ruleLines.map((l) => `  ${l}`).join("\n")}`,
     ],
   });

@@ -53,6 +53,12 @@ function BLOCK_REQUEST(kernel: KernelRange) {
   return { ...CURRENT(), device: `kernel_string(${changedIn(kernel, "5.17", "$rq->rq_disk", "$rq->q->disk")}->disk_name)` };
 }
 
+/** The OOM victim: $task where the tracepoint gives it, else the task of its thread id $pid (alive: the OOM killer holds its task lock). */
+function OOM_VICTIM() {
+  const victim = "@choose_defined($task, pid2task($pid))";
+  return { pid: `task_pid(${victim})`, tid: `task_tid(${victim})`, comm: `task_execname(${victim})`, uid: `task_uid(${victim})`, cpu: `task_cpu(${victim})` };
+}
+
 const trace = (name: string) => () => [`kernel.trace(${stapString(name)})`];
 
 /**
@@ -86,7 +92,6 @@ function functionFragments(event: GuestEvent): Fragment[] {
 const entered = (...functions: string[]) => [functions.map((f) => `kprobe.function(${stapString(f)})`).join(" !, ")];
 
 const KERNEL_EVENT_PROBES: Partial<Record<KernelEvent, string[]>> = {
-  oom_kill: [`kernel.trace("oom:mark_victim")`],
   // The request for all CPUs' backtraces (sysrq-l, hung task and RCU stall reports); older kernels lack the cpumask variant.
   nmi_backtrace: entered("nmi_trigger_cpumask_backtrace", "nmi_cpu_backtrace"),
   warn: entered("__warn"),
@@ -105,6 +110,8 @@ export const LOWERING: { [E in EventName]: EventLowering<E> } = {
     kernels: "3.7+",
   },
   "thread-exit": { probes: trace("sched:sched_process_exit"), key: "tid()", reads: CURRENT, kernels: "any" },
+  // $p is the thread, already under the leader's pid; $old_pid, its own thread id until now.
+  "thread-execs": { probes: trace("sched:sched_process_exec"), key: "$old_pid", guard: () => "$old_pid != $p->pid", reads: CURRENT, kernels: "3.4+" },
   "block-issue": {
     probes: trace("block:block_rq_issue"),
     key: "$rq",
@@ -116,11 +123,14 @@ export const LOWERING: { [E in EventName]: EventLowering<E> } = {
   "task-woken": {
     probes: () => [`kernel.trace("sched:sched_wakeup")`, `kernel.trace("sched:sched_wakeup_new")`],
     key: "$p->pid",
-    guard: () => "$p->pid != 0",
+    // Not the idle task; and not on a CPU: a task woken before it slept (an interrupt waking
+    // current, ttwu_runnable() from another CPU) never left its CPU and waits for none.
+    guard: () => "$p->pid != 0 && @choose_defined($p->on_cpu, 0) == 0",
     reads: taskAt("$p"),
     kernels: "2.6.32+",
   },
   "task-switched-in": { probes: trace("sched:sched_switch"), key: "$next->pid", reads: taskAt("$next"), kernels: "sched_switch gained an argument in 5.18 ($next is in every version)" },
+  "task-switched-out": { probes: trace("sched:sched_switch"), key: "$prev->pid", reads: taskAt("$prev"), kernels: "sched_switch gained an argument in 5.18 ($prev is in every version)" },
   "task-blocks": {
     probes: trace("sched:sched_switch"),
     key: "$prev->pid",
@@ -144,6 +154,8 @@ export const LOWERING: { [E in EventName]: EventLowering<E> } = {
     fragments: functionFragments,
     kernels: "any",
   },
+  // The victim's task since Linux 6.8 (and Debian's 6.1); before, only its thread id.
+  "oom-victim": { probes: trace("oom:mark_victim"), reads: OOM_VICTIM, kernels: "mark_victim exists since 4.8; it gives the victim's task_struct since 6.8 (Debian 6.1 has it), only its pid before" },
   "console-line": { probes: trace("printk:console"), reads: CURRENT, values: { line: { text: "$text", length: "$len" } }, kernels: "3.3+" },
   "kernel-event": {
     probes: (e) => {
@@ -153,7 +165,7 @@ export const LOWERING: { [E in EventName]: EventLowering<E> } = {
     },
     reads: CURRENT,
     fragments: (e) => (KERNEL_EVENT_PROBES[e.kernelEvent!]?.some((p) => p.startsWith("kprobe.")) ? [oldKprobeRuntime] : []),
-    kernels: "mark_victim exists since 4.8",
+    kernels: "the functions' names vary: the first that exists is probed; mark_victim exists since 4.8",
   },
   // The signal as sent, with its receiver ($task); $result 0: queued for delivery.
   "signal-sent": {

@@ -15,9 +15,10 @@ export function probePoints(plan: GuestPlan, kernel: KernelRange): Map<number, R
   const out = new Map<number, RuleProbes>();
   for (const table of plan.tables) {
     const events = [table.start, ...table.stops];
+    // Several stops may share a probe point (sched_switch: the task in, the task out): named once.
     const probes = [
       `${lower(table.start, kernel).probe} (start)`,
-      ...table.stops.map((s) => `${lower(s, kernel).probe} (stop)`),
+      ...new Set(table.stops.map((s) => `${lower(s, kernel).probe} (stop)`)),
       `timer.ms(${plan.scanPeriodMs}) (scan)`,
     ];
     const kernels = [...new Set(events.map((e) => LOWERING[e.on].kernels))];

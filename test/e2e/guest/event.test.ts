@@ -82,4 +82,20 @@ describe("event in a real guest", { timeout: 180_000 }, () => {
     expect(run.console).toContain("Kernel panic - not syncing: sysrq triggered crash");
     expect(run.markers.map((w) => w.val)).not.toContain(PHASE.done);
   });
+
+  test("oom_kill: the filters are the victim's, not those of the task whose allocation met the OOM killer", async () => {
+    // The victim (oom_score_adj 1000: the OOM killer's first choice) holds 32 MiB and sleeps;
+    // the allocator's hog meets the OOM killer, which kills the victim.
+    const run = await bootRules('when event oom_kill on comm "allocator" as "allocator"\nwhen event oom_kill on comm "victim" as "victim"\n', {
+      memoryMb: OOM.memoryMb,
+      session: `arm
+                spawn v comm:victim base:0xb0 hog:32 nanosleep:30000
+                echo 1000 > /proc/$pid_v/oom_score_adj
+                spawn a comm:allocator base:0xa0 hog:1024
+                run v a`,
+    });
+    expectTrip(run, "victim");
+    expect(run.console).toMatch(/Out of memory: Killed process \d+ \(victim\)/);
+  });
 });
+

@@ -1,8 +1,9 @@
 // `function "NAME" latency > D` in a real guest, on hrtimer_nanosleep: nanosleep(2) and
 // clock_nanosleep(2) block in it (a global, not inlined, in System.map); a timerfd read does not.
-import { describe, test } from "vitest";
+import { describe, expect, test } from "vitest";
+import { compileRule } from "../support/compile.js";
 import { atThreshold, expectTrip, THRESHOLD_MS } from "./expect-trip.js";
-import { bootRules } from "./harness.js";
+import { bootRules, buildModule, runGuest, PHASE, markerAt } from "./harness.js";
 
 const RULE = `when function "hrtimer_nanosleep" latency > ${THRESHOLD_MS}ms as "slow sleep"\n`;
 
@@ -25,4 +26,34 @@ describe("function latency in a real guest", { timeout: 180_000 }, () => {
     });
     expectTrip(run, "slow sleep", atThreshold(12));
   });
+
+  test("eight concurrent 100 ms sleeps, the threads alive after them, do not trip; then a long sleep does", async () => {
+    const run = await bootRules(RULE, {
+      session: `spawn t sleepers:100x8 nanosleep:1000
+                arm
+                run t`,
+    });
+    expectTrip(run, "slow sleep", atThreshold(2));
+  });
+
+  // A known limitation (issue #13, item 5): the start is a kprobe of its own and the end a kretprobe
+  // with a pool of 1024 instances; a call that finds the pool empty is started and never ended, so
+  // it trips once it is "older" than the threshold. SystemTap 4.8 cannot start a call in the
+  // kretprobe's own entry handler without debuginfo (its @entry on kprobe.function().return is one
+  // more separate kprobe). Shown with the pool shrunk to 2: the scenario above trips at the sleeps.
+  test("known limitation: a call whose return probe found no free instance stays in flight and trips", async () => {
+    const guest = compileRule({ source: RULE }).guest;
+    expect(guest).toContain(".maxactive(1024)");
+    const run = await runGuest({
+      module: await buildModule(guest.replace(".maxactive(1024)", ".maxactive(2)")),
+      session: `spawn t sleepers:100x8 nanosleep:1000
+                arm
+                run t`,
+    });
+    markerAt(run, PHASE.armed);
+    // The sleepers start at marker 1, all done by 100 ms; one whose end was missed trips at 200 ms.
+    // When this is fixed, the trip must come 200 ms after marker 2 (the 1 s sleep) instead.
+    expectTrip(run, "slow sleep", atThreshold(1));
+  });
 });
+

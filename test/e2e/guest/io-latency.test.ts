@@ -3,7 +3,8 @@
 // (qt-trigger dread:DEV, a request each, never the page cache) stay in flight about a second.
 import { describe, expect, test } from "vitest";
 import { expectTrip, msBetween, SLACK_MS } from "./expect-trip.js";
-import { bootRules, lastMarkerBeforeTrip, markerAt, trips, virtioDisk } from "./harness.js";
+import { compileRule } from "../support/compile.js";
+import { bootRules, buildModule, lastMarkerBeforeTrip, markerAt, PHASE, runGuest, trips, virtioDisk } from "./harness.js";
 
 const RULES = `when io latency > 500ms on device "vdb" as "vdb slow"
 when io latency > 3s on device "vda" as "vda very slow"
@@ -53,4 +54,31 @@ describe("io latency in a real guest", { timeout: 180_000 }, () => {
     expect(readers).toBeGreaterThan(markerAt(run, 53));
     expect(msBetween(readers, trips(run)[0]!.us)).toBeGreaterThanOrEqual(3000);
   });
+
+  test("completions that interrupt another probe's handler are not lost: fast reads beside a syscall loop do not trip; then a slow one does", async () => {
+    // SystemTap runs one probe handler per CPU at a time: a probe that fires meanwhile (the
+    // completion interrupt's block_rq_complete, inside a sys_enter handler) is skipped, and
+    // its request stays "in flight" — unless handlers run with interrupts off (INTERRUPTIBLE=0),
+    // so the interrupt waits for the handler. Here the window is widened: the sys_enter
+    // handler spins 1 ms for each getppid (a change to the built script, for this test only) while a getppid
+    // loop keeps the one vCPU in them; vdb answers at once (calls 1-100), vdc is throttled (102-104).
+    const { guest } = compileRule({ source: 'when io latency > 500ms as "slow io"\nwhen syscall latency > 10s on comm "nobody"\n' });
+    const enter = 'probe kernel.trace("raw_syscalls:sys_enter") {\n';
+    expect(guest).toContain(enter);
+    const widened = `${guest.replace(enter, `${enter}\tif ($id == 110) qt_e2e_widen() # getppid\n`)}\n%{\n#include <linux/delay.h>\n%}\nfunction qt_e2e_widen() %{\n\tmdelay(1);\n%}\n`;
+    const run = await runGuest({
+      module: await buildModule(widened),
+      kernelModules: VIRTIO,
+      drives: [disk(false), disk(false), disk(true)],
+      session: `spawn l getppid:4000
+                spawn t dread:/dev/vdbx100 nanosleep:1000 dread:/dev/vdcx3
+                arm
+                run l t`,
+    });
+    markerAt(run, PHASE.armed);
+    markerAt(run, PHASE.done);
+    expectTrip(run, "slow io");
+    expect(trips(run)[0]!.us).toBeGreaterThan(markerAt(run, 102));
+  }, 300_000);
 });
+

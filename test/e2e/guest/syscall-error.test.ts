@@ -31,4 +31,16 @@ describe("syscall openat error ENOENT in a real guest", { timeout: 180_000 }, ()
     });
     expectTrip(run, "missing files", { marker: 40, minMs: 0, maxMs: 20 });
   });
+
+  test("a read interrupted by a signal and restarted (-ERESTARTSYS inside the kernel) is no error; then a failed open is", async () => {
+    // restart:400 (1): the read returns -ERESTARTSYS at sys_exit when SIGALRM comes at 200 ms,
+    // and the kernel restarts it (SA_RESTART); then an openat fails with ENOENT (2).
+    const run = await bootRules('when syscall error on comm "reader" as "failed call"\n', {
+      session: `spawn t comm:reader restart:400 open:/missing
+                arm
+                run t`,
+    });
+    expectTrip(run, "failed call", { marker: 2, minMs: 0, maxMs: 20 });
+  });
 });
+

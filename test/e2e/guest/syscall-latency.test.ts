@@ -138,4 +138,16 @@ describe("syscall latency > 200ms in a real guest", { timeout: 180_000 }, () => 
     );
     expectOneTripAfterCall(run, 3);
   });
+
+  test("a thread that execs, not the group leader, leaves no call behind; then a slow call trips", async () => {
+    // The second thread's execve starts under its own tid and returns under the process's
+    // pid (the thread takes the leader's); the new image sleeps 100 ms three times (1-3), then 1 s (4).
+    const run = await bootRules(`when syscall latency > ${THRESHOLD_MS}ms on comm "execer"\n`, {
+      session: `spawn t comm:execer execthread: comm:execer nanosleep:100x3 nanosleep:1000
+                arm
+                run t`,
+    });
+    expectOneTripAfterCall(run, 4);
+  });
 });
+

@@ -6,16 +6,32 @@ import type { Fragment } from "../fragment.js";
 
 function trip(dryRun: boolean): string {
   const act = dryRun
-    ? String.raw`	printk(KERN_EMERG "qtrip: tripped (dry run, port not written): %s\n", label);`
-    : String.raw`	printk(KERN_EMERG "qtrip: tripped: %s: writing 0x%02x to port 0x%x\n", label, QT_CHANNEL_VALUE, QT_CHANNEL_PORT);
+    ? String.raw`	qt_log_deferred(KERN_EMERG "qtrip: tripped (dry run, port not written): %s\n", label);`
+    : String.raw`	qt_log_deferred(KERN_EMERG "qtrip: tripped: %s: writing 0x%02x to port 0x%x\n", label, QT_CHANNEL_VALUE, QT_CHANNEL_PORT);
 	/* The last act: the vCPU exits to the hypervisor on this instruction. */
 	outb(QT_CHANNEL_VALUE, QT_CHANNEL_PORT);`;
   return String.raw`#include <linux/atomic.h>
 #include <linux/kernel.h>
 #include <linux/printk.h>
+#include <linux/version.h>
 #include <asm/io.h>
 
 static atomic_t qt_tripped;
+
+/* printk_deferred(), which modules cannot call: the line is in the log buffer at once (a dump
+ * holds it), on the consoles later (irq_work). printk() may first print the whole console backlog
+ * (seconds on a serial console, or the rest of another CPU's), and deadlock under the scheduler's locks. */
+static __printf(1, 2) void qt_log_deferred(const char *fmt, ...)
+{
+	va_list args;
+	va_start(args, fmt);
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(5,10,0)
+	vprintk_emit(0, LOGLEVEL_SCHED, NULL, fmt, args);
+#else
+	vprintk_emit(0, LOGLEVEL_SCHED, NULL, 0, fmt, args);
+#endif
+	va_end(args);
+}
 
 /* Once: the first rule that holds trips, every later one finds it done. */
 static void qt_trip(const char *label)
@@ -41,6 +57,9 @@ function qt_log_armed(rules:long, case_id:string) %{
 #endif
 #if !defined(MAXSKIPPED) || MAXSKIPPED < 1000000
 	_stp_warn("qtrip: no -DMAXSKIPPED=1000000: stops after 100 skipped probes");
+#endif
+#if INTERRUPTIBLE
+	_stp_warn("qtrip: no -DINTERRUPTIBLE=0: a probe firing in an interrupt during another is lost");
 #endif
 	printk(KERN_INFO "qtrip: armed: %lld rule(s), case '%s'${dryRun ? ", dry run" : ""}\n", (long long)STAP_ARG_rules, STAP_ARG_case_id);
 %}`,

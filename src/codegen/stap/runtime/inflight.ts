@@ -7,7 +7,6 @@ export const inflight: Fragment = {
   name: "in-flight tables",
   c: String.raw`#include <linux/hash.h>
 #include <linux/log2.h>
-#include <linux/printk.h>
 #include <linux/timekeeping.h>
 
 #ifndef QT_INFLIGHT_SLOTS

@@ -17,6 +17,13 @@
  *   comm:NAME             set the task's name (what `on comm` and the kernel's messages see)
  *   fifo:PRIO             become SCHED_FIFO at PRIO: on one vCPU nothing else runs while it spins
  *   hog:MB                allocate and touch MB MiB, one MiB at a time, a marker after each 16
+ *   restart:MS            a marker, then a read(2) of a timerfd that expires after MS, interrupted
+ *                         halfway by a SIGALRM whose handler has SA_RESTART: the read returns
+ *                         -ERESTARTSYS inside the kernel, which restarts it
+ *   sleepers:MSxN         N threads (beside this one) each start a nanosleep(2) of MS at once, after
+ *                         one marker, then wait 2 s in poll(2) (not in nanosleep); then they end
+ *   execthread:           a second thread execs qt-trigger with the remaining steps (a non-leader
+ *                         thread's execve: it takes the process's pid, the first thread dies)
  *
  * The marker is an `outb` to the parallel port's data register (LPT1, 0x378): QEMU
  * traces it (parallel_ioport_write) with a timestamp in the same log as the serial
@@ -34,10 +41,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <errno.h>
+#include <poll.h>
+#include <pthread.h>
 #include <sched.h>
+#include <signal.h>
 #include <sys/io.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
+#include <sys/time.h>
 #include <sys/timerfd.h>
 #include <time.h>
 #include <unistd.h>
@@ -96,6 +107,85 @@ static void call_read(long ms)
 	call_starts();
 	syscall(SYS_read, fd, &expirations, sizeof expirations);
 	close(fd);
+}
+
+static void on_alarm(int sig)
+{
+	(void)sig;
+}
+
+static void call_restarted_read(long ms)
+{
+	/* The signal comes while the read blocks; SA_RESTART makes the kernel restart it. */
+	struct sigaction sa = { .sa_handler = on_alarm, .sa_flags = SA_RESTART };
+	struct itimerval alarm_at = { .it_value = { ms / 2000, (ms / 2 % 1000) * 1000 } };
+	struct itimerspec its = { .it_value = from_ms(ms) };
+	unsigned long long expirations;
+	int fd = timerfd_create(CLOCK_MONOTONIC, 0);
+
+	if (fd < 0 || timerfd_settime(fd, 0, &its, NULL) < 0 || sigaction(SIGALRM, &sa, NULL) < 0)
+		die("restart", "cannot arm");
+	setitimer(ITIMER_REAL, &alarm_at, NULL);
+	call_starts();
+	if (syscall(SYS_read, fd, &expirations, sizeof expirations) != sizeof expirations)
+		die("restart", "the read was not restarted");
+	close(fd);
+}
+
+static pthread_barrier_t sleepers_go;
+static long sleepers_ms;
+
+static void *sleeper(void *unused)
+{
+	struct timespec ts = from_ms(sleepers_ms);
+	(void)unused;
+	pthread_barrier_wait(&sleepers_go);
+	syscall(SYS_nanosleep, &ts, NULL);
+	/* Alive, and out of the kernel's nanosleep (poll waits elsewhere): a call whose end was missed stays "in flight". */
+	poll(NULL, 0, 2000);
+	return NULL;
+}
+
+static void sleepers(long ms, long n)
+{
+	pthread_t threads[256];
+	pthread_attr_t attr;
+
+	if (n > 256)
+		die("sleepers", "at most 256 threads");
+	sleepers_ms = ms;
+	pthread_attr_init(&attr);
+	pthread_attr_setstacksize(&attr, 64 << 10);
+	pthread_barrier_init(&sleepers_go, NULL, n + 1);
+	for (long i = 0; i < n; i++)
+		if (pthread_create(&threads[i], &attr, sleeper, NULL) != 0)
+			die("pthread_create", "sleepers");
+	call_starts();
+	pthread_barrier_wait(&sleepers_go);
+	for (long i = 0; i < n; i++)
+		pthread_join(threads[i], NULL);
+}
+
+static char **exec_argv;
+
+static void *exec_from_thread(void *unused)
+{
+	(void)unused;
+	syscall(SYS_execve, "/proc/self/exe", exec_argv, NULL);
+	die("execve", strerror(errno));
+	return NULL;
+}
+
+/* The remaining steps run in a new image, exec'd by a thread that is not the group leader. */
+static void exec_thread(char **rest)
+{
+	pthread_t thread;
+
+	exec_argv = rest - 1; /* argv[0]: whatever precedes the rest */
+	exec_argv[0] = "qt-trigger";
+	if (pthread_create(&thread, NULL, exec_from_thread, NULL) != 0)
+		die("pthread_create", "execthread");
+	pthread_join(thread, NULL); /* never returns: the exec kills this thread */
 }
 
 static double now_ms(void)
@@ -263,6 +353,9 @@ static void run_step(const char *step)
 		prctl(PR_SET_NAME, arg);
 	} else if (!strncmp(step, "fifo:", 5)) {
 		become_fifo(atoi(arg));
+	} else if (!strncmp(step, "sleepers:", 9)) {
+		parse_repeat(arg, &ms, &times);
+		sleepers(ms, times);
 	} else if (!strncmp(step, "hog:", 4)) {
 		hog(atol(arg));
 	} else {
@@ -275,6 +368,8 @@ static void run_step(const char *step)
 			call = call_read;
 		else if (!strncmp(step, "spin:", 5))
 			call = spin;
+		else if (!strncmp(step, "restart:", 8))
+			call = call_restarted_read;
 		else
 			die("unknown step", step);
 		parse_repeat(arg, &ms, &times);
@@ -289,7 +384,10 @@ int main(int argc, char **argv)
 		perror("qt-trigger: ioperm");
 		return 2;
 	}
-	for (int i = 1; i < argc; i++)
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "execthread:"))
+			exec_thread(&argv[i + 1]);
 		run_step(argv[i]);
+	}
 	return 0;
 }
