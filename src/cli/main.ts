@@ -6,7 +6,7 @@ import { Command, CommanderError, Option } from "commander";
 import { checkSource, emitScripts, outputBase, type CheckSourceResult, type CompileOptions, type CompileResult } from "../compile.js";
 import { explain } from "../explain/explain.js";
 import { sources, sourcesText } from "../explain/sources.js";
-import { HOST_ACTIONS, HOST_PROBES, type HostAction, type HostProbe } from "../codegen/stap/index.js";
+import { HOST_ACTIONS, HOST_PROBE_RECORDS, HOST_PROBES, type HostAction, type HostProbe } from "../codegen/stap/index.js";
 import { QTRIP_VERSION } from "../version.js";
 import { hasErrors } from "../diagnostics/diagnostic.js";
 import { renderText, toJson } from "../diagnostics/render.js";
@@ -49,6 +49,9 @@ interface CompileFlags extends HostFlags {
 /** The host script's options, checked: a libvirt domain name goes into a shell command in the header. */
 function hostOptions(flags: HostFlags): { hostAction: HostAction; hostProbe: HostProbe; anyGuest: boolean; libvirtDomain?: string } {
   const domain = flags.libvirtDomain;
+  if (flags.anyGuest && HOST_PROBE_RECORDS[flags.hostProbe].needsChosenGuest) {
+    throw new UsageError(`--host-probe ${flags.hostProbe} finds QEMU through the chosen guest's VMM process (stap -x PID): it cannot be combined with --any-guest`);
+  }
   if (domain !== undefined) {
     if (flags.anyGuest) throw new UsageError("--libvirt-domain chooses one guest; --any-guest lets any guest trip: give one of them");
     if (!/^[A-Za-z0-9][A-Za-z0-9._+-]*$/.test(domain)) throw new UsageError(`--libvirt-domain '${domain}': a domain name of letters, digits and . _ + - (libvirt's pid file is /run/libvirt/qemu/NAME.pid)`);

@@ -75,7 +75,7 @@ export function explain(file: CheckedFile, options: ExplainOptions): string {
     options.dryRun
       ? `On a trip the guest logs "qtrip: tripped: LABEL" and writes nothing (dry run): the host is not told.`
       : `On a trip the guest logs "qtrip: tripped: LABEL", then writes byte ${hex(value)} to I/O port ${hex(port)}.`,
-    `The host probe (${options.hostProbe}) sees that write in KVM, ${
+    `The host probe (${options.hostProbe}) sees that write ${options.hostProbe === "qemu" ? "in QEMU, once the exit has reached user space" : "in KVM"}, ${
       options.anyGuest
         ? "from ANY guest on the hypervisor (--any-guest)"
         : "only from the chosen guest (its VMM process, given with stap -x PID, and that process's vCPU threads)"

@@ -95,6 +95,11 @@ describe("qtrip compile", () => {
       stderr: "qtrip: --libvirt-domain 'a b;rm': a domain name of letters, digits and . _ + - (libvirt's pid file is /run/libvirt/qemu/NAME.pid)\n",
     });
     expect(qtrip(["compile", "--libvirt-domain", "../etc", "rule.qt"], dir).status).toBe(2);
+    expect(qtrip(["compile", "--any-guest", "--host-probe", "qemu", "rule.qt"], dir)).toMatchObject({
+      status: 2,
+      stderr: "qtrip: --host-probe qemu finds QEMU through the chosen guest's VMM process (stap -x PID): it cannot be combined with --any-guest\n",
+    });
+    expect(qtrip(["compile", "--host-probe", "qemu-uprobe", "rule.qt"], dir).status).toBe(2);
     expect(qtrip(["compile", "--libvirt-domain"], dir).status).toBe(2);
     expect(readdirSync(dir)).toEqual(["rule.qt"]);
   });
@@ -108,6 +113,7 @@ describe("qtrip compile", () => {
     expect(compileHelp.stdout).toContain("--any-guest");
     expect(compileHelp.stdout).toContain("--libvirt-domain <name>");
     expect(qtrip(["explain", "--help"], dir).stdout).toContain("--any-guest");
+    expect(compileHelp.stdout).toContain('"kvm_fast_pio", "kvm_pio", "qemu"');
     expect(qtrip(["--version"], dir)).toMatchObject({ status: 0, stdout: expect.stringMatching(/^\d+\.\d+\.\d+\n$/) });
   });
 

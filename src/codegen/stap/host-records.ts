@@ -1,13 +1,13 @@
 // The host side as records: each probe point and each action says what it is
 // (for the header and `explain`), what it emits, and what runtime it needs.
 import type { Fragment } from "./fragment.js";
-import { kprobeArming, tracepointArming } from "./runtime/host-arming.js";
+import { kprobeArming, tracepointArming, uprobeArming } from "./runtime/host-arming.js";
 import { moduleSymbols } from "./runtime/kernel-facts.js";
 
 export const HOST_ACTIONS = ["int13", "panic", "log"] as const;
 export type HostAction = (typeof HOST_ACTIONS)[number];
 
-export const HOST_PROBES = ["kvm_fast_pio", "kvm_pio"] as const;
+export const HOST_PROBES = ["kvm_fast_pio", "kvm_pio", "qemu"] as const;
 export type HostProbe = (typeof HOST_PROBES)[number];
 
 export interface HostActionRecord {
@@ -61,6 +61,8 @@ export interface HostProbeRecord {
   arming: Fragment;
   /** The refusal's words when kvm is loaded and the probe point is not live. */
   notLive: string;
+  /** Found through the chosen guest's VMM process (stap -x): it cannot watch any guest. */
+  needsChosenGuest: boolean;
 }
 
 /** At kvm_fast_pio the byte is still in the vCPU's saved RAX. */
@@ -95,6 +97,7 @@ export const HOST_PROBE_RECORDS: Record<HostProbe, HostProbeRecord> = {
     fragments: [moduleSymbols, vcpuRax],
     arming: kprobeArming,
     notLive: "kprobe kvm:kvm_fast_pio: the function is missing or inlined on this kernel; try --host-probe kvm_pio",
+    needsChosenGuest: false,
   },
   kvm_pio: {
     doc:
@@ -117,5 +120,28 @@ export const HOST_PROBE_RECORDS: Record<HostProbe, HostProbeRecord> = {
     arming: tracepointArming("kvm_pio"),
     notLive:
       "tracepoint kvm_pio: not attached; a script built without arch/x86/kvm/trace.h in the kernel build tree has no such probe: add the header and build it again, or use --host-probe kvm_fast_pio",
+    needsChosenGuest: false,
+  },
+  qemu: {
+    doc:
+      "Probe point: the original post's, a uprobe in QEMU's kvm_arch_post_run(cpu, run), which QEMU\n" +
+      "calls after every KVM_RUN returns: an I/O exit (KVM_EXIT_IO) out of one byte to the port.\n" +
+      "For hosts where kvm.ko cannot be probed. It needs QEMU's debug information (stap finds QEMU\n" +
+      "through -x VMM_PID, so build the script where the VMM runs), and it fires later than the\n" +
+      "kernel probe points: after the exit has reached user space, in QEMU's vCPU thread.",
+    handler: (port, value, vmm) => [
+      "# kvm_arch_post_run(cpu, run): after every KVM_RUN; exit_reason 2 is KVM_EXIT_IO, direction 1",
+      "# is out; the byte is in the kvm_run page at data_offset. Found in the -x process's executable.",
+      'probe process.function("kvm_arch_post_run") {',
+      `\tif ($run->exit_reason == 2 && $run->io->port == ${port} && $run->io->direction == 1`,
+      `\t    && $run->io->size == 1 && $run->io->count == 1${and(vmm)}`,
+      `\t    && (user_char($run + $run->io->data_offset) & 0xff) == ${value})`,
+      "\t\tqt_fire()",
+      "}",
+    ],
+    fragments: [],
+    arming: uprobeArming,
+    notLive: "uprobe on QEMU's kvm_arch_post_run: not registered in the VMM process's executable",
+    needsChosenGuest: true,
   },
 };

@@ -113,6 +113,7 @@ export function emitHost({ file, action, probe, anyGuest, libvirtDomain, sourceN
   const value = hex(file.channel.value);
   const actionRecord = HOST_ACTION_RECORDS[action];
   const probeRecord = HOST_PROBE_RECORDS[probe];
+  if (anyGuest && probeRecord.needsChosenGuest) throw new Error(`host probe point ${probe} needs a chosen guest (stap -x): not with anyGuest`);
   const watch = armingWatch(probeRecord.arming, armedNotice(action, probe, anyGuest), probeRecord.notLive);
   const fragments = [
     actFragment(action),

@@ -4,9 +4,8 @@
 // several vCPUs writing at once give one banner and one crash. Everything
 // asserted is in the emulated host's kernel log or in the dump.
 import { beforeAll, describe, expect, it } from "vitest";
-import { HOST_PROBES } from "../../../src/codegen/stap/index.js";
 import { CRASH } from "./support/crash.js";
-import { bootHost, hostModule, kvmRuns, matching, section, TRIP, type HostBoot, type LogRecord } from "./support/emulated-host.js";
+import { bootHost, hostModule, KERNEL_PROBES, kvmRuns, matching, section, TRIP, type HostBoot, type LogRecord } from "./support/emulated-host.js";
 
 /** The emulated host's CPUs, and each guest's vCPUs. */
 const CPUS = 4;
@@ -28,7 +27,7 @@ const twoGuests = (module: string) => [
   `arm -x $target /lib/qtrip/${module}.ko`,
 ];
 
-describe.each(HOST_PROBES)(`two guests of ${VCPUS} vCPUs on ${CPUS} host CPUs, probe point %s, action log`, (probe) => {
+describe.each(KERNEL_PROBES)(`two guests of ${VCPUS} vCPUs on ${CPUS} host CPUs, probe point %s, action log`, (probe) => {
   let boot: HostBoot;
 
   beforeAll(async () => {

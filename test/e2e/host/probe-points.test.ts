@@ -3,7 +3,7 @@
 // every kind of port access. What counts is what the emulated host's kernel log
 // shows: the guest's own KVM exits (kvmguest logs each one) and the banner.
 import { beforeAll, describe, expect, it } from "vitest";
-import { HOST_PROBES, type HostProbe } from "../../../src/codegen/stap/index.js";
+import { KERNEL_PROBES, type KernelProbe } from "./support/emulated-host.js";
 import { bootHost, hostModule, kvmRuns, matching, TRIP, type HostBoot } from "./support/emulated-host.js";
 
 interface Access {
@@ -13,7 +13,7 @@ interface Access {
   /** A KVM exit the guest must have seen: the access reached the hypervisor as written. */
   exit: RegExp;
   /** Banners expected, per probe point. */
-  trips: Record<HostProbe, number>;
+  trips: Record<KernelProbe, number>;
 }
 
 const never = { kvm_fast_pio: 0, kvm_pio: 0 };
@@ -77,7 +77,7 @@ const withoutWorkaround = (script: string): string => {
   return script.replace(line, "");
 };
 
-describe.each(HOST_PROBES)("host script, probe point %s, action log, in an emulated KVM host", (probe) => {
+describe.each(KERNEL_PROBES)("host script, probe point %s, action log, in an emulated KVM host", (probe) => {
   let boot: HostBoot;
 
   beforeAll(async () => {

@@ -96,6 +96,43 @@ static int qt_probe_live(void)
 });
 
 /**
+ * The same for a uprobe in the VMM's executable (QEMU). Kernels that do not export
+ * uprobe_register() make SystemTap's runtime define it as a macro itself: there this
+ * script does not build ("uprobe_register" redefined); 6.1 exports it.
+ */
+export const uprobeArming: Fragment = {
+  name: "uprobe arming",
+  c: String.raw`#include <linux/uprobes.h>
+
+static struct uprobe_consumer *qt_uprobe;
+static int qt_probe_rc = 1; /* 1: never tried (the VMM process was not found) */
+
+static int qt_uprobe_register(struct inode *inode, loff_t offset, struct uprobe_consumer *uc)
+{
+	int rc = uprobe_register(inode, offset, uc);
+	WRITE_ONCE(qt_probe_rc, rc);
+	if (!rc)
+		WRITE_ONCE(qt_uprobe, uc);
+	return rc;
+}
+
+static void qt_uprobe_unregister(struct inode *inode, loff_t offset, struct uprobe_consumer *uc)
+{
+	WRITE_ONCE(qt_uprobe, NULL);
+	uprobe_unregister(inode, offset, uc);
+}
+
+/* SystemTap's runtime (linux/uprobes-inode.c) is compiled after this block: it calls these. */
+#define uprobe_register qt_uprobe_register
+#define uprobe_unregister qt_uprobe_unregister
+
+static int qt_probe_live(void)
+{
+	return READ_ONCE(qt_uprobe) != NULL;
+}`,
+};
+
+/**
  * The timer that reports the arming state. `probeArming` is one of the two above;
  * `armedNotice` defines qt_log_armed(void); `refusal` names the probe point in the
  * refusal ("kprobe kvm:kvm_fast_pio: the function is missing or inlined on this kernel").

@@ -182,6 +182,10 @@ function hostArchive(): Buffer {
   return baseArchive;
 }
 
+/** The probe points in the kernel (kvm.ko); the QEMU one has its own test (qemu-probe.test.ts). */
+export const KERNEL_PROBES = ["kvm_fast_pio", "kvm_pio"] as const satisfies readonly HostProbe[];
+export type KernelProbe = (typeof KERNEL_PROBES)[number];
+
 /** The rule of every host test: of it, the host script uses only its case and channel. */
 const HOST_RULE = `case "E2E-HOST"\nwhen syscall latency > 10s\n`;
 
