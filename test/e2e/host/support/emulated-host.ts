@@ -263,6 +263,8 @@ export interface BootOptions {
   scenario: string;
   /** Files to add: path in the emulated host → path here (e.g. host modules). */
   files?: Record<string, string>;
+  /** Further archive entries (programs with their libraries). */
+  entries?: CpioEntry[];
   /** The scenario loads kvm itself (shell function load_kvm); by default /init loads it first. */
   kvmLater?: boolean;
   /** The emulated host's CPUs (default 1). */
@@ -281,6 +283,7 @@ export async function bootHost(opts: BootOptions): Promise<HostBoot> {
   const base = hostArchive();
   const own: CpioEntry[] = [textEntry("scenario.sh", opts.scenario, 0o755), textEntry("init", hostInit(kvmLoadOrder, opts.kvmLater ?? false), 0o755)];
   for (const [at, from] of Object.entries(opts.files ?? {})) own.push(fileEntry(at, from));
+  own.push(...(opts.entries ?? []));
   const append = [
     "console=ttyS0",
     "printk.devkmsg=on", // no rate limit on /dev/kmsg: every record of the scenario is kept
