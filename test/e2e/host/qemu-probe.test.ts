@@ -4,8 +4,9 @@
 // package (x86_64 system emulator, KVM only) into /var/cache/qtrip once; later
 // runs reuse it. The script is built with stap -x against a QEMU running here
 // (stap finds QEMU through the VMM process, as on a hypervisor), and QEMU runs in
-// the emulated host as a real VMM: a microvm whose firmware (ours, 13 bytes at the
-// reset vector) writes 0x1f to port 0x3ff over and over.
+// the emulated host as a real VMM: a microvm whose firmware (ours) writes 0x1f to
+// COM1's scratch register once at once (nothing is armed yet), then waits for a
+// byte on COM1 (the scenario sends it once the script is armed) and writes again.
 import { execFileSync, spawn } from "node:child_process";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -17,14 +18,22 @@ import { repoRoot } from "../../support/stap.js";
 import { compileRule, stapModule } from "../support/compile.js";
 import { withLibraries } from "../support/libraries.js";
 import { CRASH } from "./support/crash.js";
-import { bootHost, matching, type HostBoot } from "./support/emulated-host.js";
+import { bootHost, matching, section, type HostBoot } from "./support/emulated-host.js";
+
+/** The banner, from QEMU's vCPU thread (named with -name debug-threads=on). */
+const TRIP_QEMU = /^qtrip: TRIP case 'E2E-HOST': guest vCPU thread 'CPU 0\/KVM' \(tid \d+\) of VMM 'qemu-system-x86' \(pid \d+\) wrote 0x1f to port 0x3ff; calling panic\(\) \(kdump\)$/;
 
 const work = mkdtempSync(join(tmpdir(), "qtrip-e2e-qemu-"));
 
-/** 64 KiB of firmware; at the reset vector (F000:FFF0): mov dx,0x3ff; mov al,0x1f; out dx,al; mov cx,0xffff; loop $; jmp back to the out. */
+/** 64 KiB of firmware, mapped at 0xf0000; the reset vector (F000:FFF0) jumps to its start. */
 function firmware(): string {
   const bios = Buffer.alloc(0x10000, 0xf4); // hlt
-  Buffer.from([0xba, 0xff, 0x03, 0xb0, 0x1f, 0xee, 0xb9, 0xff, 0xff, 0xe2, 0xfe, 0xeb, 0xf8]).copy(bios, 0xfff0);
+  Buffer.from([
+    ...[0xba, 0xff, 0x03, 0xb0, 0x1f, 0xee], // mov dx,0x3ff; mov al,0x1f; out dx,al (before arming)
+    ...[0xba, 0xfd, 0x03, 0xec, 0xa8, 0x01, 0x74, 0xfb], // mov dx,0x3fd; 1: in al,dx; test al,1; jz 1b (COM1: a byte received?)
+    ...[0xba, 0xff, 0x03, 0xb0, 0x1f, 0xee, 0xf4], // mov dx,0x3ff; mov al,0x1f; out dx,al; hlt
+  ]).copy(bios, 0);
+  Buffer.from([0xea, 0x00, 0x00, 0x00, 0xf0]).copy(bios, 0xfff0); // jmp far F000:0000
   const file = join(work, "bios.bin");
   writeFileSync(file, bios);
   return file;
@@ -64,15 +73,19 @@ describe("host probe point qemu (the original's uprobe in kvm_arch_post_run), ac
       scenario: [
         "step qemu",
         "load_crash_kernel",
-        `${qemu} -M microvm,x-option-roms=off,isa-serial=off,rtc=off -accel kvm -m 16 -bios /lib/qtrip/bios.bin -nodefaults -no-user-config -display none > /tmp/qemu.out 2>&1 &`,
+        "mkfifo /tmp/com1.in /tmp/com1.out",
+        `${qemu} -name guest,debug-threads=on -M microvm,x-option-roms=off,rtc=off -accel kvm -m 16 -bios /lib/qtrip/bios.bin -nodefaults -no-user-config -display none -serial pipe:/tmp/com1 -trace serial_write -D /tmp/qemu-trace.log > /tmp/qemu.out 2>&1 &`,
         "QEMU=$!",
         "sleep 3",
         'say "qemu pid $QEMU threads: $(cat /proc/$QEMU/task/*/comm | tr \'\\n\' \',\')"',
         "report qemu < /tmp/qemu.out",
-        // The guest has been writing the byte for seconds: nothing is armed yet, nothing happens.
-        'say "the host is up while the guest writes, before arming"',
+        "report qemu-trace < /tmp/qemu-trace.log",
+        // The guest's first write of the byte is done: nothing was armed, nothing happened.
+        'say "the host is up after the guest\'s first write, before arming"',
         "step arm",
-        "arm -x $QEMU /lib/qtrip/qt_qemu.ko",
+        "arm -x $QEMU /lib/qtrip/qt_qemu.ko && say armed",
+        "step trip",
+        "echo go > /tmp/com1.in",
         "sleep 10",
         'say "the host survived"',
       ].join("\n"),
@@ -89,18 +102,21 @@ describe("host probe point qemu (the original's uprobe in kvm_arch_post_run), ac
     const log = boot.step("qemu");
     expect(matching(log, /^@@ qemu pid \d+ threads: .*CPU 0\/KVM/)).toHaveLength(1);
     expect(matching(log, /^@@ qemu: /)).toEqual([]);
+    // QEMU's own trace: the guest wrote the byte to COM1's scratch register (offset 7).
+    expect(matching(log, /^@@ qemu-trace: /)).toEqual([expect.stringMatching(/serial_write write addr 0x07 val 0x1f$/)]);
     expect(matching(log, /before arming/)).toHaveLength(1);
+    expect(matching(log, TRIP_QEMU)).toEqual([]);
   });
 
-  it("arms once the uprobe is registered, then the guest's next write crashes the host: banner, then panic, in the dump", () => {
+  it("arms once the uprobe is registered; the guest's next write crashes the host: banner, then panic, in the dump", () => {
     expect(matching(boot.capture, /^@@ capture kernel up/)).toEqual(["@@ capture kernel up: /proc/vmcore present"]);
-    const dump = boot.dump.map((r) => r.text);
-    const armed = dump.findIndex((t) => /^qtrip: host probe armed: .* probe qemu, only the guest of VMM pid \d+$/.test(t));
-    const banner = dump.findIndex((t) => /^qtrip: TRIP case 'E2E-HOST': guest vCPU thread 'CPU 0\/KVM' \(tid \d+\) of VMM 'qemu-system-x86' \(pid \d+\) wrote 0x1f to port 0x3ff; calling panic\(\) \(kdump\)$/.test(t));
-    expect(armed).toBeGreaterThanOrEqual(0);
-    expect(banner).toBeGreaterThan(armed);
-    expect(dump.filter((t) => t.startsWith("qtrip: TRIP"))).toHaveLength(1);
-    expect(dump.slice(banner).find((t) => CRASH.test(t))).toBe("Kernel panic - not syncing: qtrip: case 'E2E-HOST': guest wrote 0x1f to port 0x3ff");
-    expect(dump.filter((t) => /survived/.test(t))).toEqual([]);
+    const arm = section(boot.dump, "arm");
+    const trip = section(boot.dump, "trip");
+    expect(arm && trip, "the dump holds the arm and trip steps").toBeTruthy();
+    expect(matching(arm!, /^qtrip: host probe armed: /)).toEqual([expect.stringMatching(/, action panic, probe qemu, only the guest of VMM pid \d+$/)]);
+    expect(matching(arm!, /^@@ armed$/)).toHaveLength(1);
+    expect(matching(trip!, TRIP_QEMU)).toHaveLength(1);
+    expect(matching(trip!, CRASH)).toEqual(["Kernel panic - not syncing: qtrip: case 'E2E-HOST': guest wrote 0x1f to port 0x3ff"]);
+    expect(matching(trip!, /survived/)).toEqual([]);
   });
 });
