@@ -19,6 +19,10 @@ export interface CompileOptions extends CheckSourceOptions {
   dryRun?: boolean;
   hostAction?: HostAction;
   hostProbe?: HostProbe;
+  /** The host script trips for any guest on the host (default: only the VMM process given with stap -x). */
+  anyGuest?: boolean;
+  /** A libvirt domain name, for the host script's header command. */
+  libvirtDomain?: string;
   /** The kernels the guest script is built for (default: every kernel line qtrip supports). */
   kernel?: KernelRange;
 }
@@ -76,6 +80,8 @@ export function emitScripts(checked: CheckedFile, source: string, options: Compi
       file: checked,
       action: options.hostAction ?? "int13",
       probe: options.hostProbe ?? "kvm_fast_pio",
+      anyGuest: options.anyGuest ?? false,
+      ...(options.libvirtDomain !== undefined ? { libvirtDomain: options.libvirtDomain } : {}),
       sourceName,
       sourceText: source,
       outputName: hostName,

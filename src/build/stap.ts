@@ -44,7 +44,10 @@ export function headerRunLines(script: string): RunLine[] {
         run.build.push(words[i]!);
         continue;
       }
-      const { staprun, param } = load(words[++i] ?? "");
+      // A value may be a shell command substitution of several words: `-x $(cat /run/libvirt/qemu/DOMAIN.pid)`.
+      let value = words[++i] ?? "";
+      while (value.startsWith("$(") && !value.endsWith(")") && i + 1 < words.length) value += ` ${words[++i]}`;
+      const { staprun, param } = load(value);
       if (staprun) run.staprun.push(...staprun);
       if (param) run.params.push(param);
     }

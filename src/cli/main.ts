@@ -7,7 +7,7 @@ import { Command, CommanderError, Option } from "commander";
 import { checkSource, emitScripts, outputBase, type CheckSourceResult, type CompileOptions, type CompileResult } from "../compile.js";
 import { explain } from "../explain/explain.js";
 import { sources, sourcesText } from "../explain/sources.js";
-import { HOST_ACTIONS, HOST_PROBES, type HostAction, type HostProbe } from "../codegen/stap/index.js";
+import { HOST_ACTIONS, HOST_PROBE_RECORDS, HOST_PROBES, type HostAction, type HostProbe } from "../codegen/stap/index.js";
 import { QTRIP_VERSION } from "../version.js";
 import { hasErrors } from "../diagnostics/diagnostic.js";
 import { renderText, toJson } from "../diagnostics/render.js";
@@ -36,12 +36,35 @@ function parseDefines(pairs: string[]): Map<string, string> {
   return defines;
 }
 
-interface CompileFlags {
+interface HostFlags {
+  hostAction: HostAction;
+  hostProbe: HostProbe;
+  anyGuest?: boolean;
+  libvirtDomain?: string;
+}
+
+interface CompileFlags extends HostFlags {
   output?: string;
   define: string[];
   dryRun?: boolean;
-  hostAction: HostAction;
-  hostProbe: HostProbe;
+}
+
+/** The host script's options, checked: a libvirt domain name goes into a shell command in the header. */
+function hostOptions(flags: HostFlags): { hostAction: HostAction; hostProbe: HostProbe; anyGuest: boolean; libvirtDomain?: string } {
+  const domain = flags.libvirtDomain;
+  if (flags.anyGuest && HOST_PROBE_RECORDS[flags.hostProbe].needsChosenGuest) {
+    throw new UsageError(`--host-probe ${flags.hostProbe} finds QEMU through the chosen guest's VMM process (stap -x PID): it cannot be combined with --any-guest`);
+  }
+  if (domain !== undefined) {
+    if (flags.anyGuest) throw new UsageError("--libvirt-domain chooses one guest; --any-guest lets any guest trip: give one of them");
+    if (!/^[A-Za-z0-9][A-Za-z0-9._+-]*$/.test(domain)) throw new UsageError(`--libvirt-domain '${domain}': a domain name of letters, digits and . _ + - (libvirt's pid file is /run/libvirt/qemu/NAME.pid)`);
+  }
+  return {
+    hostAction: flags.hostAction,
+    hostProbe: flags.hostProbe,
+    anyGuest: flags.anyGuest ?? false,
+    ...(domain !== undefined ? { libvirtDomain: domain } : {}),
+  };
 }
 
 interface LoadedFile {
@@ -91,7 +114,7 @@ function errorCount(loaded: LoadedFile[]): number {
 function compileCommand(paths: string[], flags: CompileFlags, io: Io): number {
   const defines = parseDefines(flags.define);
   if (flags.output !== undefined && !isDirectory(flags.output)) throw new UsageError(`-o ${flags.output}: no such directory`);
-  const loaded = loadAll(paths, defines, { dryRun: flags.dryRun ?? false, hostAction: flags.hostAction, hostProbe: flags.hostProbe });
+  const loaded = loadAll(paths, defines, { dryRun: flags.dryRun ?? false, ...hostOptions(flags) });
   if (reportText(loaded, io)) {
     const count = errorCount(loaded);
     io.stderr(`qtrip: ${count} error${count === 1 ? "" : "s"}; nothing written\n`);
@@ -183,18 +206,17 @@ function checkCommand(paths: string[], flags: CheckFlags, io: Io): number {
   return EXIT_OK;
 }
 
-interface ExplainFlags {
+interface ExplainFlags extends HostFlags {
   define: string[];
   dryRun?: boolean;
-  hostAction: HostAction;
-  hostProbe: HostProbe;
 }
 
 function explainCommand(path: string, flags: ExplainFlags, io: Io): number {
+  const host = hostOptions(flags);
   const [file] = loadAll([path], parseDefines(flags.define), {});
   if (reportText([file], io)) return EXIT_RULE_ERRORS;
   io.stdout(
-    explain(file.result.checked!, { fileName: path, dryRun: flags.dryRun ?? false, hostAction: flags.hostAction, hostProbe: flags.hostProbe }),
+    explain(file.result.checked!, { fileName: path, dryRun: flags.dryRun ?? false, hostAction: host.hostAction, hostProbe: host.hostProbe, anyGuest: host.anyGuest }),
   );
   return EXIT_OK;
 }
@@ -253,6 +275,8 @@ function buildProgram(io: Io, setExit: (code: number | Promise<number>) => void)
 
   const hostAction = () => new Option("--host-action <action>", "what the host probe does on a trip").choices(HOST_ACTIONS).default("int13");
   const hostProbe = () => new Option("--host-probe <point>", "where the host probe watches for the write").choices(HOST_PROBES).default("kvm_fast_pio");
+  const anyGuest = ["--any-guest", "the host script trips for ANY guest on the hypervisor (default: only the VMM process given with stap -x PID)"] as const;
+  const libvirtDomain = ["--libvirt-domain <name>", "show the host command for this libvirt domain (its VMM pid from /run/libvirt/qemu/NAME.pid)"] as const;
   const define = ["-D, --define <name=value>", "a parameter's value (repeatable)", collect, [] as string[]] as const;
 
   program
@@ -264,6 +288,8 @@ function buildProgram(io: Io, setExit: (code: number | Promise<number>) => void)
     .option("--dry-run", "rehearsal: the guest script logs the trip and never writes the port")
     .addOption(hostAction())
     .addOption(hostProbe())
+    .option(...anyGuest)
+    .option(...libvirtDomain)
     .action((paths: string[], flags: CompileFlags) => setExit(compileCommand(paths, flags, io)));
 
   program
@@ -298,6 +324,7 @@ function buildProgram(io: Io, setExit: (code: number | Promise<number>) => void)
     .option("--dry-run", "explain the rehearsal scripts")
     .addOption(hostAction())
     .addOption(hostProbe())
+    .option(...anyGuest)
     .action((path: string, flags: ExplainFlags) => setExit(explainCommand(path, flags, io)));
 
   program

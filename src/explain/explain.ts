@@ -42,6 +42,7 @@ export interface ExplainOptions {
   dryRun: boolean;
   hostAction: HostAction;
   hostProbe: HostProbe;
+  anyGuest: boolean;
 }
 
 export function explain(file: CheckedFile, options: ExplainOptions): string {
@@ -76,7 +77,11 @@ export function explain(file: CheckedFile, options: ExplainOptions): string {
     options.dryRun
       ? `On a trip the guest logs "qtrip: tripped: LABEL" and writes nothing (dry run): the host is not told.`
       : `On a trip the guest puts "qtrip: tripped: LABEL" in its kernel log and writes byte ${hex(value)} to I/O port ${hex(port)} at once; the consoles print the line afterwards, so a busy console cannot delay the write.`,
-    `The host probe (${options.hostProbe}) sees that write in KVM, logs a banner naming the case and the guest, and ${HOST_ACTION_RECORDS[options.hostAction].explain}.`,
+    `The host probe (${options.hostProbe}) sees that write ${options.hostProbe === "qemu" ? "in QEMU, once the exit has reached user space" : "in KVM"}, ${
+      options.anyGuest
+        ? "from ANY guest on the hypervisor (--any-guest)"
+        : "only from the chosen guest (its VMM process, given with stap -x PID, and that process's vCPU threads)"
+    }, logs a banner naming the case and the guest, and ${HOST_ACTION_RECORDS[options.hostAction].explain}.`,
   );
   if (plan.runtimeParams.length) {
     out.push(`Start the guest script with ${plan.runtimeParams.map((p) => `-G ${p.name}=…`).join(" ")}.`);

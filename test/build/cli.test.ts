@@ -36,8 +36,8 @@ describe("qtrip build for the test kernel", { timeout: 600_000 }, () => {
     const commands = readFileSync(join(dir, "stall.staprun.txt"), "utf8");
     expect(commands.split("\n").filter((l) => l && !l.startsWith("#"))).toEqual([
       "staprun -L stall_guest.ko pid=VALUE",
-      "staprun -L stall_host.ko               # any guest",
-      "staprun -L -x QEMU_PID stall_host.ko   # one guest's VMM process only",
+      "staprun -L -x VMM_PID stall_host.ko                               # VMM_PID: the guest's QEMU process",
+      "staprun -L -x $(cat /run/libvirt/qemu/DOMAIN.pid) stall_host.ko   # libvirt: DOMAIN is the guest's domain name",
     ]);
     expect(commands).toContain(`# In the guest (kernel ${kernelRelease}), as root:`);
     expect(commands).toContain("unload with: staprun -d stall_guest");

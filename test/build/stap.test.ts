@@ -19,11 +19,11 @@ describe("the header's run lines", () => {
     expect(headerRunLines(guest)).toEqual([{ build: splitOptions(GUEST_STAP_OPTIONS), staprun: [], params: [] }]);
   });
 
-  test("host: one build, two ways to load it (any guest; -x QEMU_PID)", () => {
+  test("host: one build, two ways to name the guest (its VMM's pid; libvirt's pid file)", () => {
     const { host } = compileRule({ source: "when syscall latency > 1s\n" });
     expect(headerRunLines(host)).toEqual([
-      { build: splitOptions(HOST_STAP_OPTIONS), staprun: [], params: [], note: "any guest" },
-      { build: splitOptions(HOST_STAP_OPTIONS), staprun: ["-x", "QEMU_PID"], params: [], note: "one guest's VMM process only" },
+      { build: splitOptions(HOST_STAP_OPTIONS), staprun: ["-x", "VMM_PID"], params: [], note: "VMM_PID: the guest's QEMU process" },
+      { build: splitOptions(HOST_STAP_OPTIONS), staprun: ["-x", "$(cat /run/libvirt/qemu/DOMAIN.pid)"], params: [], note: "libvirt: DOMAIN is the guest's domain name" },
     ]);
   });
 

@@ -61,6 +61,8 @@ describe("qtrip explain", () => {
     expect(r.stdout).toContain('Watches system calls fsync, only for task named "postgres".');
     expect(r.stdout).toContain("Trips when one has lasted at least 500 ms, seen while it still lasts (checked every 10 ms), once this has happened 3 times within 1 min.");
     expect(r.stdout).toContain("calls panic()");
+    expect(r.stdout).toContain("only from the chosen guest (its VMM process, given with stap -x PID, and that process's vCPU threads)");
+    expect(qtrip(["explain", "--any-guest", "r.qt"], dir).stdout).toContain("from ANY guest on the hypervisor (--any-guest)");
   });
 
   test("names the probe points the rule's script really uses", () => {

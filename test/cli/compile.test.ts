@@ -62,12 +62,58 @@ describe("qtrip compile", () => {
     expect(readdirSync(dir)).toEqual(["rule.qt"]);
   });
 
+  test("the host script is limited to one guest unless --any-guest: the header's commands say so", () => {
+    write("rule.qt", "when syscall latency > 1s\n");
+    expect(qtrip(["compile", "rule.qt"], dir).status).toBe(0);
+    const chosen = readFileSync(join(dir, "rule.host.stp"), "utf8");
+    const commands = chosen.split("\n").filter((l) => /^# {3}stap /.test(l));
+    expect(commands).toEqual([
+      expect.stringMatching(/^# {3}stap -g .* -x VMM_PID rule\.host\.stp {3}# VMM_PID: the guest's QEMU process$/),
+      expect.stringMatching(/^# {3}stap -g .* -x \$\(cat \/run\/libvirt\/qemu\/DOMAIN\.pid\) rule\.host\.stp {3}# libvirt: DOMAIN is the guest's domain name$/),
+    ]);
+    expect(chosen).toContain("if (target() == 0) {");
+    expect(chosen).toContain("pid() == target()");
+    expect(qtrip(["compile", "--libvirt-domain", "db-7.prod", "rule.qt"], dir).status).toBe(0);
+    expect(readFileSync(join(dir, "rule.host.stp"), "utf8")).toMatch(/^# {3}stap -g .* -x \$\(cat \/run\/libvirt\/qemu\/db-7\.prod\.pid\) rule\.host\.stp {3}# libvirt$/m);
+    expect(qtrip(["compile", "--any-guest", "rule.qt"], dir).status).toBe(0);
+    const any = readFileSync(join(dir, "rule.host.stp"), "utf8");
+    expect(any.split("\n").filter((l) => /^# {3}stap /.test(l))).toEqual([
+      expect.stringMatching(/^# {3}stap -g .* rule\.host\.stp {3}# ANY guest on this host can trip it \(--any-guest\)$/),
+    ]);
+    expect(any).toContain("# Compiled with --any-guest: ANY guest on this hypervisor trips it. Root in any tenant's guest");
+    expect(any).not.toContain("target()");
+  });
+
+  test("host guest choice: usage errors exit 2 and write nothing", () => {
+    write("rule.qt", "when syscall latency > 1s\n");
+    expect(qtrip(["compile", "--any-guest", "--libvirt-domain", "db", "rule.qt"], dir)).toMatchObject({
+      status: 2,
+      stderr: "qtrip: --libvirt-domain chooses one guest; --any-guest lets any guest trip: give one of them\n",
+    });
+    expect(qtrip(["compile", "--libvirt-domain", "a b;rm", "rule.qt"], dir)).toMatchObject({
+      status: 2,
+      stderr: "qtrip: --libvirt-domain 'a b;rm': a domain name of letters, digits and . _ + - (libvirt's pid file is /run/libvirt/qemu/NAME.pid)\n",
+    });
+    expect(qtrip(["compile", "--libvirt-domain", "../etc", "rule.qt"], dir).status).toBe(2);
+    expect(qtrip(["compile", "--any-guest", "--host-probe", "qemu", "rule.qt"], dir)).toMatchObject({
+      status: 2,
+      stderr: "qtrip: --host-probe qemu finds QEMU through the chosen guest's VMM process (stap -x PID): it cannot be combined with --any-guest\n",
+    });
+    expect(qtrip(["compile", "--host-probe", "qemu-uprobe", "rule.qt"], dir).status).toBe(2);
+    expect(qtrip(["compile", "--libvirt-domain"], dir).status).toBe(2);
+    expect(readdirSync(dir)).toEqual(["rule.qt"]);
+  });
+
   test("--help and --version exit 0", () => {
     const help = qtrip(["--help"], dir);
     expect(help.status).toBe(0);
     expect(help.stdout).toContain("compile");
     const compileHelp = qtrip(["compile", "--help"], dir);
     expect(compileHelp.stdout).toContain("--host-action <action>");
+    expect(compileHelp.stdout).toContain("--any-guest");
+    expect(compileHelp.stdout).toContain("--libvirt-domain <name>");
+    expect(qtrip(["explain", "--help"], dir).stdout).toContain("--any-guest");
+    expect(compileHelp.stdout).toContain('"kvm_fast_pio", "kvm_pio", "qemu"');
     expect(qtrip(["--version"], dir)).toMatchObject({ status: 0, stdout: expect.stringMatching(/^\d+\.\d+\.\d+\n$/) });
   });
 

@@ -6,6 +6,8 @@ import { emitFragments, type Fragment } from "./fragment.js";
 import { header } from "./header.js";
 import { HOST_ACTION_RECORDS, HOST_PROBE_RECORDS, type HostAction, type HostProbe } from "./host-records.js";
 import { HOST_STAP_OPTIONS } from "./options.js";
+import { ARMING_CHECK_MS, ARMING_GRACE_MS, armingWatch } from "./runtime/host-arming.js";
+import { chosenGuest, NO_GUEST_CHOSEN } from "./runtime/host-guest.js";
 import { moduleSymbols } from "./runtime/kernel-facts.js";
 import { refuse } from "./runtime/refuse.js";
 import { commentText, hex, stapString } from "./syntax.js";
@@ -14,6 +16,10 @@ export interface HostScriptInput {
   file: CheckedFile;
   action: HostAction;
   probe: HostProbe;
+  /** Any guest on the host may trip it; otherwise only the VMM process given with -x. */
+  anyGuest: boolean;
+  /** A libvirt domain name for the header's command. */
+  libvirtDomain?: string;
   sourceName: string;
   sourceText: string;
   outputName: string;
@@ -69,26 +75,67 @@ const crashKernel: Fragment = {
 %}`,
 };
 
-export function emitHost({ file, action, probe, sourceName, sourceText, outputName }: HostScriptInput): string {
+/** "armed" in the kernel log, from the arming watch once the probe point is live. */
+function armedNotice(action: HostAction, probe: HostProbe, anyGuest: boolean): Fragment {
+  const guests = anyGuest ? String.raw`ANY guest on this host (compiled with --any-guest)` : String.raw`only the guest of VMM pid %d`;
+  return {
+    name: "armed notice",
+    c: String.raw`static void qt_log_armed(void)
+{
+	printk(KERN_INFO "qtrip: host probe armed: case '%s', port 0x%x byte 0x%02x, action ${action}, probe ${probe}, ${guests}\n",
+	       qt_case, QT_CHANNEL_PORT, QT_CHANNEL_VALUE${anyGuest ? "" : ", _stp_target"});
+}`,
+  };
+}
+
+/** The header's commands: the chosen guest first, by VMM pid and (libvirt) by domain name. */
+function runLines(outputName: string, anyGuest: boolean, libvirtDomain: string | undefined): string[] {
+  const stap = `stap ${HOST_STAP_OPTIONS}`;
+  if (anyGuest) return [`${stap} ${outputName}   # ANY guest on this host can trip it (--any-guest)`];
+  return [
+    `${stap} -x VMM_PID ${outputName}   # VMM_PID: the guest's QEMU process`,
+    `${stap} -x $(cat /run/libvirt/qemu/${libvirtDomain ?? "DOMAIN"}.pid) ${outputName}   # libvirt${libvirtDomain ? "" : ": DOMAIN is the guest's domain name"}`,
+  ];
+}
+
+function guestDoc(anyGuest: boolean): string {
+  return anyGuest
+    ? "Compiled with --any-guest: ANY guest on this hypervisor trips it. Root in any tenant's guest\n" +
+        "can crash this host by writing one byte to the port, and a guest whose serial driver writes\n" +
+        "that scratch register does it by accident. Use it only on a host that runs nothing else."
+    : "Only the chosen guest trips it: its VMM process (-x PID) and that process's vCPU threads.\n" +
+        "It refuses to arm without -x, or when PID is not a process with a KVM virtual machine open.\n" +
+        "When that process exits (a restarted guest has a new pid) the script stops, saying so.";
+}
+
+export function emitHost({ file, action, probe, anyGuest, libvirtDomain, sourceName, sourceText, outputName }: HostScriptInput): string {
   const port = hex(file.channel.port);
   const value = hex(file.channel.value);
   const actionRecord = HOST_ACTION_RECORDS[action];
   const probeRecord = HOST_PROBE_RECORDS[probe];
-  const fragments = [actFragment(action), ...probeRecord.fragments, ...(actionRecord.crashes ? [crashKernel] : [])];
+  if (anyGuest && probeRecord.needsChosenGuest) throw new Error(`host probe point ${probe} needs a chosen guest (stap -x): not with anyGuest`);
+  const watch = armingWatch(probeRecord.arming, armedNotice(action, probe, anyGuest), probeRecord.notLive);
+  const fragments = [
+    actFragment(action),
+    ...probeRecord.fragments,
+    ...(actionRecord.crashes ? [crashKernel] : []),
+    ...(anyGuest ? [] : [chosenGuest]),
+    watch,
+  ];
   const caseId = stapString(file.caseId ?? "");
   const top = header({
     sourceName,
     sourceText,
     file,
     role: `qtrip host probe: action ${action}, probe point ${probe}`,
-    run: [
-      `stap ${HOST_STAP_OPTIONS} ${outputName}               # any guest`,
-      `stap ${HOST_STAP_OPTIONS} -x QEMU_PID ${outputName}   # one guest's VMM process only`,
-    ],
+    run: runLines(outputName, anyGuest, libvirtDomain),
     body: [
       `Runs on the hypervisor. When a vCPU writes byte ${value} to port ${port} (one OUT of one byte),\nit logs a banner naming the case and the guest, then acts. Without a compiler there:\n\`qtrip build ${commentText(sourceName)} --kernel GUEST_RELEASE --host-kernel HOST_RELEASE\` elsewhere, then the\nstaprun command it prints (\`staprun -L -x QEMU_PID RULE_host.ko\`).`,
+      guestDoc(anyGuest),
       actionRecord.doc,
       probeRecord.doc,
+      `It logs "qtrip: host probe armed" only once the probe point is live (checked every ${ARMING_CHECK_MS} ms);\n` +
+        `while kvm is not loaded it says it is waiting for kvm; if kvm is loaded and the probe point\nis still not live ${ARMING_GRACE_MS} ms later, it stops with a message (staprun exits 1).`,
       actionRecord.crashes
         ? "It refuses to arm unless a crash kernel is loaded (/sys/kernel/kexec_crash_loaded is 1):\nwithout one, a trip would crash the host and leave no dump. Rehearse with --host-action log."
         : "Rehearsal: it arms without a crash kernel.",
@@ -102,12 +149,21 @@ export function emitHost({ file, action, probe, sourceName, sourceText, outputNa
     "",
     ...emitFragments(fragments),
     "",
-    String.raw`function qt_log_armed(case_id:string, vmm:long) %{`,
-    String.raw`	printk(KERN_INFO "qtrip: host probe armed: case '%s', port 0x%x byte 0x%02x, action ${action}, probe ${probe}, %s %lld\n",`,
-    '\t       STAP_ARG_case_id, QT_CHANNEL_PORT, QT_CHANNEL_VALUE, STAP_ARG_vmm ? "VMM pid" : "all VMMs", (long long)STAP_ARG_vmm);',
-    "%}",
-    "",
+    "# Checks that can refuse; the arming watch says \"armed\" once the probe point is live.",
     "probe begin {",
+    ...(anyGuest
+      ? []
+      : [
+          "\tif (target() == 0) {",
+          `\t\tqt_refuse(${stapString(NO_GUEST_CHOSEN)})`,
+          "\t\tnext",
+          "\t}",
+          "\tqt_problem = qt_vmm_problem(target())",
+          '\tif (qt_problem != "") {',
+          "\t\tqt_refuse(qt_problem)",
+          "\t\tnext",
+          "\t}",
+        ]),
     ...(actionRecord.crashes
       ? [
           "\tif (!qt_crash_kernel_loaded()) {",
@@ -118,10 +174,9 @@ export function emitHost({ file, action, probe, sourceName, sourceText, outputNa
       : []),
     `\tqt_host_arm(${caseId})`,
     ...(probeRecord.fragments.includes(moduleSymbols) ? ["\tqt_kernel_resolves_module_symbols() # before the kprobe on kvm.ko is registered"] : []),
-    `\tqt_log_armed(${caseId}, target())`,
     "}",
     "",
-    ...probeRecord.handler(port, value, "(target() == 0 || pid() == target())"),
+    ...probeRecord.handler(port, value, anyGuest ? undefined : "pid() == target()"),
   ];
   return `${top}\n${lines.join("\n")}\n`;
 }

@@ -7,12 +7,13 @@
 //
 // Each case is one boot (15–20 s under TCG): all four run in CI.
 import { beforeAll, describe, expect, it } from "vitest";
-import { HOST_PROBES, type HostAction } from "../../../src/codegen/stap/index.js";
+import type { HostAction } from "../../../src/codegen/stap/index.js";
+import { KERNEL_PROBES } from "./support/emulated-host.js";
 import { crashBoot, CRASH, TRIP_RUN, tripTiming } from "./support/crash.js";
 import { kvmRuns, matching, section, TRIP, type HostBoot } from "./support/emulated-host.js";
 
 const actions: HostAction[] = ["int13", "panic"];
-const cases = HOST_PROBES.flatMap((probe) => actions.map((action) => ({ action, probe })));
+const cases = KERNEL_PROBES.flatMap((probe) => actions.map((action) => ({ action, probe })));
 
 interface Expected {
   words: string;

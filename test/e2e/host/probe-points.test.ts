@@ -3,7 +3,7 @@
 // every kind of port access. What counts is what the emulated host's kernel log
 // shows: the guest's own KVM exits (kvmguest logs each one) and the banner.
 import { beforeAll, describe, expect, it } from "vitest";
-import { HOST_PROBES, type HostProbe } from "../../../src/codegen/stap/index.js";
+import { KERNEL_PROBES, type KernelProbe } from "./support/emulated-host.js";
 import { bootHost, hostModule, kvmRuns, matching, TRIP, type HostBoot } from "./support/emulated-host.js";
 
 interface Access {
@@ -13,7 +13,7 @@ interface Access {
   /** A KVM exit the guest must have seen: the access reached the hypervisor as written. */
   exit: RegExp;
   /** Banners expected, per probe point. */
-  trips: Record<HostProbe, number>;
+  trips: Record<KernelProbe, number>;
 }
 
 const never = { kvm_fast_pio: 0, kvm_pio: 0 };
@@ -77,16 +77,18 @@ const withoutWorkaround = (script: string): string => {
   return script.replace(line, "");
 };
 
-describe.each(HOST_PROBES)("host script, probe point %s, action log, in an emulated KVM host", (probe) => {
+describe.each(KERNEL_PROBES)("host script, probe point %s, action log, in an emulated KVM host", (probe) => {
   let boot: HostBoot;
 
   beforeAll(async () => {
     // staprun names a module after its file: they keep the names stap -m gave them.
+    // Every access is its own kvmguest process: qt_host lets any guest trip it; qt_chosen is the default, one guest.
     const files: Record<string, string> = {
-      "lib/qtrip/qt_host.ko": await hostModule("qt_host", { action: "log", probe }),
+      "lib/qtrip/qt_host.ko": await hostModule("qt_host", { action: "log", probe, anyGuest: true }),
+      "lib/qtrip/qt_chosen.ko": await hostModule("qt_chosen", { action: "log", probe }),
     };
     if (probe === "kvm_fast_pio") {
-      files["lib/qtrip/qt_control.ko"] = await hostModule("qt_control", { action: "log", probe, edit: withoutWorkaround });
+      files["lib/qtrip/qt_control.ko"] = await hostModule("qt_control", { action: "log", probe, anyGuest: true, edit: withoutWorkaround });
     }
     boot = await bootHost({
       name: `probe-${probe}`,
@@ -100,15 +102,16 @@ describe.each(HOST_PROBES)("host script, probe point %s, action log, in an emula
         "disarm",
         // Limited to one VMM: the target waits (set up, pid known) until the probe is armed for it.
         "step one-vmm",
-        "kvmguest --label target --wait-for /tmp/go outb:0x3fe:0x00 outb:0x3ff:0x1f &",
-        "target=$!",
+        "vmm target outb:0x3fe:0x00 outb:0x3ff:0x1f",
+        "target=$VMM",
         'say "target pid $target"',
-        "arm -x $target /lib/qtrip/qt_host.ko",
+        "arm -x $target /lib/qtrip/qt_chosen.ko",
         "kvmguest --label bystander outb:0x3ff:0x1f",
-        "touch /tmp/go; wait $target",
-        "disarm",
+        "go target; wait $target",
+        // The chosen VMM has exited: the script stops by itself.
+        "finish $STAPRUN 10; report staprun < /tmp/staprun.out",
         ...(probe === "kvm_fast_pio"
-          ? ["step control", "arm /lib/qtrip/qt_control.ko && say armed", "kprobes", "kvmguest --label control outb:0x3ff:0x1f", "disarm"]
+          ? ["step control", "refused control /lib/qtrip/qt_control.ko", "kprobes", "kvmguest --label control outb:0x3ff:0x1f"]
           : []),
       ].join("\n"),
     });
@@ -118,6 +121,9 @@ describe.each(HOST_PROBES)("host script, probe point %s, action log, in an emula
     const log = boot.step("arm");
     expect(matching(log, /^@@ kexec_crash_loaded=/)).toEqual(["@@ kexec_crash_loaded=0"]);
     expect(matching(log, /^@@ armed$/)).toHaveLength(1);
+    expect(matching(log, /^qtrip: host probe armed: /)).toEqual([
+      `qtrip: host probe armed: case 'E2E-HOST', port 0x3ff byte 0x1f, action log, probe ${probe}, ANY guest on this host (compiled with --any-guest)`,
+    ]);
   });
 
   if (probe === "kvm_fast_pio") {
@@ -125,9 +131,13 @@ describe.each(HOST_PROBES)("host script, probe point %s, action log, in an emula
       expect(matching(boot.step("arm"), /^@@ kprobes: .* kvm_fast_pio\+0x0\s+kvm\b/)).toHaveLength(1);
     });
 
-    it("control: without the begin probe's workaround, stap 4.8 registers nothing and never trips", () => {
+    it("control: without the begin probe's workaround, stap 4.8 registers nothing, and the script says so and stops", () => {
       const log = boot.step("control");
-      expect(matching(log, /^@@ armed$/)).toHaveLength(1);
+      expect(matching(log, /qtrip: host probe armed/)).toEqual([]);
+      expect(matching(log, /^@@ (exited|still running)/)).toEqual(["@@ exited rc=1"]);
+      expect(matching(log, /^@@ staprun: /)).toContain(
+        "@@ staprun: ERROR: qtrip: cannot arm: kvm is loaded but the host probe point is not (kprobe kvm:kvm_fast_pio: the function is missing or inlined on this kernel; try --host-probe kvm_pio; registration: never attempted)",
+      );
       expect(matching(log, /^@@ kprobes: /).filter((l) => l.includes("kvm_fast_pio"))).toEqual([]);
       expect(kvmRuns(log, "control").map((r) => r.returned?.exit)).toContain("exit io out port 0x3ff size 1 count 1 data 1f");
       expect(matching(log, TRIP)).toEqual([]);
@@ -154,11 +164,20 @@ describe.each(HOST_PROBES)("host script, probe point %s, action log, in an emula
   it("limited to one VMM process (staprun -x PID): trips for that process only", () => {
     const log = boot.step("one-vmm");
     const target = Number(/^@@ target pid (\d+)$/.exec(matching(log, /^@@ target pid /)[0]!)![1]);
-    expect(matching(log, /^qtrip: host probe armed: .*, VMM pid \d+$/)).toEqual([expect.stringMatching(new RegExp(`VMM pid ${target}$`))]);
+    expect(matching(log, /^qtrip: host probe armed: /)).toEqual([expect.stringMatching(new RegExp(`, only the guest of VMM pid ${target}$`))]);
     // Both guests wrote the channel byte; KVM saw both writes.
     for (const label of ["bystander", "target"]) {
       expect(kvmRuns(log, label).map((r) => r.returned?.exit)).toContain("exit io out port 0x3ff size 1 count 1 data 1f");
     }
     expect(matching(log, TRIP)).toEqual([expect.stringContaining(`of VMM 'kvmguest' (pid ${target}) wrote`)]);
+  });
+
+  it("stops by itself, saying so, when the chosen VMM process exits (a restarted guest has a new pid)", () => {
+    const log = boot.step("one-vmm");
+    const target = Number(/^@@ target pid (\d+)$/.exec(matching(log, /^@@ target pid /)[0]!)![1]);
+    expect(matching(log, /^@@ (exited|still running)/)).toEqual(["@@ exited rc=1"]);
+    expect(matching(log, /^@@ staprun: /)).toContain(
+      `@@ staprun: ERROR: qtrip: the guest's VMM process (pid ${target}) has exited: host probe disarmed; a restarted guest has a new pid: run the host script again with -x NEW_PID`,
+    );
   });
 });

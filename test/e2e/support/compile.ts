@@ -14,6 +14,8 @@ export interface Rule {
   dryRun?: boolean;
   hostAction?: HostAction;
   hostProbe?: HostProbe;
+  /** `qtrip compile --any-guest` */
+  anyGuest?: boolean;
 }
 
 /** Both scripts of a rule file `rule.qt`; a rule with errors throws them, rendered. */
@@ -25,6 +27,7 @@ export function compileRule(rule: Rule): { guest: string; host: string } {
     ...(rule.defines ? { defines: new Map(Object.entries(rule.defines)) } : {}),
     ...(rule.hostAction ? { hostAction: rule.hostAction } : {}),
     ...(rule.hostProbe ? { hostProbe: rule.hostProbe } : {}),
+    ...(rule.anyGuest ? { anyGuest: true } : {}),
   });
   if (!result.outputs) {
     const text = result.diagnostics.map((d) => renderText(d, { name: fileName, text: rule.source })).join("\n");

@@ -1,9 +1,9 @@
 /*
  * kvmguest: the smallest KVM user of our own, run inside the emulated hypervisor.
- * One VM, one memory slot, one vCPU in real mode, running code made of the port
- * accesses named on the command line, then hlt.
+ * One VM, one memory slot, one or more vCPUs in real mode (each in its own thread),
+ * all running the same code made of the port accesses named on the command line, then hlt.
  *
- *   kvmguest [--label NAME] [--wait-for PATH] OP...
+ *   kvmguest [--label NAME] [--wait-for PATH] [--vcpus N] OP...
  *   OP:  outb:PORT:BYTE  outw:PORT:WORD  outl:PORT:DWORD  (AL/AX/EAX then one OUT)
  *        outsb:PORT:B,B,...                               (rep outsb of those bytes)
  *        inb:PORT                                         (in al,dx with AL = 0x1f first)
@@ -14,9 +14,12 @@
  *   kvmguest NAME pid P: KVM_RUN returned #N exit io out port 0x3ff size 1 count 1 data 1f
  * With --wait-for it sets everything up, prints "ready" and waits for PATH to exist
  * before the first KVM_RUN (so a probe can be limited to this pid first).
+ * With --vcpus N (N > 1) vCPU K's lines are labelled NAME/vK, and the N threads, once
+ * set up, leave a barrier together: their writes reach KVM at about the same time.
  * Built static at test time: the emulated host has no libc.
  */
 #include <fcntl.h>
+#include <pthread.h>
 #include <linux/kvm.h>
 #include <stdarg.h>
 #include <stdint.h>
@@ -35,11 +38,16 @@
 static const char *label = "guest";
 static int kmsg = -1;
 static uint8_t *mem;
+static int nvcpus = 1;
+static const char *wait_for;
+static int kvm, vm, run_size;
+static pthread_barrier_t start;
+static __thread char vcpu_label[96];
 
 static void say(const char *fmt, ...)
 {
 	char line[512];
-	int n = snprintf(line, sizeof line, "kvmguest %s pid %d: ", label, (int)getpid());
+	int n = snprintf(line, sizeof line, "kvmguest %s pid %d: ", vcpu_label[0] ? vcpu_label : label, (int)getpid());
 	va_list ap;
 	va_start(ap, fmt);
 	n += vsnprintf(line + n, sizeof line - n, fmt, ap);
@@ -102,48 +110,15 @@ static int emit(const char *op, uint8_t **pc, size_t *data_used)
 	return 1;
 }
 
-int main(int argc, char **argv)
+/* One vCPU: set up in real mode at CODE_AT, then KVM_RUN until hlt; returns the exit status. */
+static void *vcpu_thread(void *arg)
 {
-	const char *wait_for = NULL;
-	int i = 1;
-
-	for (; i + 1 < argc && argv[i][0] == '-'; i += 2) {
-		if (!strcmp(argv[i], "--label"))
-			label = argv[i + 1];
-		else if (!strcmp(argv[i], "--wait-for"))
-			wait_for = argv[i + 1];
-		else
-			break;
-	}
-	kmsg = open("/dev/kmsg", O_WRONLY);
-
-	mem = mmap(NULL, MEM_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-	if (mem == MAP_FAILED)
-		die("mmap");
-	uint8_t *pc = mem + CODE_AT;
-	size_t data_used = 0;
-	for (; i < argc; i++)
-		if (!emit(argv[i], &pc, &data_used)) {
-			fprintf(stderr, "kvmguest: bad op '%s'\n", argv[i]);
-			return 2;
-		}
-	*pc++ = 0xf4;                                                      /* hlt */
-
-	int kvm = open("/dev/kvm", O_RDWR | O_CLOEXEC);
-	if (kvm < 0)
-		die("open /dev/kvm");
-	int vm = ioctl(kvm, KVM_CREATE_VM, 0);
-	if (vm < 0)
-		die("KVM_CREATE_VM");
-	struct kvm_userspace_memory_region region = {
-		.slot = 0, .guest_phys_addr = 0, .memory_size = MEM_SIZE, .userspace_addr = (uintptr_t)mem,
-	};
-	if (ioctl(vm, KVM_SET_USER_MEMORY_REGION, &region) < 0)
-		die("KVM_SET_USER_MEMORY_REGION");
-	int vcpu = ioctl(vm, KVM_CREATE_VCPU, 0);
+	long id = (long)arg;
+	if (nvcpus > 1)
+		snprintf(vcpu_label, sizeof vcpu_label, "%s/v%ld", label, id);
+	int vcpu = ioctl(vm, KVM_CREATE_VCPU, id);
 	if (vcpu < 0)
 		die("KVM_CREATE_VCPU");
-	int run_size = ioctl(kvm, KVM_GET_VCPU_MMAP_SIZE, 0);
 	struct kvm_run *run = mmap(NULL, run_size, PROT_READ | PROT_WRITE, MAP_SHARED, vcpu, 0);
 	if (run == MAP_FAILED)
 		die("mmap kvm_run");
@@ -161,13 +136,15 @@ int main(int argc, char **argv)
 	if (ioctl(vcpu, KVM_SET_REGS, &regs) < 0)
 		die("KVM_SET_REGS");
 
-	if (wait_for) {
+	pthread_barrier_wait(&start); /* every vCPU set up */
+	if (wait_for && id == 0) {
 		printf("ready %d\n", (int)getpid());
 		fflush(stdout);
 		struct stat st;
 		while (stat(wait_for, &st) < 0)
 			usleep(20000);
 	}
+	pthread_barrier_wait(&start); /* and off together */
 
 	for (int n = 1;; n++) {
 		say("KVM_RUN enter #%d", n);
@@ -189,10 +166,66 @@ int main(int argc, char **argv)
 		}
 		case KVM_EXIT_HLT:
 			say("KVM_RUN returned #%d exit hlt: done", n);
-			return 0;
+			return NULL;
 		default:
 			say("KVM_RUN returned #%d exit reason %u: unexpected", n, run->exit_reason);
-			return 1;
+			exit(1);
 		}
 	}
+}
+
+int main(int argc, char **argv)
+{
+	int i = 1;
+
+	for (; i + 1 < argc && argv[i][0] == '-'; i += 2) {
+		if (!strcmp(argv[i], "--label"))
+			label = argv[i + 1];
+		else if (!strcmp(argv[i], "--wait-for"))
+			wait_for = argv[i + 1];
+		else if (!strcmp(argv[i], "--vcpus"))
+			nvcpus = atoi(argv[i + 1]);
+		else
+			break;
+	}
+	if (nvcpus < 1 || nvcpus > 16) {
+		fprintf(stderr, "kvmguest: --vcpus takes 1 to 16\n");
+		return 2;
+	}
+	kmsg = open("/dev/kmsg", O_WRONLY);
+
+	mem = mmap(NULL, MEM_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (mem == MAP_FAILED)
+		die("mmap");
+	uint8_t *pc = mem + CODE_AT;
+	size_t data_used = 0;
+	for (; i < argc; i++)
+		if (!emit(argv[i], &pc, &data_used)) {
+			fprintf(stderr, "kvmguest: bad op '%s'\n", argv[i]);
+			return 2;
+		}
+	*pc++ = 0xf4;                                                      /* hlt */
+
+	kvm = open("/dev/kvm", O_RDWR | O_CLOEXEC);
+	if (kvm < 0)
+		die("open /dev/kvm");
+	vm = ioctl(kvm, KVM_CREATE_VM, 0);
+	if (vm < 0)
+		die("KVM_CREATE_VM");
+	struct kvm_userspace_memory_region region = {
+		.slot = 0, .guest_phys_addr = 0, .memory_size = MEM_SIZE, .userspace_addr = (uintptr_t)mem,
+	};
+	if (ioctl(vm, KVM_SET_USER_MEMORY_REGION, &region) < 0)
+		die("KVM_SET_USER_MEMORY_REGION");
+	run_size = ioctl(kvm, KVM_GET_VCPU_MMAP_SIZE, 0);
+
+	pthread_barrier_init(&start, NULL, nvcpus);
+	pthread_t threads[16];
+	for (long id = 1; id < nvcpus; id++)
+		if (pthread_create(&threads[id], NULL, vcpu_thread, (void *)id))
+			die("pthread_create");
+	vcpu_thread((void *)0);
+	for (long id = 1; id < nvcpus; id++)
+		pthread_join(threads[id], NULL);
+	return 0;
 }

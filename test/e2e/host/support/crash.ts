@@ -11,14 +11,16 @@ export const TRIP_RUN = 3;
 
 const refusal = [
   "step refuse",
-  "staprun /lib/qtrip/qt_crash.ko > /tmp/refused.out 2>&1 &",
+  // The guest is chosen (-x): what is missing is the crash kernel.
+  "vmm refused-trip outb:0x3ff:0x1f",
+  "staprun -x $VMM /lib/qtrip/qt_crash.ko > /tmp/refused.out 2>&1 &",
   "refused=$!",
   "finish $refused 15",
   'say "loaded=$(grep -c "^qt_crash " /proc/modules)"',
   "report staprun < /tmp/refused.out",
   // Whatever staprun said, a trip now must leave the host up (a crash here has no dump).
   "step refused-trip",
-  "kvmguest --label refused-trip outb:0x3ff:0x1f",
+  "go refused-trip; wait $VMM",
   'say "the host survived the trip"',
   "kill $refused 2>/dev/null; wait $refused",
 ];
@@ -40,10 +42,11 @@ export async function crashBoot(
       "step kexec",
       "load_crash_kernel",
       "step arm",
-      "arm /lib/qtrip/qt_crash.ko && say armed",
-      "step trip",
       // Two writes to another port first: the tripping KVM_RUN is a warm one.
-      "kvmguest --label trip outb:0x3fe:0x00 outb:0x3fe:0x01 outb:0x3ff:0x1f outb:0x3fe:0x02",
+      "vmm trip outb:0x3fe:0x00 outb:0x3fe:0x01 outb:0x3ff:0x1f outb:0x3fe:0x02",
+      "arm -x $VMM /lib/qtrip/qt_crash.ko && say armed",
+      "step trip",
+      "go trip; wait $VMM",
       'say "the host survived the trip"',
     ].join("\n"),
   });

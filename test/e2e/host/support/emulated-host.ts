@@ -30,7 +30,8 @@ const shellLibrary = String.raw`
 # say TEXT: one kernel log record, on the emulated host's console and in any dump.
 say() { echo "@@ $*" > /dev/kmsg; }
 # step NAME: starts a named section of the log (see HostBoot.step).
-step() { say "step $*"; }
+STEP_LINE=1
+step() { say "step $*"; STEP_LINE=$(dmesg | wc -l); }
 # report TAG < FILE: each line of FILE as a record "@@ TAG: line".
 report() { while IFS= read -r line; do echo "@@ $1: $line" > /dev/kmsg; done; }
 armed_count() { dmesg | grep -c 'qtrip: host probe armed' || true; }
@@ -48,6 +49,33 @@ arm() {
   say "arm failed"; report staprun < /tmp/staprun.out; return 1
 }
 disarm() { kill $STAPRUN; wait $STAPRUN; report staprun < /tmp/staprun.out; }
+# wait_log PATTERN SECONDS: waits until the kernel log has a line matching PATTERN (grep -E) since the step began;
+# says "seen: PATTERN" or "not seen: PATTERN".
+wait_log() {
+  for i in $(seq $(($2 * 10))); do
+    dmesg | tail -n +$STEP_LINE | grep -qE "$1" && { say "seen: $1"; return 0; }
+    sleep 0.1
+  done
+  say "not seen: $1"; return 1
+}
+# refused NAME [STAPRUN OPTIONS] MODULE: runs staprun, which must stop by itself within 15 s; reports its exit and output.
+refused() {
+  name=$1; shift
+  staprun "$@" > /tmp/$name.out 2>&1 &
+  pid=$!
+  finish $pid 15 || { kill $pid; wait $pid; }
+  report staprun < /tmp/$name.out
+}
+# vmm LABEL [KVMGUEST OPTIONS] OPS: starts kvmguest in the background, set up and waiting for /tmp/go-LABEL; VMM is its pid.
+vmm() {
+  label=$1; shift
+  rm -f /tmp/go-$label
+  kvmguest --label $label --wait-for /tmp/go-$label "$@" > /tmp/vmm-$label.out &
+  VMM=$!
+  for i in $(seq 100); do grep -q ready /tmp/vmm-$label.out 2>/dev/null && break; sleep 0.1; done
+  say "vmm $label pid $VMM threads $(ls /proc/$VMM/task | tr '\n' ' ')"
+}
+go() { touch /tmp/go-$1; }
 # finish PID SECONDS: waits for a background PID to exit and says "exited rc=N", or says
 # "still running after SECONDS s" (and leaves it running: the caller decides).
 finish() {
@@ -67,15 +95,16 @@ load_crash_kernel() {
 }
 `;
 
-/** The emulated host's init: loads the KVM modules (`modules`, in load order), then runs the scenario. */
-function hostInit(modules: string[]): string {
+/** The emulated host's init: loads the KVM modules (`modules`, in load order; unless `kvmLater`: then the scenario calls load_kvm), then runs the scenario. */
+function hostInit(modules: string[], kvmLater: boolean): string {
   return String.raw`#!/bin/busybox sh
 /bin/busybox --install -s /bin
 mount -t proc proc /proc; mount -t sysfs sys /sys; mount -t devtmpfs dev /dev; mount -t tmpfs tmp /tmp
 mount -t debugfs debugfs /sys/kernel/debug
 . /lib/qtrip.sh
-for m in ${modules.join(" ")}; do insmod $m || say "insmod $m failed"; done
-say "host up: /dev/kvm $([ -c /dev/kvm ] && echo present || echo missing)"
+load_kvm() { for m in ${modules.join(" ")}; do insmod $m || say "insmod $m failed"; done; say "kvm loaded: /dev/kvm $([ -c /dev/kvm ] && echo present || echo missing)"; }
+unload_kvm() { rmmod kvm_amd kvm; say "kvm unloaded: $(grep -c '^kvm' /proc/modules) kvm modules left"; }
+${kvmLater ? "" : "load_kvm;"} say "host up: /dev/kvm $([ -c /dev/kvm ] && echo present || echo missing)"
 . /scenario.sh
 say "scenario finished"
 poweroff -f
@@ -97,7 +126,7 @@ poweroff -f
 /** Builds programs/kvmguest.c static (the emulated host has no libc of its own for it). */
 function buildKvmGuest(): string {
   const out = join(work, "kvmguest");
-  execFileSync("gcc", ["-static", "-O2", "-Wall", "-Werror", "-o", out, join(repoRoot, "test/e2e/host/programs/kvmguest.c")]);
+  execFileSync("gcc", ["-static", "-O2", "-Wall", "-Werror", "-pthread", "-o", out, join(repoRoot, "test/e2e/host/programs/kvmguest.c")]);
   return out;
 }
 
@@ -111,6 +140,8 @@ function unpackKexecTools(): string {
 }
 
 let baseArchive: Buffer | undefined;
+/** The KVM modules' paths in the initramfs, in load order. */
+let kvmLoadOrder: string[] = [];
 
 /**
  * The initramfs every boot shares: busybox, staprun and stapio, the KVM modules,
@@ -129,6 +160,7 @@ function hostArchive(): Buffer {
   ]);
   // kvm-amd needs kvm (which needs irqbypass) and ccp.
   const kvm = kernelModules(["kvm-amd"]);
+  kvmLoadOrder = kvm.load;
   baseArchive = cpioArchive([
     fileEntry("bin/busybox", "/usr/bin/busybox", 0o755),
     ...withLibraries(
@@ -145,11 +177,14 @@ function hostArchive(): Buffer {
     fileEntry("boot/vmlinuz", kernelImage),
     { path: "boot/capture.cpio", mode: 0o644, data: capture },
     textEntry("lib/qtrip.sh", shellLibrary),
-    textEntry("init", hostInit(kvm.load), 0o755),
     ...directoryEntries(["proc", "sys", "dev", "tmp"]),
   ]);
   return baseArchive;
 }
+
+/** The probe points in the kernel (kvm.ko); the QEMU one has its own test (qemu-probe.test.ts). */
+export const KERNEL_PROBES = ["kvm_fast_pio", "kvm_pio"] as const satisfies readonly HostProbe[];
+export type KernelProbe = (typeof KERNEL_PROBES)[number];
 
 /** The rule of every host test: of it, the host script uses only its case and channel. */
 const HOST_RULE = `case "E2E-HOST"\nwhen syscall latency > 10s\n`;
@@ -157,9 +192,9 @@ const HOST_RULE = `case "E2E-HOST"\nwhen syscall latency > 10s\n`;
 /** Builds the host script qtrip compiles for the test rule, as a module named `name`. */
 export async function hostModule(
   name: string,
-  opts: { action: HostAction; probe: HostProbe; edit?: (script: string) => string },
+  opts: { action: HostAction; probe: HostProbe; anyGuest?: boolean; edit?: (script: string) => string },
 ): Promise<string> {
-  const { host } = compileRule({ source: HOST_RULE, hostAction: opts.action, hostProbe: opts.probe });
+  const { host } = compileRule({ source: HOST_RULE, hostAction: opts.action, hostProbe: opts.probe, anyGuest: opts.anyGuest ?? false });
   return stapModule(opts.edit ? opts.edit(host) : host, { options: HOST_STAP_OPTIONS, name });
 }
 
@@ -228,6 +263,12 @@ export interface BootOptions {
   scenario: string;
   /** Files to add: path in the emulated host → path here (e.g. host modules). */
   files?: Record<string, string>;
+  /** Further archive entries (programs with their libraries). */
+  entries?: CpioEntry[];
+  /** The scenario loads kvm itself (shell function load_kvm); by default /init loads it first. */
+  kvmLater?: boolean;
+  /** The emulated host's CPUs (default 1). */
+  smp?: number;
   /** crashkernel= reservation, for kdump scenarios (128M is the least that worked). */
   crashkernel?: string;
   timeoutMs?: number;
@@ -239,8 +280,10 @@ export interface BootOptions {
  * reboot into an exit), or the timeout kills QEMU.
  */
 export async function bootHost(opts: BootOptions): Promise<HostBoot> {
-  const own: CpioEntry[] = [textEntry("scenario.sh", opts.scenario, 0o755)];
+  const base = hostArchive();
+  const own: CpioEntry[] = [textEntry("scenario.sh", opts.scenario, 0o755), textEntry("init", hostInit(kvmLoadOrder, opts.kvmLater ?? false), 0o755)];
   for (const [at, from] of Object.entries(opts.files ?? {})) own.push(fileEntry(at, from));
+  own.push(...(opts.entries ?? []));
   const append = [
     "console=ttyS0",
     "printk.devkmsg=on", // no rate limit on /dev/kmsg: every record of the scenario is kept
@@ -249,12 +292,12 @@ export async function bootHost(opts: BootOptions): Promise<HostBoot> {
   ].join(" ");
   const run = await runQemu({
     dir: mkdtempSync(join(work, "boot-")),
-    initramfs: [hostArchive(), cpioArchive(own)],
+    initramfs: [base, cpioArchive(own)],
     append,
     accel: "tcg",
     cpu: "max",
     memoryMb: opts.crashkernel ? 1280 : 1024,
-    smp: 1,
+    smp: opts.smp ?? 1,
     timeoutMs: opts.timeoutMs ?? 240_000,
   });
   const console = run.console + run.stderr + (run.timedOut ? "\n[qtrip test] QEMU killed: timeout\n" : "");
