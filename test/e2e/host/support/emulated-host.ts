@@ -102,7 +102,7 @@ function hostInit(modules: string[], kvmLater: boolean): string {
 mount -t proc proc /proc; mount -t sysfs sys /sys; mount -t devtmpfs dev /dev; mount -t tmpfs tmp /tmp
 mount -t debugfs debugfs /sys/kernel/debug
 . /lib/qtrip.sh
-load_kvm() { for m in ${modules.join(" ")}; do insmod $m || say "insmod $m failed"; done; say "kvm loaded: /dev/kvm $([ -c /dev/kvm ] && echo present || echo missing)"; }
+load_kvm() { say "loading kvm"; for m in ${modules.join(" ")}; do insmod $m || say "insmod $m failed"; done; say "kvm loaded: /dev/kvm $([ -c /dev/kvm ] && echo present || echo missing)"; }
 unload_kvm() { rmmod kvm_amd kvm; say "kvm unloaded: $(grep -c '^kvm' /proc/modules) kvm modules left"; }
 ${kvmLater ? "" : "load_kvm;"} say "host up: /dev/kvm $([ -c /dev/kvm ] && echo present || echo missing)"
 . /scenario.sh
