@@ -115,9 +115,12 @@ describe("generated scripts carry only the runtime their rules use", () => {
     expect(unused(compile(examples[0], { hostAction, hostProbe }).host)).toEqual([]);
   });
 
-  test("a one-rule system call script is at most half the size it had with the whole runtime (453 lines)", () => {
+  // 226 lines with a periodic `timer.ms` scan; the scan scheduled in C (a one-shot hrtimer per table armed for the
+  // first moment something could cross a threshold, the callback that trips from C, the labels it trips with) is
+  // about 90 lines of the runtime's own, in exchange for waking no idle CPU (issue #14).
+  test("a one-rule system call script stays well under the size it had with the whole runtime (453 lines)", () => {
     const { guest } = compileSource("when syscall latency > 200ms on pid 1\n", { fileName: "one.qt" }).outputs!;
-    expect(guest.split("\n").length - 1).toBeLessThanOrEqual(226);
+    expect(guest.split("\n").length - 1).toBeLessThanOrEqual(315);
   });
 
   test("a script without log-line rules has no console search, one without module functions no symbol work-around", () => {
