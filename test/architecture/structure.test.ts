@@ -117,10 +117,10 @@ describe("generated scripts carry only the runtime their rules use", () => {
 
   // 226 lines with a periodic `timer.ms` scan; the scan scheduled in C (a one-shot hrtimer per table armed for the
   // first moment something could cross a threshold, the callback that trips from C, the labels it trips with) is
-  // about 90 lines of the runtime's own, in exchange for waking no idle CPU (issue #14).
+  // about 95 lines of the runtime's own, in exchange for waking no idle CPU (issue #14).
   test("a one-rule system call script stays well under the size it had with the whole runtime (453 lines)", () => {
     const { guest } = compileSource("when syscall latency > 200ms on pid 1\n", { fileName: "one.qt" }).outputs!;
-    expect(guest.split("\n").length - 1).toBeLessThanOrEqual(315);
+    expect(guest.split("\n").length - 1).toBeLessThanOrEqual(320);
   });
 
   test("a script without log-line rules has no console search, one without module functions no symbol work-around", () => {

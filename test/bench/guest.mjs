@@ -147,7 +147,7 @@ const PRECISION = [
 
 /** The guest's log clock, in ms, of a dmesg line that matches. */
 function logClock(console, pattern) {
-  const m = new RegExp(`qt-bench: \\[ *(\\d+\\.\\d+)\\] ${pattern}`).exec(console);
+  const m = new RegExp(`qt-bench: (?:<\\d+>)?\\[ *(\\d+\\.\\d+)\\] ${pattern}`).exec(console);
   return m ? Number(m[1]) * 1000 : undefined;
 }
 
@@ -171,6 +171,7 @@ async function precision() {
       const started = logClock(run.console, `qt-trigger: call ${call} starts`);
       const tripped = logClock(run.console, "qtrip: tripped");
       if (started !== undefined && tripped !== undefined) guest.push(tripped - started - past);
+      else if (process.env.DEBUG) console.error(run.console.split("\n").filter((l) => /qt-bench|qt-trigger|qtrip/.test(l)).join("\n"));
     }
     const show = (xs) => (xs.length ? `${xs.map((x) => fmt(x, 2)).join(", ")}` : "-");
     lines.push(row([c.name, show(qemu), show(guest)], widths));

@@ -30,6 +30,7 @@ struct qt_slot {
 };
 
 static struct qt_slot qt_inflight[QT_TABLES][QT_INFLIGHT_SLOTS];
+static atomic_t qt_occupied[QT_TABLES];	/* slots in use: a stop of an empty table (every unwatched task's) is one load */
 static atomic_t qt_untracked;	/* starts not timed: a table was full */
 static int qt_untracked_said;	/* how many of them the scan has reported */
 
@@ -99,6 +100,7 @@ static void qt_inflight_start(int table, long key, u64 rules)
 			return;
 		}
 		s = free;
+		atomic_inc(&qt_occupied[table]);
 	}
 	WRITE_ONCE(s->start, 0);
 	smp_wmb();
@@ -121,12 +123,15 @@ static void qt_inflight_start(int table, long key, u64 rules)
 static void qt_inflight_stop(int table, long key)
 {
 	int i;
+	if (!atomic_read(&qt_occupied[table]))
+		return;
 	for (i = 0; i < QT_PROBE_RUN; i++) {
 		struct qt_slot *s = qt_slot_of(table, key, i);
 		if (atomic_long_read(&s->key) == key) {
 			WRITE_ONCE(s->start, 0);
 			smp_wmb();
 			atomic_long_set(&s->key, 0);
+			atomic_dec(&qt_occupied[table]);
 			return;
 		}
 	}

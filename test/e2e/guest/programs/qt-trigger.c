@@ -141,13 +141,16 @@ static void getppid_loop(long ms, long threads)
 
 	if (threads > 64)
 		die("too many threads", "getppid");
-	for (long t = 0; t < threads; t++) {
+	for (long t = 0; t < threads; t++)
 		loops[t].ms = ms;
+	/* The main thread loops too: a thread blocked in pthread_join for the whole loop would be a slow call. */
+	for (long t = 1; t < threads; t++)
 		if (pthread_create(&ids[t], NULL, getppid_thread, &loops[t]))
 			die("pthread_create", "getppid");
-	}
+	getppid_thread(&loops[0]);
 	for (long t = 0; t < threads; t++) {
-		pthread_join(ids[t], NULL);
+		if (t > 0)
+			pthread_join(ids[t], NULL);
 		n += loops[t].calls;
 		elapsed = loops[t].elapsed > elapsed ? loops[t].elapsed : elapsed;
 	}
