@@ -10,7 +10,7 @@ export const ioLatency = condition({
   threshold: true,
   subject: "block request",
   watches: () => "block I/O requests",
-  cost: { class: "low", detail: "two events per block request; one scan of the requests in flight per period" },
+  cost: { class: "low", detail: "two events per block request; a scan of the requests in flight only when one could cross its threshold" },
   caveats: ["pid, comm etc. are those of the task that issued the request to the driver"],
   example: 'when io latency > 5s on device "vda"',
   needs: () => ({

@@ -15,7 +15,7 @@ export const syscallLatency = condition({
   watches: ({ names }) => (listed(names.syscalls) ? `system calls ${listed(names.syscalls)}` : "every system call"),
   cost: {
     class: "medium",
-    detail: "two events per system call on every CPU (filters first, then one lock-free table write for matching calls); one scan of the calls in flight per period",
+    detail: "two events per system call on every CPU (filters first, then one lock-free table write for matching calls); a scan of the calls in flight only when one could cross its threshold",
   },
   caveats: ["x86_64 system call numbers; 32-bit (compat) calls are not timed when names are given"],
   example: "when syscall latency > 200ms on pid 1234",

@@ -25,11 +25,11 @@ function describe(value: Operand<bigint> | Operand<string>, duration = false): s
   return duration ? formatNanoseconds(value.value) : value.value.toString();
 }
 
-function trips(rule: CheckedRule, inflight: boolean, scanMs: number): string {
+function trips(rule: CheckedRule, inflight: boolean): string {
   const threshold = rule.threshold;
   const limit = threshold ? `${threshold.op === ">=" ? "at least" : "longer than"} ${describe(threshold.nanoseconds, true)}` : "";
   let when: string;
-  if (inflight) when = `when one has lasted ${limit}, seen while it still lasts (checked every ${scanMs} ms)`;
+  if (inflight) when = `when one has lasted ${limit}, seen while it still lasts (checked the moment it could have)`;
   else if (rule.entry.tripsWhen) when = rule.entry.tripsWhen(limit);
   else when = "when it happens";
   const count = rule.count ? `, once this has happened ${describe(rule.count.times)} times within ${describe(rule.count.window, true)}` : ", the first time";
@@ -66,7 +66,7 @@ export function explain(file: CheckedFile, options: ExplainOptions): string {
       `  Watches ${rule.entry.watches(rule.args)}${filters.length ? `, only for ${filters.join(" and ")}` : ", anywhere in the guest"}.`,
       `  Probes: ${probes.get(rule.index)!.probes.join(", ")}.`,
       `  Cost: ${rule.entry.cost.class}: ${rule.entry.cost.detail}.`,
-      `  Trips ${trips(rule, table !== undefined, plan.scanPeriodMs)}.`,
+      `  Trips ${trips(rule, table !== undefined)}.`,
       ...(table ? [`  Stops timing one when ${table.stops.map((s) => s.reason).join("; ")}.`] : []),
       ...(rule.entry.caveats.length ? [`  Caveats: ${rule.entry.caveats.join("; ")}.`] : []),
       "",

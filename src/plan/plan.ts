@@ -1,7 +1,6 @@
 // The planner: checked rules → what a guest trip-wire must do, for any backend.
 // It asks each rule's condition what it needs, gathers rules that time the same
-// thing into one in-flight table, keeps the rules seen at an event, decides how
-// often the tables are looked at, and lists the capabilities the script needs.
+// thing into one in-flight table, keeps the rules seen at an event, and lists the capabilities the script needs.
 // It knows conditions only through their specs, and no tracer at all.
 import type { CheckedFile, CheckedParam, CheckedRule } from "../check/checked.js";
 import type { EventNeeds, GuestEvent, InflightNeeds, Selection } from "../../stdlib/index.js";
@@ -25,7 +24,7 @@ export interface EventRule {
 
 /** What the script needs beyond its probes; a backend brings in the runtime for each. */
 export type Capability =
-  /** Tables of things in flight, looked at periodically. */
+  /** Tables of things in flight, looked at when one could cross a threshold. */
   | "inflight"
   /** `N times within D` with N > 1: the last N times of a rule. */
   | "counting"
@@ -44,8 +43,6 @@ export interface GuestPlan {
   file: CheckedFile;
   tables: InflightTable[];
   events: EventRule[];
-  /** How often the in-flight tables are looked at, in milliseconds (0: no tables). */
-  scanPeriodMs: number;
   /** Parameters given when the script starts: the script only reads them. */
   runtimeParams: CheckedParam[];
   /** Ring capacity per rule for `N times within D` (0 when the rule does not count). */
@@ -56,19 +53,6 @@ export interface GuestPlan {
 
 /** Largest N of `N times within D` when N is a run-time parameter. */
 export const RUNTIME_MAX_TIMES = 1024;
-/** The scan looks about ten times per threshold, every 1 to 10 ms. */
-const SCAN_PERIOD_MIN_MS = 1;
-const SCAN_PERIOD_MAX_MS = 10;
-const SCAN_PERIOD_RUNTIME_MS = 5;
-
-function scanPeriodFor(rule: CheckedRule): number {
-  const threshold = rule.threshold?.nanoseconds;
-  if (!threshold) return SCAN_PERIOD_MAX_MS;
-  if (threshold.kind === "param") return SCAN_PERIOD_RUNTIME_MS;
-  const tenth = Math.floor(Number(threshold.value / 1_000_000n) / 10);
-  return Math.max(SCAN_PERIOD_MIN_MS, Math.min(SCAN_PERIOD_MAX_MS, tenth));
-}
-
 function ringSize(rule: CheckedRule): number {
   const times = rule.count?.times;
   if (!times) return 0;
@@ -114,7 +98,6 @@ export function planGuest(file: CheckedFile, options: { dryRun: boolean }): Gues
     file,
     tables: [...tables.values()],
     events,
-    scanPeriodMs: timed.length ? Math.min(...timed.map(scanPeriodFor)) : 0,
     runtimeParams,
     ringSizes,
     capabilities,

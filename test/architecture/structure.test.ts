@@ -115,10 +115,13 @@ describe("generated scripts carry only the runtime their rules use", () => {
     expect(unused(compile(examples[0], { hostAction, hostProbe }).host)).toEqual([]);
   });
 
-  // 226 lines when the whole runtime made 453; the trip's deferred log line (and its word in the header), the stop at exec and the INTERRUPTIBLE warning added 25.
-  test("a one-rule system call script stays near half the size it had with the whole runtime (453 lines)", () => {
+  // 226 lines with a periodic `timer.ms` scan; the trip's deferred log line, the stop at exec and the INTERRUPTIBLE
+  // warning (issue #13) added 24; the scan scheduled in C (a one-shot hrtimer per table armed for the first moment
+  // something could cross a threshold, the callback that trips from C, the labels it trips with) about 95, in
+  // exchange for waking no idle CPU (issue #14).
+  test("a one-rule system call script stays well under the size it had with the whole runtime (453 lines)", () => {
     const { guest } = compileSource("when syscall latency > 200ms on pid 1\n", { fileName: "one.qt" }).outputs!;
-    expect(guest.split("\n").length - 1).toBeLessThanOrEqual(251);
+    expect(guest.split("\n").length - 1).toBeLessThanOrEqual(345);
   });
 
   test("a script without log-line rules has no console search, one without module functions no symbol work-around", () => {

@@ -1,12 +1,14 @@
 #!/usr/bin/env node
 // Benchmark, not a test: qtrip's guest script in a real guest kernel under QEMU
-// (the harness of test/e2e/guest), all timed from QEMU's side where it can be.
-//   - trip latency: from the start of a 5 s nanosleep to the channel write, for a
-//     200 ms threshold; boot time; the gap between the trip's log line and the write.
-//   - guest overhead: throughput of a getppid() loop with no script, with bare
-//     probes (the floor), with the generated script watching the loop's pid,
-//     with a minimal hand-written script for the same rule, and with each
-//     watching another pid (what unrelated tasks pay).
+// (the harness of test/e2e/guest). Three tables, printed as one:
+//   - wake-ups: local timer interrupts (LOC) and IRQ-work interrupts (IWI) per second
+//     per vCPU of an idle 2-vCPU guest over 5 s, against a begin-only script;
+//   - trip precision: how long after its threshold a call, request or wait still in
+//     flight trips, from QEMU's trace (marker to channel write) and from the guest's
+//     own log clock (qt-trigger's /dev/kmsg line to qtrip's trip line);
+//   - per-call cost: a getppid() loop in 1, 2 and 4 threads on 1, 2 and 4 vCPUs, with
+//     no script, bare probes (the floor), qtrip and a hand-written tracker, each
+//     watching the loop's pid and another pid; whether each script was still loaded.
 // Run: node test/bench/guest.mjs   (RUNS=3 boots per figure, LOOP_MS=3000 per loop)
 // Under QEMU's emulation (TCG) every figure is inflated; compare them with each other.
 import { dirname, resolve } from "node:path";
@@ -20,11 +22,9 @@ const loopMs = Number(process.env.LOOP_MS ?? 3000);
 // The harness is TypeScript: load it through vite's module runner, as vitest does.
 const vite = await createViteServer({ root, configFile: false, logLevel: "error", server: { middlewareMode: true, hmr: false, ws: false } });
 const harness = await vite.ssrLoadModule("/test/e2e/guest/harness.ts");
-const { buildModule, buildRuleModule, consoleTextAt, markerAt, PHASE, runGuest, trips } = harness;
+const { buildModule, buildRuleModule, markerAt, lastMarkerBeforeTrip, PHASE, runGuest, trips, virtioDisk } = harness;
 
-const RULE = "param pid: int\nwhen syscall latency > 200ms on pid $pid\n";
-
-// What one would write by hand for the same rule: start times in a global array,
+// What one would write by hand for the rule: start times in a global array,
 // a 10 ms scan. SystemTap locks `starts` on every system call of every task.
 const HAND_WRITTEN = `
 global pid = 0 # staprun ... pid=N
@@ -48,80 +48,212 @@ function nothing() %{ %} # embedded C: not optimised away
 probe kernel.trace("raw_syscalls:sys_enter"), kernel.trace("raw_syscalls:sys_exit") { if (pid() == pid) nothing() }
 `;
 
-const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-const fmt = (x, digits = 1) => x.toFixed(digits);
+const BEGIN_ONLY = `function nothing() %{ %}\nprobe begin { nothing() }\n`;
 
-async function boot(module, session) {
-  const run = await runGuest({ module, session });
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+const fmt = (x, digits = 1) => (x === undefined || Number.isNaN(x) ? "-" : x.toFixed(digits));
+const row = (cells, widths) => `  ${cells.map((c, i) => (i === 0 ? String(c).padEnd(widths[0]) : String(c).padStart(widths[i]))).join(" ")}`;
+
+async function boot(spec) {
+  const run = await runGuest(spec);
   markerAt(run, PHASE.done); // the session ran to its end
   return run;
 }
 
-async function tripLatency(module) {
-  const figures = { latency: [], boot: [], logToWrite: [] };
-  for (let i = 0; i < runs; i++) {
-    const run = await boot(module, "spawn t nanosleep:5000\narm pid=$pid_t\nrun t");
-    const [trip] = trips(run);
-    if (!trip) throw new Error(`no trip; console:\n${run.console}`);
-    figures.latency.push((trip.us - markerAt(run, 1)) / 1000);
-    figures.boot.push((markerAt(run, PHASE.booted) - run.startedUs) / 1000);
-    const logged = consoleTextAt(run, "qtrip: tripped");
-    if (logged !== undefined) figures.logToWrite.push((trip.us - logged) / 1000);
-  }
-  return figures;
+// ---------------------------------------------------------------------------
+// Wake-ups of an idle guest
+
+const IDLE_MS = 5000;
+const interrupts = (tag) => `grep -E "^ *(LOC|IWI):" /proc/interrupts | sed "s/^/qt-bench: ${tag} /"`;
+
+/** Interrupts per second per vCPU over IDLE_MS of an idle 2-vCPU guest: { LOC: [cpu0, cpu1], IWI: [...] }. */
+async function idleRates(module) {
+  const run = await boot({ module, smp: 2, session: ["arm", "sleep 1", interrupts("before"), `sleep ${IDLE_MS / 1000}`, interrupts("after")].join("\n") });
+  const counts = (tag) => {
+    const out = {};
+    for (const m of run.console.matchAll(new RegExp(`qt-bench: ${tag} +(LOC|IWI): +(\\d+) +(\\d+)`, "g"))) out[m[1]] = [Number(m[2]), Number(m[3])];
+    return out;
+  };
+  const before = counts("before");
+  const after = counts("after");
+  if (!before.LOC || !after.LOC) throw new Error(`no interrupt counts; console:\n${run.console}`);
+  const rates = {};
+  for (const kind of Object.keys(after)) rates[kind] = after[kind].map((n, cpu) => ((n - (before[kind]?.[cpu] ?? 0)) * 1000) / IDLE_MS);
+  return rates;
 }
 
-/** getppid() calls per second in the guest, median of the runs; `watch` names the pid the script watches. */
-async function throughput(module, watch) {
+const IDLE_RULES = [
+  ["syscall latency > 200ms on pid 99999", "(nothing in flight)"],
+  ["io latency > 1s", "(no I/O)"],
+  ['sched latency > 50ms on comm "nobody-here"', ""],
+  ['task blocked > 500ms on comm "nobody-here"', ""],
+  ['function "hrtimer_nanosleep" latency > 200ms on pid 99999', ""],
+  ["tick gap > 100ms", ""],
+];
+
+async function wakeUps() {
+  const sample = async (module) => {
+    const all = [];
+    for (let i = 0; i < runs; i++) all.push(await idleRates(module));
+    const med = (kind, cpu) => median(all.map((r) => r[kind]?.[cpu] ?? 0));
+    return { LOC: [med("LOC", 0), med("LOC", 1)], IWI: [med("IWI", 0), med("IWI", 1)] };
+  };
+  const control = await sample(await buildModule(BEGIN_ONLY));
+  const widths = [58, 16, 16, 14, 14];
+  const lines = [
+    `wake-ups of an idle 2-vCPU guest, per second over ${IDLE_MS / 1000} s, median of ${runs} (LOC: local timer interrupts; IWI: IRQ work):`,
+    row(["script", "LOC cpu0/cpu1", "IWI cpu0/cpu1", "extra, busiest", "extra, all"], widths),
+    row(["begin probe only (control)", `${fmt(control.LOC[0], 0)}/${fmt(control.LOC[1], 0)}`, `${fmt(control.IWI[0], 0)}/${fmt(control.IWI[1], 0)}`, "0", "0"], widths),
+  ];
+  for (const [source, note] of IDLE_RULES) {
+    const r = await sample(await buildRuleModule({ source: `when ${source}\n` }));
+    // Which vCPU runs the init's shell varies from boot to boot: compare the busiest with the busiest, and the sums.
+    const busiest = Math.max(...r.LOC) - Math.max(...control.LOC);
+    const all = r.LOC[0] + r.LOC[1] + r.IWI[0] + r.IWI[1] - (control.LOC[0] + control.LOC[1] + control.IWI[0] + control.IWI[1]);
+    const signed = (x) => `${x >= 0 ? "+" : ""}${fmt(x, 0)}`;
+    lines.push(row([`${source} ${note}`.trim(), `${fmt(r.LOC[0], 0)}/${fmt(r.LOC[1], 0)}`, `${fmt(r.IWI[0], 0)}/${fmt(r.IWI[1], 0)}`, signed(busiest), signed(all)], widths));
+  }
+  return lines;
+}
+
+// ---------------------------------------------------------------------------
+// Trip precision
+
+const VIRTIO = ["virtio_pci", "virtio_blk"];
+const throttledDisks = () => [virtioDisk({ mib: 1 }), virtioDisk({ mib: 1, throttling: "iops-total=1" })];
+const THRESHOLD_MS = 200;
+const TRIP_LOG = "dmesg | grep -E 'qt-trigger: call|qtrip: tripped' | sed 's/^/qt-bench: /'";
+
+/**
+ * Per condition: the rule, the session, and when the thing started relative to call `k`'s start
+ * (the sched wait starts when the sleeper's 150 ms timer wakes it, behind a FIFO spin).
+ */
+const PRECISION = [
+  { name: "syscall latency", rule: `when syscall latency > ${THRESHOLD_MS}ms on comm "victim"`, session: "spawn t comm:victim kmsg:1 nanosleep:1000\narm\nrun t" },
+  {
+    name: "function latency",
+    rule: `when function "hrtimer_nanosleep" latency > ${THRESHOLD_MS}ms on comm "victim"`,
+    session: "spawn t comm:victim kmsg:1 nanosleep:1000\narm\nrun t",
+  },
+  { name: "io latency", rule: `when io latency > ${THRESHOLD_MS}ms on device "vdb"`, disks: true, session: "spawn t kmsg:1 dread:/dev/vdbx3\narm\nrun t" },
+  { name: "task blocked", rule: `when task blocked > ${THRESHOLD_MS}ms on comm "victim"`, disks: true, session: "spawn t comm:victim kmsg:1 dread:/dev/vdbx3\narm\nrun t" },
+  {
+    name: "sched latency",
+    rule: `when sched latency > ${THRESHOLD_MS}ms on comm "victim"`,
+    session: "spawn v comm:victim kmsg:1 nanosleep:150\nspawn h base:0xc0 fifo:50 nanosleep:50 spin:700\narm\nrun v h",
+    startsAfterMs: 150,
+  },
+];
+
+/** The guest's log clock, in ms, of a dmesg line that matches. */
+function logClock(console, pattern) {
+  const m = new RegExp(`qt-bench: (?:<\\d+>)?\\[ *(\\d+\\.\\d+)\\] ${pattern}`).exec(console);
+  return m ? Number(m[1]) * 1000 : undefined;
+}
+
+async function precision() {
+  const widths = [18, 22, 22];
+  const lines = [
+    `trip precision: ms past the ${THRESHOLD_MS} ms threshold at which a thing still in flight trips, ${runs} run(s) each:`,
+    row(["condition", "from QEMU's trace", "in the guest"], widths),
+  ];
+  for (const c of PRECISION) {
+    const module = await buildRuleModule({ source: `${c.rule} as "late"\n` });
+    const qemu = [];
+    const guest = [];
+    for (let i = 0; i < runs; i++) {
+      const run = await boot({ module, session: `${c.session}\n${TRIP_LOG}`, ...(c.disks ? { kernelModules: VIRTIO, drives: throttledDisks() } : {}) });
+      const [trip] = trips(run);
+      if (!trip) throw new Error(`${c.name}: no trip; console:\n${run.console}`);
+      const call = c.name === "sched latency" ? 1 : lastMarkerBeforeTrip(run);
+      const past = (c.startsAfterMs ?? 0) + THRESHOLD_MS;
+      qemu.push((trip.us - markerAt(run, call)) / 1000 - past);
+      const started = logClock(run.console, `qt-trigger: call ${call} starts`);
+      const tripped = logClock(run.console, "qtrip: tripped");
+      if (started !== undefined && tripped !== undefined) guest.push(tripped - started - past);
+      else if (process.env.DEBUG) console.error(run.console.split("\n").filter((l) => /qt-bench|qt-trigger|qtrip/.test(l)).join("\n"));
+    }
+    const show = (xs) => (xs.length ? `${xs.map((x) => fmt(x, 2)).join(", ")}` : "-");
+    lines.push(row([c.name, show(qemu), show(guest)], widths));
+  }
+  lines.push("  (sched latency: from the sleeper's wake-up, 150 ms after its call began)");
+  return lines;
+}
+
+// ---------------------------------------------------------------------------
+// Per-call cost under load
+
+const RULE = "param pid: int\nwhen syscall latency > 200ms on pid $pid\n";
+const NAMED_RULE = "param pid: int\nwhen syscall futex, epoll_wait latency > 200ms on pid $pid\n";
+const CONFIGS = [
+  { vcpus: 1, threads: 1 },
+  { vcpus: 2, threads: 2 },
+  { vcpus: 4, threads: 4 },
+];
+
+/** getppid() calls per second in the guest, median of the runs, and whether the script was still loaded after the loop. */
+async function throughput(module, watch, { vcpus, threads }) {
   const rates = [];
+  let stopped = 0;
   for (let i = 0; i < runs; i++) {
     const session = [
-      `spawn loop getppid:${loopMs}`,
+      `spawn loop getppid:${loopMs}x${threads}`,
       "spawn other nanosleep:0", // parked until after the loop: a pid that exists and makes no call
       module ? `arm pid=$pid_${watch}` : "",
       "run loop",
+      'grep -q "^$(basename $MODULE .ko) " /proc/modules || echo "qt-bench: script gone"',
       "run other",
     ].join("\n");
-    const run = await boot(module, session);
+    const run = await boot({ module, session, smp: vcpus, timeoutMs: 180_000 });
     const m = /getppid (\d+) calls in (\d+) ms/.exec(run.console);
     if (!m) throw new Error(`no loop result; console:\n${run.console}`);
     rates.push((Number(m[1]) * 1000) / Number(m[2]));
+    if (module && run.console.includes("qt-bench: script gone")) stopped++;
   }
-  return median(rates);
+  return { rate: median(rates), stopped };
+}
+
+async function costs() {
+  const generated = await buildRuleModule({ source: RULE });
+  const named = await buildRuleModule({ source: NAMED_RULE });
+  const handWritten = await buildModule(HAND_WRITTEN);
+  const floor = await buildModule(FLOOR);
+  const scripts = [
+    ["no script", undefined, "loop"],
+    ["floor: bare probes with a pid test", floor, "other"],
+    ["qtrip, on the loop's pid", generated, "loop"],
+    ["hand-written, on the loop's pid", handWritten, "loop"],
+    ["qtrip, on another pid (unwatched tasks)", generated, "other"],
+    ["hand-written, on another pid", handWritten, "other"],
+    ["qtrip, futex/epoll_wait of the loop's pid", named, "loop"],
+  ];
+  const widths = [44, ...CONFIGS.map(() => 17)];
+  const lines = [
+    `per-call cost of a getppid() loop, ${loopMs} ms, median of ${runs}: ns added per call (script stopped itself: !)`,
+    row(["script", ...CONFIGS.map((c) => `${c.threads} thr/${c.vcpus} vCPU`)], widths),
+  ];
+  const base = [];
+  for (const [name, module, watch] of scripts) {
+    const cells = [];
+    for (const [i, config] of CONFIGS.entries()) {
+      const { rate, stopped } = await throughput(module, watch, config);
+      // Per call of one thread: each thread's calls cost threads / rate of the whole loop's time.
+      const perCall = (1e9 * config.threads) / rate;
+      base[i] ??= perCall;
+      cells.push(module ? `${fmt(perCall - base[i], 0)}${stopped ? "!" : ""}` : `${fmt(perCall, 0)} ns/call`);
+    }
+    lines.push(row([name, ...cells], widths));
+  }
+  return lines;
 }
 
 try {
-  const generated = await buildRuleModule({ source: RULE });
-  const handWritten = await buildModule(HAND_WRITTEN);
-  const floor = await buildModule(FLOOR);
-
-  console.log(`qtrip guest benchmark: kernel ${harness.kernelRelease}, QEMU ${process.env.QTRIP_E2E_ACCEL ?? "tcg"}, ${runs} boot(s) per figure\n`);
-  console.log("trip latency, 200 ms threshold, from the call's start to the channel write (QEMU's clock):");
-  for (const [name, module] of [["generated", generated], ["hand-written", handWritten]]) {
-    const t = await tripLatency(module);
-    console.log(`  ${name.padEnd(13)} ${t.latency.map((x) => fmt(x)).join(", ")} ms  (median ${fmt(median(t.latency))} ms)`);
-    console.log(`  ${"".padEnd(13)} boot, QEMU start to /init: median ${fmt(median(t.boot), 0)} ms`);
-    // Only qtrip's script logs before it writes.
-    if (t.logToWrite.length) console.log(`  ${"".padEnd(13)} its log line to the write: median ${fmt(median(t.logToWrite), 2)} ms`);
-  }
-  console.log();
-
-  const rows = [
-    ["no script", undefined, "loop"],
-    ["floor: probes with a pid test only", floor, "other"],
-    ["generated, on the loop's pid", generated, "loop"],
-    ["hand-written, on the loop's pid", handWritten, "loop"],
-    ["generated, on another pid", generated, "other"],
-    ["hand-written, on another pid", handWritten, "other"],
-  ];
-  console.log(`getppid() loop, ${loopMs} ms, median of ${runs}:`);
-  console.log(`  ${"script".padEnd(34)} ${"calls/s".padStart(10)} ${"ratio".padStart(7)} ${"+µs/call".padStart(9)}`);
-  let base;
-  for (const [name, module, watch] of rows) {
-    const rate = await throughput(module, watch);
-    base ??= rate;
-    console.log(`  ${name.padEnd(34)} ${fmt(rate, 0).padStart(10)} ${fmt(rate / base, 2).padStart(7)} ${fmt(1e6 / rate - 1e6 / base, 2).padStart(9)}`);
-  }
+  const sections = process.env.SECTIONS?.split(",") ?? ["wake-ups", "precision", "costs"];
+  const out = [`qtrip guest benchmark: kernel ${harness.kernelRelease}, QEMU ${process.env.QTRIP_E2E_ACCEL ?? "tcg"}, ${runs} boot(s) per figure`, ""];
+  if (sections.includes("wake-ups")) out.push(...(await wakeUps()), "");
+  if (sections.includes("precision")) out.push(...(await precision()), "");
+  if (sections.includes("costs")) out.push(...(await costs()));
+  console.log(out.join("\n"));
 } finally {
   await vite.close();
 }

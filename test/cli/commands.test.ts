@@ -59,7 +59,7 @@ describe("qtrip explain", () => {
     expect(r.status).toBe(0);
     expect(r.stdout).toContain('r.qt: 1 rule, case "42".');
     expect(r.stdout).toContain('Watches system calls fsync, only for task named "postgres".');
-    expect(r.stdout).toContain("Trips when one has lasted at least 500 ms, seen while it still lasts (checked every 10 ms), once this has happened 3 times within 1 min.");
+    expect(r.stdout).toContain("Trips when one has lasted at least 500 ms, seen while it still lasts (checked the moment it could have), once this has happened 3 times within 1 min.");
     expect(r.stdout).toContain("calls panic()");
     expect(r.stdout).toContain("only from the chosen guest (its VMM process, given with stap -x PID, and that process's vCPU threads)");
     expect(qtrip(["explain", "--any-guest", "r.qt"], dir).stdout).toContain("from ANY guest on the hypervisor (--any-guest)");
@@ -69,7 +69,7 @@ describe("qtrip explain", () => {
     writeFileSync(join(dir, "e.qt"), "when event hung_task\nwhen syscall latency > 200ms\n");
     const out = qtrip(["explain", "e.qt"], dir).stdout;
     expect(out).toContain('  Probes: kernel.trace("printk:console").\n');
-    expect(out).toContain('  Probes: kernel.trace("raw_syscalls:sys_enter") (start), kernel.trace("raw_syscalls:sys_exit") (stop), kernel.trace("sched:sched_process_exit") (stop), kernel.trace("sched:sched_process_exec") (stop), timer.ms(10) (scan).\n');
+    expect(out).toContain('  Probes: kernel.trace("raw_syscalls:sys_enter") (start), kernel.trace("raw_syscalls:sys_exit") (stop), kernel.trace("sched:sched_process_exit") (stop), kernel.trace("sched:sched_process_exec") (stop), a one-shot hrtimer of the runtime, at the first moment one could cross its threshold (scan).\n');
     // What ends a timing, and that the console cannot delay the write.
     expect(out).toContain(
       "  Stops timing one when the call returned; the thread exited before it ended (exit, exit_group, or killed while blocked); the thread exec'd from a thread other than its process's leader, and took the leader's pid.\n",

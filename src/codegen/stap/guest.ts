@@ -5,16 +5,17 @@
 import type { CheckedParam, CheckedRule, Operand } from "../../check/checked.js";
 import { type EventRule, type GuestPlan, type InflightTable } from "../../plan/plan.js";
 import { emitFragments, type Fragment } from "./fragment.js";
-import { Handlers, bit, mask, ruleComment, ruleTest } from "./handlers.js";
+import { Handlers, bit, ruleComment, ruleTest } from "./handlers.js";
 import { header } from "./header.js";
 import type { KernelRange } from "./kernel.js";
 import { lower } from "./lowering.js";
 import { GUEST_STAP_OPTIONS } from "./options.js";
-import { counting } from "./runtime/counting.js";
-import { core, delays, runtimeThresholds } from "./runtime/core.js";
-import { inflight, lateCount } from "./runtime/inflight.js";
+import { countAtEvent, counting } from "./runtime/counting.js";
+import { core, delays, readyAtEvent, runtimeThresholds, tripRule } from "./runtime/core.js";
+import { inflight } from "./runtime/inflight.js";
 import { moduleSymbols } from "./runtime/kernel-facts.js";
 import { durations, refuse } from "./runtime/refuse.js";
+import { scanTimer } from "./runtime/scan-timer.js";
 import { lowerSelection } from "./selections.js";
 import { commentText, hex, stapInt, stapString } from "./syntax.js";
 
@@ -39,17 +40,6 @@ class GuestScript {
 
   use(fragments: Fragment[]): void {
     for (const f of fragments) this.fragments.add(f);
-  }
-
-  /** `qt_count()` for counting rules; nothing for the others: one occurrence is enough. */
-  held(rule: CheckedRule, occurrences: string): string[] {
-    return this.plan.ringSizes[rule.index] > 0 ? [`qt_count(${rule.index}, ${occurrences})`] : [];
-  }
-
-  /** `qt_ready()` narrows a mask to the rules past their `after` delay. */
-  ready(rules: CheckedRule[]): string {
-    const delayed = rules.some((r) => r.after);
-    return delayed ? `qt_ready(${mask(rules)})` : mask(rules);
   }
 }
 
@@ -90,35 +80,27 @@ function addEvent(script: GuestScript, { rule, at, select }: EventRule): void {
     script.use(t.fragments);
     if (t.prelude) handlers.prelude(lowered.probe, t.prelude);
   }
+  script.use([tripRule]);
   handlers.comment(lowered.probe, "Conditions seen where they happen.");
   // Every filter before the count: counting records an occurrence.
   const conditions = [...(lowered.guard ? [lowered.guard] : []), ...tests.map((t) => t.test)];
   const filtered = ruleTest(rule, lowered.reads, conditions);
   const occurrence = rule.after ? [`qt_ready(${bit(rule)})`] : [];
-  const test = [...(filtered ? [filtered] : []), ...occurrence, ...script.held(rule, "1")].join(" && ");
+  if (rule.after) script.use([readyAtEvent]);
+  // One occurrence is enough, but for a counting rule.
+  const held = script.plan.ringSizes[rule.index] > 0 ? [`qt_count(${rule.index}, 1)`] : [];
+  if (held.length) script.use([countAtEvent]);
+  const test = [...(filtered ? [filtered] : []), ...occurrence, ...held].join(" && ");
   handlers.add(lowered.probe, [...ruleComment(rule, "\t"), test ? `\tif (${test}) {` : "\t{", ...tripLines(rule, "\t\t"), "\t}"]);
 }
 
-function emitScan(script: GuestScript): string[] {
-  const { plan } = script;
-  if (plan.tables.length === 0) return [];
-  const out = [
-    "",
-    `# Every ${plan.scanPeriodMs} ms, look at what is still in flight: anything past its threshold trips now, not when it ends.`,
-    `probe timer.ms(${plan.scanPeriodMs}) {`,
-  ];
-  for (const table of plan.tables) {
-    const late = `qt_late${table.index}`;
-    const rules = table.rules.map((r) => r.rule);
-    out.push(`\t${late} = qt_scan_table(${table.index}, ${script.ready(rules)})`);
-    for (const rule of rules) {
-      const held = script.held(rule, `qt_late_count(${rule.index})`);
-      if (held.length) script.use([lateCount]);
-      out.push(...ruleComment(rule, "\t"), `\tif (${[`(${late} & ${bit(rule)})`, ...held].join(" && ")}) {`, ...tripLines(rule, "\t\t"), "\t}");
-    }
-  }
-  out.push("}");
-  return out;
+/** The scan of the tables runs in the runtime's C (runtime/scan-timer.ts); the timed rules' labels reach it from the begin probe. */
+function useScanTimers(script: GuestScript): string[] {
+  const timed = script.plan.tables.flatMap((t) => t.rules.map((r) => r.rule));
+  if (timed.length === 0) return [];
+  const counted = timed.filter((r) => script.plan.ringSizes[r.index] > 0).reduce((m, r) => m | (1n << BigInt(r.index)), 0n);
+  script.use([scanTimer({ counted, delayed: timed.some((r) => r.after) })]);
+  return timed.map((r) => `\tqt_set_label(${r.index}, ${stapString(r.label)})`);
 }
 
 function emitParams(params: CheckedParam[]): string[] {
@@ -150,6 +132,7 @@ function emitBegin(script: GuestScript): string[] {
       out.push(refuseIf(script, `qt_${p.name}_ns < 0`, `${stapString(`qtrip: parameter '${p.name}' is not a duration (e.g. 200ms): `)} . ${p.name}`));
     }
   }
+  out.push(...useScanTimers(script));
   if (plan.ringSizes.some((n) => n > 0)) out.push("\tqt_bind_rings()");
   if (script.fragments.has(moduleSymbols)) out.push("\tqt_kernel_resolves_module_symbols() # before kprobe.module() probes are registered");
   for (const rule of file.rules) {
@@ -224,7 +207,6 @@ export function emitGuest({ plan, kernel, sourceName, sourceText, outputName }: 
   if (plan.tables.length) script.use([inflight]);
   for (const table of plan.tables) addTable(script, table);
   for (const event of plan.events) addEvent(script, event);
-  const scan = emitScan(script);
   const rings = emitRings(script);
   const params = emitParams(plan.runtimeParams);
   const begin = emitBegin(script);
@@ -259,7 +241,6 @@ export function emitGuest({ plan, kernel, sourceName, sourceText, outputName }: 
     ...params,
     ...begin,
     ...script.handlers.emit(),
-    ...scan,
   ];
   return `${top}\n${lines.join("\n")}\n`;
 }

@@ -54,10 +54,6 @@ export function bit(rule: CheckedRule): string {
   return hex(2 ** rule.index);
 }
 
-export function mask(rules: CheckedRule[]): string {
-  return `0x${rules.reduce((m, r) => m | (1n << BigInt(r.index)), 0n).toString(16)}`;
-}
-
 export function operand(value: Operand<bigint> | Operand<string>): string {
   if (value.kind === "param") return value.name;
   return typeof value.value === "string" ? stapString(value.value) : stapInt(value.value);

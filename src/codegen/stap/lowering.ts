@@ -174,8 +174,9 @@ export const LOWERING: { [E in EventName]: EventLowering<E> } = {
     values: { signal: { number: "$sig", result: "$result" } },
     kernels: "2.6.31+",
   },
-  // Each CPU's tick, on that CPU.
-  "cpu-tick": { probes: () => ["timer.profile"], reads: () => ({ cpu: "cpu()" }), kernels: "any" },
+  // Each CPU's tick, on that CPU: the local APIC timer's interrupt, which carries the tick (and the CPU's other
+  // hrtimers). Not timer.profile: that is a 1 kHz perf event of its own, an extra interrupt per ms on every CPU.
+  "cpu-tick": { probes: trace("irq_vectors:local_timer_entry"), reads: () => ({ cpu: "cpu()" }), kernels: "x86, 3.10+" },
 };
 
 /** The lowering of one event: its probe points as one handler's, and the rest. */

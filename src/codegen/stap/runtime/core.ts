@@ -46,11 +46,7 @@ export function core(dryRun: boolean): Fragment {
   return {
     name: "core: the trip",
     c: trip(dryRun),
-    stap: String.raw`function qt_trip_rule(label:string) %{
-	qt_trip(STAP_ARG_label);
-%}
-
-/* Armed: said in the kernel log; the options' absence, on the terminal that started the script. */
+    stap: String.raw`/* Armed: said in the kernel log; the options' absence, on the terminal that started the script. */
 function qt_log_armed(rules:long, case_id:string) %{
 #ifndef STP_NO_OVERLOAD
 	_stp_warn("qtrip: no -DSTP_NO_OVERLOAD: may stop under load");
@@ -65,6 +61,14 @@ function qt_log_armed(rules:long, case_id:string) %{
 %}`,
   };
 }
+
+/** The trip from a probe handler (rules seen at an event); the in-flight scan trips from C. */
+export const tripRule: Fragment = {
+  name: "trip from a handler",
+  stap: String.raw`function qt_trip_rule(label:string) %{
+	qt_trip(STAP_ARG_label);
+%}`,
+};
 
 /**
  * Thresholds given when the script starts. The emitter declares qt_threshold[]
@@ -99,9 +103,14 @@ static u64 qt_after[QT_RULES]; /* ns after arming before rule r may trip */`,
 
 function qt_start_delays() %{
 	qt_armed_at = ktime_get_mono_fast_ns();
-%}
+%}`,
+};
 
-/* The rules of the mask whose delay is over. */
+/** A delayed rule's occurrence seen at an event (the in-flight scan checks the delay from C). */
+export const readyAtEvent: Fragment = {
+  name: "delays at events",
+  requires: [delays],
+  stap: String.raw`/* The rules of the mask whose delay is over. */
 function qt_ready:long(rules:long) %{
 	u64 now = ktime_get_mono_fast_ns(), ready = STAP_ARG_rules;
 	int r;

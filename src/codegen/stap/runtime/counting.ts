@@ -52,10 +52,6 @@ static int qt_held(int r, u32 n)
 	raw_spin_lock_init(&qt_counters[STAP_ARG_rule].lock);
 %}
 
-function qt_count:long(rule:long, n:long) %{
-	STAP_RETURN(qt_held(STAP_ARG_rule, STAP_ARG_n));
-%}
-
 function qt_dropped_count:long() %{
 	STAP_RETURN(atomic_read(&qt_dropped));
 %}
@@ -64,4 +60,13 @@ probe end {
 	qt_dropped = qt_dropped_count()
 	if (qt_dropped) printf("qtrip: %d occurrences were not counted (lock contention)\n", qt_dropped)
 }`,
+};
+
+/** A counting rule's occurrence seen at an event (the in-flight scan counts from C). */
+export const countAtEvent: Fragment = {
+  name: "counting at events",
+  requires: [counting],
+  stap: String.raw`function qt_count:long(rule:long, n:long) %{
+	STAP_RETURN(qt_held(STAP_ARG_rule, STAP_ARG_n));
+%}`,
 };

@@ -1,11 +1,16 @@
 // In-flight tables: things that started and have not ended yet (a system call,
 // a request, a function call), in lock-free tables of embedded C, so that a
 // filtered-out task pays only for its filter test and no SystemTap lock is taken.
+// Each table has a one-shot hrtimer armed for the earliest moment something in
+// it could cross a threshold, and off while nothing is in flight: the watcher
+// wakes no CPU that has nothing to do (runtime/scan-timer.ts has its callback).
 import type { Fragment } from "../fragment.js";
 
 export const inflight: Fragment = {
   name: "in-flight tables",
   c: String.raw`#include <linux/hash.h>
+#include <linux/hrtimer.h>
+#include <linux/irq_work.h>
 #include <linux/log2.h>
 #include <linux/timekeeping.h>
 
@@ -24,9 +29,47 @@ struct qt_slot {
 };
 
 static struct qt_slot qt_inflight[QT_TABLES][QT_INFLIGHT_SLOTS];
+static atomic_t qt_occupied[QT_TABLES];	/* slots in use: a stop of an empty table (every unwatched task's) is one load */
 static atomic_t qt_untracked;	/* starts not timed: a table was full */
 static int qt_untracked_said;	/* how many of them the scan has reported */
-static u32 qt_newly_late[QT_RULES];		/* filled by qt_scan for the handler */
+
+/* A table's scan timer (runtime/scan-timer.ts): due is when it fires, S64_MAX while off or scanning; else it only moves earlier. */
+struct qt_scan_timer {
+	struct hrtimer timer;
+	struct irq_work program;	/* arms it from where hrtimer_start is unsafe: NMI, or IRQs off (maybe under its lock) */
+	atomic64_t due;
+	int table;
+};
+static struct qt_scan_timer qt_timers[QT_TABLES];
+
+/* Programs the timer for its due time; racing programmers loop until the last one programmed what is due. */
+static void qt_program(struct qt_scan_timer *t)
+{
+	s64 due = atomic64_read(&t->due), programmed;
+	do {
+		if (due == S64_MAX)
+			return;
+		programmed = due;
+		hrtimer_start(&t->timer, ns_to_ktime(programmed), HRTIMER_MODE_ABS_HARD);
+		due = atomic64_read(&t->due);
+	} while (due != programmed);
+}
+
+static void qt_program_work(struct irq_work *work)
+{
+	qt_program(container_of(work, struct qt_scan_timer, program));
+}
+
+/* Moves the timer's due time earlier; true when it did (the caller then programs it). */
+static int qt_due_earlier(struct qt_scan_timer *t, s64 due)
+{
+	s64 now_due = atomic64_read(&t->due);
+	do {
+		if (due >= now_due)
+			return 0;
+	} while (!atomic64_try_cmpxchg(&t->due, &now_due, due));
+	return 1;
+}
 
 static inline struct qt_slot *qt_slot_of(int table, long key, int i)
 {
@@ -37,6 +80,7 @@ static inline struct qt_slot *qt_slot_of(int table, long key, int i)
 static void qt_inflight_start(int table, long key, u64 rules)
 {
 	struct qt_slot *free = NULL, *s = NULL;
+	u64 start, first = U64_MAX;
 	int i;
 
 	/* Reuse the key's own slot if a missed stop left one behind; else the first free one. */
@@ -55,68 +99,41 @@ static void qt_inflight_start(int table, long key, u64 rules)
 			return;
 		}
 		s = free;
+		atomic_inc(&qt_occupied[table]);
 	}
 	WRITE_ONCE(s->start, 0);
 	smp_wmb();
 	WRITE_ONCE(s->rules, rules);
 	smp_wmb();
-	WRITE_ONCE(s->start, ktime_get_mono_fast_ns());
+	WRITE_ONCE(s->start, start = ktime_get_mono_fast_ns());
+	/* Due by the first of its rules' thresholds. The slot before the due time: a scan that turns the timer off sees it. */
+	for (i = 0; i < QT_RULES; i++)
+		if ((rules >> i & 1) && qt_threshold[i] < first)
+			first = qt_threshold[i];
+	smp_mb();
+	if (qt_due_earlier(&qt_timers[table], start + first + 1)) {
+		if (in_nmi() || irqs_disabled())
+			irq_work_queue(&qt_timers[table].program);
+		else
+			qt_program(&qt_timers[table]);
+	}
 }
 
 static void qt_inflight_stop(int table, long key)
 {
 	int i;
+	if (!atomic_read(&qt_occupied[table]))
+		return;
 	for (i = 0; i < QT_PROBE_RUN; i++) {
 		struct qt_slot *s = qt_slot_of(table, key, i);
 		if (atomic_long_read(&s->key) == key) {
 			WRITE_ONCE(s->start, 0);
 			smp_wmb();
 			atomic_long_set(&s->key, 0);
+			atomic_dec(&qt_occupied[table]);
 			return;
 		}
 	}
-}
-
-/* Marks what crossed a rule's threshold (rules of the mask only); qt_newly_late[r] counts them. Returns the rules with any. */
-static u64 qt_scan(int table, u64 table_rules)
-{
-	u64 now = ktime_get_mono_fast_ns(), found = 0;
-	int i, r, untracked = atomic_read(&qt_untracked);
-
-	/* A trip-wire that stops seeing says so while armed (the timer's context may printk). */
-	if (untracked != qt_untracked_said && printk_ratelimit() && (qt_untracked_said = untracked))
-		printk(KERN_WARNING "qtrip: %d starts not timed so far: an in-flight table is full (raise -DQT_INFLIGHT_SLOTS)\n", untracked);
-	for (r = 0; r < QT_RULES; r++)
-		qt_newly_late[r] = 0;
-	for (i = 0; i < QT_INFLIGHT_SLOTS; i++) {
-		struct qt_slot *s = &qt_inflight[table][i];
-		u64 start, rules, late;
-
-		if (!atomic_long_read(&s->key))
-			continue;
-		start = READ_ONCE(s->start);
-		if (!start || now <= start)
-			continue;
-		smp_rmb();
-		rules = READ_ONCE(s->rules) & table_rules;
-		late = READ_ONCE(s->late_for) == start ? READ_ONCE(s->late) : 0;
-		for (r = 0; r < QT_RULES; r++) {
-			u64 bit = 1ULL << r;
-			if (!(rules & bit) || (late & bit) || now - start <= qt_threshold[r])
-				continue;
-			smp_rmb();
-			if (READ_ONCE(s->start) != start) /* it ended meanwhile */
-				break;
-			late |= bit;
-			qt_newly_late[r]++;
-			found |= bit;
-		}
-		if (late) {
-			WRITE_ONCE(s->late, late);
-			WRITE_ONCE(s->late_for, start);
-		}
-	}
-	return found;
 }`,
   stap: String.raw`function qt_start(table:long, key:long, rules:long) %{
 	qt_inflight_start(STAP_ARG_table, STAP_ARG_key, STAP_ARG_rules);
@@ -124,18 +141,5 @@ static u64 qt_scan(int table, u64 table_rules)
 
 function qt_stop(table:long, key:long) %{
 	qt_inflight_stop(STAP_ARG_table, STAP_ARG_key);
-%}
-
-function qt_scan_table:long(table:long, rules:long) %{
-	STAP_RETURN(atomic_read(&qt_tripped) ? 0 : qt_scan(STAP_ARG_table, STAP_ARG_rules));
-%}`,
-};
-
-/** How many things crossed a rule's threshold in the last scan: the occurrences of a counting rule. */
-export const lateCount: Fragment = {
-  name: "late counts",
-  requires: [inflight],
-  stap: String.raw`function qt_late_count:long(rule:long) %{
-	STAP_RETURN(qt_newly_late[STAP_ARG_rule]);
 %}`,
 };

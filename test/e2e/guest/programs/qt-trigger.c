@@ -9,7 +9,9 @@
  *   nanosleep:MS[xN]      N times: a marker, then nanosleep(2) for MS milliseconds
  *   clock_nanosleep:MS[xN]  the same with clock_nanosleep(2)
  *   read:MS[xN]           the same with a read(2) of a timerfd that expires after MS
- *   getppid:MS            call getppid(2) in a loop for MS milliseconds; print calls/s
+ *   getppid:MS[xT]        call getppid(2) in a loop for MS milliseconds, in T threads (default 1); print calls/s
+ *   kmsg:1                from now on, each call's start is also logged to /dev/kmsg (debug level: not on the
+ *                         console), so that the guest's own log clock dates it
  *   spin:MS[xN]           N times: a marker, then a busy loop (no system call) for MS milliseconds
  *   open:PATH[xN]         N times: a marker, then openat(2) of PATH (read-only); print the first error
  *   dread:DEV[xN]         N times: a marker, then an O_DIRECT read(2) of the next 4 KiB of DEV
@@ -57,6 +59,7 @@
 
 static unsigned marker_base;
 static unsigned calls;
+static int kmsg = -1;
 
 static void die(const char *what, const char *arg)
 {
@@ -72,6 +75,8 @@ static void mark(unsigned value)
 /* Marks the start of the next blocking call: the last thing before the system call. */
 static void call_starts(void)
 {
+	if (kmsg >= 0)
+		dprintf(kmsg, "<7>qt-trigger: call %u starts\n", marker_base + calls + 1);
 	mark(marker_base + ++calls);
 }
 
@@ -195,17 +200,49 @@ static double now_ms(void)
 	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
 }
 
-static void getppid_loop(long ms)
+struct loop {
+	long ms;
+	unsigned long calls;
+	double elapsed;
+};
+
+static void *getppid_thread(void *arg)
 {
-	double start = now_ms(), elapsed;
-	unsigned long n = 0;
+	struct loop *loop = arg;
+	double start = now_ms();
 
 	do {
 		for (int i = 0; i < 1024; i++)
 			syscall(SYS_getppid);
-		n += 1024;
-		elapsed = now_ms() - start;
-	} while (elapsed < ms);
+		loop->calls += 1024;
+		loop->elapsed = now_ms() - start;
+	} while (loop->elapsed < loop->ms);
+	return NULL;
+}
+
+/* T threads of one process (the pid a rule watches), each calling getppid(2) for MS. */
+static void getppid_loop(long ms, long threads)
+{
+	struct loop loops[64] = { 0 };
+	pthread_t ids[64];
+	unsigned long n = 0;
+	double elapsed = 0;
+
+	if (threads > 64)
+		die("too many threads", "getppid");
+	for (long t = 0; t < threads; t++)
+		loops[t].ms = ms;
+	/* The main thread loops too: a thread blocked in pthread_join for the whole loop would be a slow call. */
+	for (long t = 1; t < threads; t++)
+		if (pthread_create(&ids[t], NULL, getppid_thread, &loops[t]))
+			die("pthread_create", "getppid");
+	getppid_thread(&loops[0]);
+	for (long t = 0; t < threads; t++) {
+		if (t > 0)
+			pthread_join(ids[t], NULL);
+		n += loops[t].calls;
+		elapsed = loops[t].elapsed > elapsed ? loops[t].elapsed : elapsed;
+	}
 	printf("qt-trigger: getppid %lu calls in %.0f ms: %.0f calls/s\n", n, elapsed, n * 1e3 / elapsed);
 	fflush(stdout);
 }
@@ -344,7 +381,9 @@ static void run_step(const char *step)
 		mark(strtoul(arg, NULL, 0));
 	} else if (!strncmp(step, "getppid:", 8)) {
 		parse_repeat(arg, &ms, &times);
-		getppid_loop(ms);
+		getppid_loop(ms, times);
+	} else if (!strncmp(step, "kmsg:", 5)) {
+		kmsg = open("/dev/kmsg", O_WRONLY);
 	} else if (!strncmp(step, "open:", 5) || !strncmp(step, "dread:", 6) || !strncmp(step, "fsync:", 6)) {
 		char path[256];
 		split_repeat(arg, path, sizeof path, &times);

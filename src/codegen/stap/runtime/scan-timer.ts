@@ -1,0 +1,124 @@
+// The scan of the in-flight tables: each table's one-shot hrtimer fires at the
+// earliest moment something in it could cross a threshold, trips what did (from
+// C: the callback runs in hard-IRQ context, where no SystemTap function runs),
+// and re-arms for the next such moment, or stays off while nothing is in flight.
+// No periodic timer: an idle CPU is woken by nothing. Rule labels reach C only as
+// SystemTap string arguments, copied once when the script starts.
+import type { Fragment } from "../fragment.js";
+import { counting } from "./counting.js";
+import { delays } from "./core.js";
+import { inflight } from "./inflight.js";
+
+export interface ScanRules {
+  /** Bit r: rule r's occurrences are counted (`N times within D`) before it trips. */
+  counted: bigint;
+  /** Some rule has an `after D` delay. */
+  delayed: boolean;
+}
+
+export function scanTimer({ counted, delayed }: ScanRules): Fragment {
+  // A rule with an 'after' delay is not looked at before the delay ends.
+  const due = delayed ? "max(start + qt_threshold[r] + 1, qt_after[r] ? qt_armed_at + qt_after[r] : 0)" : "start + qt_threshold[r] + 1";
+  const occurred = counted ? ` && (!(0x${counted.toString(16)}ULL >> r & 1) || qt_held(r, late[r]))` : "";
+  return {
+    name: "scan timers",
+    requires: [inflight, ...(counted ? [counting] : []), ...(delayed ? [delays] : [])],
+    probes: ["begin(-1)", "end"],
+    c: String.raw`static char qt_labels[QT_RULES][MAXSTRINGLEN]; /* the timed rules' labels, copied when the script starts */
+
+/* Counts in late[r] what crossed rule r's threshold; lowers *next to when the next thing could. Returns the rules with any. */
+static u64 qt_scan(int table, u32 *late_counts, u64 *next)
+{
+	u64 now = ktime_get_mono_fast_ns(), found = 0;
+	int i, r, untracked = atomic_read(&qt_untracked);
+
+	/* A trip-wire that stops seeing says so while armed (the timer's context may printk). */
+	if (untracked != qt_untracked_said && printk_ratelimit()) {
+		printk(KERN_WARNING "qtrip: %d starts not timed so far: an in-flight table is full (raise -DQT_INFLIGHT_SLOTS)\n", untracked);
+		qt_untracked_said = untracked;
+	}
+	for (i = 0; i < QT_INFLIGHT_SLOTS; i++) {
+		struct qt_slot *s = &qt_inflight[table][i];
+		u64 start, rules, late, due;
+
+		if (!atomic_long_read(&s->key))
+			continue;
+		start = READ_ONCE(s->start);
+		if (!start) /* being filled: its start arms the timer */
+			continue;
+		smp_rmb();
+		rules = READ_ONCE(s->rules);
+		late = READ_ONCE(s->late_for) == start ? READ_ONCE(s->late) : 0;
+		for (r = 0; r < QT_RULES; r++) {
+			u64 bit = 1ULL << r;
+			if (!(rules & bit) || (late & bit))
+				continue;
+			due = ${due};
+			if (now < due) {
+				*next = min(*next, due);
+				continue;
+			}
+			smp_rmb();
+			if (READ_ONCE(s->start) != start) /* it ended meanwhile */
+				break;
+			late |= bit;
+			late_counts[r]++;
+			found |= bit;
+		}
+		if (late) {
+			WRITE_ONCE(s->late, late);
+			WRITE_ONCE(s->late_for, start);
+		}
+	}
+	return found;
+}
+
+/* A table's scan: trips what is late, re-arms for what is next, or stays off. Hard-IRQ context. */
+static enum hrtimer_restart qt_scan_due(struct hrtimer *timer)
+{
+	struct qt_scan_timer *t = container_of(timer, struct qt_scan_timer, timer);
+	u32 late[QT_RULES] = { 0 };
+	u64 next = U64_MAX, found;
+	int r;
+
+	/* Off first: what starts from now on arms it again; what started before, this scan sees. */
+	atomic64_set(&t->due, S64_MAX);
+	smp_mb();
+	if (atomic_read(&qt_tripped))
+		return HRTIMER_NORESTART;
+	found = qt_scan(t->table, late, &next);
+	for (r = 0; r < QT_RULES; r++)
+		if ((found >> r & 1)${occurred}) {
+			qt_trip(qt_labels[r]);
+			return HRTIMER_NORESTART;
+		}
+	if (next != U64_MAX && qt_due_earlier(t, next))
+		qt_program(t);
+	return HRTIMER_NORESTART;
+}`,
+    stap: String.raw`function qt_set_label(rule:long, label:string) %{
+	strlcpy(qt_labels[STAP_ARG_rule], STAP_ARG_label, MAXSTRINGLEN);
+%}
+
+# The scan timers: set up before any probe can start timing, cancelled once the probes are gone (end probes run then).
+probe begin(-1) { qt_scan_timers(1) }
+probe end { qt_scan_timers(0) }
+
+function qt_scan_timers(on:long) %{
+	int t;
+	for (t = 0; t < QT_TABLES; t++) {
+		struct qt_scan_timer *s = &qt_timers[t];
+		if (STAP_ARG_on) {
+			hrtimer_init(&s->timer, CLOCK_MONOTONIC, HRTIMER_MODE_ABS_HARD);
+			s->timer.function = qt_scan_due;
+			init_irq_work(&s->program, qt_program_work);
+			atomic64_set(&s->due, S64_MAX);
+			s->table = t;
+		} else {
+			irq_work_sync(&s->program);
+			hrtimer_cancel(&s->timer);
+		}
+	}
+%}`,
+  };
+}
