@@ -5,8 +5,14 @@ import { markerAt, trips, type GuestRun } from "./harness.js";
 
 /** Every scenario's threshold. */
 export const THRESHOLD_MS = 200;
-/** How late a trip may come: the scan runs every 10 ms, plus timer slack and emulation. */
-export const SLACK_MS = 20;
+/**
+ * How late a trip may come here. Alone on the machine a trip lands 1-4 ms past the threshold
+ * (one-shot scan timers; `npm run bench` measures it), but `npm test` runs two QEMU guests at
+ * once on two cores, and a TCG vCPU thread that is not scheduled fires its timers late in
+ * QEMU's clock too: 24 ms was seen in CI. The bound says "at the threshold, well inside the
+ * stall", not how precise the trip is; every early trip still fails.
+ */
+export const SLACK_MS = 50;
 
 export function msBetween(fromUs: number, toUs: number): number {
   return (toUs - fromUs) / 1000;
