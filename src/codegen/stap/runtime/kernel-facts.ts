@@ -90,3 +90,18 @@ function qt_cpu_idle(state:long) %{
 	this_cpu_write(qt_last_tick, (u32)STAP_ARG_state == (u32)-1 ? ktime_get_mono_fast_ns() : 0);
 %}`,
 };
+
+/**
+ * SystemTap 5.1's runtime looks up uprobe_unregister() by name when the module starts
+ * (where it is not exported) and refuses to start without it ("Can't resolve
+ * uprobe_unregister!"): Linux 6.12 split it into uprobe_unregister_nosync() and
+ * uprobe_unregister_sync(), so no 5.1 module starts on 6.12. A script without uprobes
+ * never calls it: taking it as exported skips the look-up. A script's top-level C comes
+ * before the runtime's transport code, where the look-up is.
+ */
+export const noUprobes: Fragment = {
+  name: "no uprobes",
+  c: String.raw`#ifndef STAPCONF_UPROBE_UNREGISTER_EXPORTED
+#define STAPCONF_UPROBE_UNREGISTER_EXPORTED 1 /* never called: this script has no uprobe */
+#endif`,
+};
