@@ -4,7 +4,7 @@ import { condition } from "./spec.js";
 export const message = condition({
   id: "message",
   syntax: 'message "TEXT"',
-  holds: "the guest kernel logged a message containing TEXT (qtrip's own lines excepted); pid, comm etc. are those of the task that printed it to the console",
+  holds: "the guest kernel logged a message containing TEXT (qtrip's own lines excepted); pid, comm etc. are those of the task that logged it; lines the console does not print (below its loglevel) count too",
   head: "message",
   pattern: [{ string: "text" }],
   threshold: false,

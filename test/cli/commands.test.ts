@@ -68,7 +68,7 @@ describe("qtrip explain", () => {
   test("names the probe points the rule's script really uses", () => {
     writeFileSync(join(dir, "e.qt"), "when event hung_task\nwhen syscall latency > 200ms\n");
     const out = qtrip(["explain", "e.qt"], dir).stdout;
-    expect(out).toContain('  Probes: kernel.trace("printk:console").\n');
+    expect(out).toContain('  Probes: kernel.trace("printk:console") on 5.19+ kernels, kprobe.function("vprintk_emit") before.\n');
     expect(out).toContain('  Probes: kernel.trace("raw_syscalls:sys_enter") (start), kernel.trace("raw_syscalls:sys_exit") (stop), kernel.trace("sched:sched_process_exit") (stop), kernel.trace("sched:sched_process_exec") (stop), a one-shot hrtimer of the runtime, at the first moment one could cross its threshold (scan).\n');
     // What ends a timing, and that the console cannot delay the write.
     expect(out).toContain(

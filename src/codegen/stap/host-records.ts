@@ -2,7 +2,7 @@
 // (for the header and `explain`), what it emits, and what runtime it needs.
 import type { Fragment } from "./fragment.js";
 import { kprobeArming, tracepointArming, uprobeArming } from "./runtime/host-arming.js";
-import { moduleSymbols, oldKprobeRuntime } from "./runtime/kernel-facts.js";
+import { moduleSymbols, noUprobes, oldKprobeRuntime } from "./runtime/kernel-facts.js";
 
 export const HOST_ACTIONS = ["int13", "panic", "log"] as const;
 export type HostAction = (typeof HOST_ACTIONS)[number];
@@ -94,7 +94,7 @@ export const HOST_PROBE_RECORDS: Record<HostProbe, HostProbeRecord> = {
       "\t\tqt_fire()",
       "}",
     ],
-    fragments: [oldKprobeRuntime, moduleSymbols, vcpuRax],
+    fragments: [noUprobes, oldKprobeRuntime, moduleSymbols, vcpuRax],
     arming: kprobeArming,
     notLive: "kprobe kvm:kvm_fast_pio: the function is missing or inlined on this kernel; try --host-probe kvm_pio",
     needsChosenGuest: false,
@@ -116,7 +116,7 @@ export const HOST_PROBE_RECORDS: Record<HostProbe, HostProbeRecord> = {
       "\t\tqt_fire()",
       "}",
     ],
-    fragments: [],
+    fragments: [noUprobes],
     arming: tracepointArming("kvm_pio"),
     notLive:
       "tracepoint kvm_pio: not attached; a script built without arch/x86/kvm/trace.h in the kernel build tree has no such probe: add the header and build it again, or use --host-probe kvm_fast_pio",

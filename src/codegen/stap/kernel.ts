@@ -36,3 +36,13 @@ export function changedIn(kernel: KernelRange, since: string, before: string, af
   if (compareVersions(kernel.max, since) < 0) return before;
   return `@choose_defined(${after}, ${before})`;
 }
+
+/** SystemTap's build-time choice by the target's kernel version: `after` on `since` and later, `before` on older kernels. */
+export function sinceKernel(since: string, after: string, before: string): string {
+  return `%( kernel_v >= "${since}" %? ${after} %: ${before} %)`;
+}
+
+/** sinceKernel()'s choices in words, for readers who do not read SystemTap (`qtrip explain`). */
+export function kernelChoiceWords(text: string): string {
+  return text.replace(/%\( kernel_v >= "([\d.]+)" %\? (.*?) %: (.*?) %\)/g, "$2 on $1+ kernels, $3 before");
+}

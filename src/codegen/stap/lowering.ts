@@ -6,7 +6,7 @@
 import { EVENTS, SUBJECTS, type EventName, type GuestEvent, type KernelEvent } from "../../../stdlib/index.js";
 import type { Fragment } from "./fragment.js";
 import { changedIn, type KernelRange } from "./kernel.js";
-import { moduleSymbols, oldKprobeRuntime } from "./runtime/kernel-facts.js";
+import { LOGGED_LINE, loggedLine, moduleSymbols, oldKprobeRuntime } from "./runtime/kernel-facts.js";
 import { stapString } from "./syntax.js";
 
 type SubjectOf<E extends EventName> = (typeof EVENTS)[E]["subject"];
@@ -156,7 +156,15 @@ export const LOWERING: { [E in EventName]: EventLowering<E> } = {
   },
   // The victim's task since Linux 6.8 (and Debian's 6.1); before, only its thread id.
   "oom-victim": { probes: trace("oom:mark_victim"), reads: OOM_VICTIM, kernels: "mark_victim exists since 4.8; it gives the victim's task_struct since 6.8 (Debian 6.1 has it), only its pid before" },
-  "console-line": { probes: trace("printk:console"), reads: CURRENT, values: { line: { text: "$text", length: "$len" } }, kernels: "3.3+" },
+  // printk:console since 5.19; before, it misses the lines the consoles do not print: a kprobe where lines enter (kernel-facts.ts).
+  "console-line": {
+    probes: () => [LOGGED_LINE.probe],
+    guard: () => LOGGED_LINE.guard,
+    reads: CURRENT,
+    values: { line: { text: LOGGED_LINE.text, length: LOGGED_LINE.length } },
+    fragments: () => [loggedLine],
+    kernels: "printk:console on 5.19+; a kprobe on vprintk_emit before (the tracepoint there sees only the lines the consoles print)",
+  },
   "kernel-event": {
     probes: (e) => {
       const probes = KERNEL_EVENT_PROBES[e.kernelEvent!];

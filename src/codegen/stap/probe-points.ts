@@ -1,7 +1,7 @@
 // The probe points a plan's script uses, rule by rule, for readers who do not
 // read SystemTap (`qtrip explain`, `qtrip sources`).
 import type { GuestPlan } from "../../plan/plan.js";
-import type { KernelRange } from "./kernel.js";
+import { kernelChoiceWords, type KernelRange } from "./kernel.js";
 import { lower, LOWERING } from "./lowering.js";
 import { lowerSelection } from "./selections.js";
 
@@ -27,7 +27,7 @@ export function probePoints(plan: GuestPlan, kernel: KernelRange): Map<number, R
   for (const { rule, at, select } of plan.events) {
     const lowered = lower(at, kernel);
     const helpers = select.flatMap((s) => lowerSelection(s, lowered.values, rule.index).fragments.flatMap((f) => f.probes ?? []));
-    out.set(rule.index, { probes: [lowered.probe, ...helpers], kernels: [LOWERING[at.on].kernels] });
+    out.set(rule.index, { probes: [kernelChoiceWords(lowered.probe), ...helpers], kernels: [LOWERING[at.on].kernels] });
   }
   return out;
 }

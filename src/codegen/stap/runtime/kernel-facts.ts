@@ -1,5 +1,6 @@
 // Small runtime pieces that answer a question about the running kernel.
 import type { Fragment } from "../fragment.js";
+import { sinceKernel } from "../kernel.js";
 
 /** x86_64 system call numbers: a 32-bit (compat) task's numbers mean other calls. */
 export const compat: Fragment = {
@@ -88,5 +89,90 @@ probe kernel.trace("power:cpu_idle") {
 function qt_cpu_idle(state:long) %{
 	/* power:cpu_idle reports (u32)-1 when the CPU leaves idle: the clock restarts then. */
 	this_cpu_write(qt_last_tick, (u32)STAP_ARG_state == (u32)-1 ? ktime_get_mono_fast_ns() : 0);
+%}`,
+};
+
+/**
+ * SystemTap 5.1's runtime looks up uprobe_unregister() by name when the module starts
+ * (where it is not exported) and refuses to start without it ("Can't resolve
+ * uprobe_unregister!"): Linux 6.12 split it into uprobe_unregister_nosync() and
+ * uprobe_unregister_sync(), so no 5.1 module starts on 6.12. A script without uprobes
+ * never calls it: taking it as exported skips the look-up. A script's top-level C comes
+ * before the runtime's transport code, where the look-up is.
+ */
+export const noUprobes: Fragment = {
+  name: "no uprobes",
+  c: String.raw`#ifndef STAPCONF_UPROBE_UNREGISTER_EXPORTED
+#define STAPCONF_UPROBE_UNREGISTER_EXPORTED 1 /* never called: this script has no uprobe */
+#endif`,
+};
+
+/**
+ * A kernel log line, as it is logged. printk:console carries (text, len) since 3.10 and no
+ * log level. Up to 5.18 it fires in call_console_drivers(), for the lines the consoles
+ * print: console_unlock() skips every line at or above console_loglevel (kernel.printk's
+ * first number: 4 on RHEL and Ubuntu, 4 with "quiet"), so warnings, notices and info lines
+ * never reach it (5.10: kernel/printk/printk.c:1890, :2493). Since 5.19 it fires in
+ * printk_sprint(), for every line as vprintk_store() stores it. Before 5.19 the line is
+ * taken where it enters instead: a kprobe on vprintk_emit(), the way in of every printk()
+ * and /dev/kmsg write, formats the caller's format and arguments into a per-CPU buffer
+ * (kprobe handlers do not nest on a CPU). Lines printed in NMI reach vprintk_emit() when
+ * they are flushed. Each expression is a SystemTap conditional on the target's kernel.
+ */
+export const LOGGED_LINE = {
+  probe: sinceKernel("5.19", 'kernel.trace("printk:console")', 'kprobe.function("vprintk_emit")'),
+  /** Before 5.19: formats the line; 0 when it is empty. */
+  guard: sinceKernel("5.19", "1", "qt_logged_line()"),
+  text: sinceKernel("5.19", "$text", "qt_logged_text()"),
+  length: sinceKernel("5.19", "$len", "qt_logged_length()"),
+};
+
+/** The per-CPU buffer and the functions of LOGGED_LINE's kprobe form (the kprobe needs oldKprobeRuntime on SystemTap 4.4). */
+export const loggedLine: Fragment = {
+  name: "logged line",
+  requires: [oldKprobeRuntime],
+  c: String.raw`#include <linux/kernel.h>
+#include <linux/percpu.h>
+#include <linux/printk.h>
+#include <linux/ptrace.h>
+
+#define QT_LOGGED_MAX 1024
+#define QT_VPRINTK_EMIT_HAS_DICT \
+	__builtin_types_compatible_p(typeof(&vprintk_emit), int (*)(int, int, const char *, size_t, const char *, va_list))
+static __maybe_unused DEFINE_PER_CPU(char[QT_LOGGED_MAX], qt_logged);
+static __maybe_unused DEFINE_PER_CPU(int, qt_logged_len);`,
+  stap: String.raw`/* At vprintk_emit(): the line it logs, formatted into this CPU's buffer; 1 unless it is empty. */
+function qt_logged_line:long() %{
+	struct pt_regs *regs = CONTEXT->kregs;
+	const char *fmt = NULL;
+	void *args = NULL;
+	va_list copy;
+	int len = 0;
+
+	/* The arguments as this kernel's headers declare them (a backport may change them):
+	 * (facility, level, dict, dictlen, fmt, args) before 5.10, (facility, level, dev_info, fmt, args) since. */
+	if (regs && QT_VPRINTK_EMIT_HAS_DICT) {
+		fmt = (const char *)regs->r8;
+		args = (void *)regs->r9;
+	} else if (regs) {
+		fmt = (const char *)regs->cx;
+		args = (void *)regs->r8;
+	}
+	if (fmt && args) {
+		/* A copy: vprintk_emit() still reads its own. */
+		va_copy(copy, *(va_list *)args);
+		len = vscnprintf((char *)this_cpu_ptr(&qt_logged), QT_LOGGED_MAX, fmt, copy);
+		va_end(copy);
+	}
+	this_cpu_write(qt_logged_len, len);
+	STAP_RETURN(len > 0);
+%}
+
+function qt_logged_text:long() %{ /* pure */
+	STAP_RETURN((long)this_cpu_ptr(&qt_logged));
+%}
+
+function qt_logged_length:long() %{ /* pure */
+	STAP_RETURN(this_cpu_read(qt_logged_len));
 %}`,
 };

@@ -4,6 +4,8 @@
 // `kexec -p` has loaded one, it arms, a guest writes the channel byte, the host
 // crashes into the capture kernel, and that kernel reads the dump.
 import type { HostAction, HostProbe } from "../../../../src/codegen/stap/index.js";
+import type { Target } from "../../../support/targets.js";
+import { targetMachine } from "../../support/machine.js";
 import { bootHost, hostModule, kvmRuns, section, TRIP, type HostBoot } from "./emulated-host.js";
 
 /** The guest's KVM_RUN that writes the channel byte (after two warm-up exits). */
@@ -25,14 +27,15 @@ const refusal = [
   "kill $refused 2>/dev/null; wait $refused",
 ];
 
-/** Boots the crash scenario; `refusal: false` skips the refusal steps (for the benchmark). */
+/** Boots the crash scenario; `refusal: false` skips the refusal steps (for the benchmark); `target`: on that suite's kernel, built by its stap. */
 export async function crashBoot(
   action: HostAction,
   probe: HostProbe,
-  opts: { name?: string; refusal?: boolean } = {},
+  opts: { name?: string; refusal?: boolean; target?: Target } = {},
 ): Promise<HostBoot> {
-  const module = await hostModule("qt_crash", { action, probe });
+  const module = await hostModule("qt_crash", { action, probe, ...(opts.target ? { target: opts.target } : {}) });
   return bootHost({
+    ...(opts.target ? { machine: targetMachine(opts.target) } : {}),
     name: opts.name ?? `crash-${action}-${probe}`,
     files: { "lib/qtrip/qt_crash.ko": module },
     crashkernel: "256M", // 128M is the least that worked; 96M deadlocks the capture kernel

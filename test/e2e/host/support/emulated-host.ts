@@ -13,9 +13,11 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { HOST_STAP_OPTIONS, type HostAction, type HostProbe } from "../../../../src/codegen/stap/index.js";
 import { repoRoot } from "../../../support/stap.js";
+import { buildForTarget, type Target } from "../../../support/targets.js";
 import { compileRule, stapModule } from "../../support/compile.js";
 import { cpioArchive, directoryEntries, fileEntry, textEntry, type CpioEntry } from "../../support/cpio.js";
-import { kernelImage, kernelModules } from "../../support/kernel.js";
+import type { GuestMachine } from "../../guest/harness.js";
+import { kernelModules, TEST_KERNEL } from "../../support/kernel.js";
 import { withLibraries } from "../../support/libraries.js";
 import { runQemu } from "../../support/qemu.js";
 
@@ -139,17 +141,49 @@ function unpackKexecTools(): string {
   return root;
 }
 
-let baseArchive: Buffer | undefined;
-/** The KVM modules' paths in the initramfs, in load order. */
-let kvmLoadOrder: string[] = [];
+/** The emulated host's kernel and the system whose staprun loads host modules: by default this machine's. */
+export type HostMachine = GuestMachine;
+const THIS_MACHINE: HostMachine = { kernel: TEST_KERNEL, staprunRoot: "/" };
 
 /**
- * The initramfs every boot shares: busybox, staprun and stapio, the KVM modules,
- * kvmguest, kexec and vmcore-dmesg, the kernel image and the capture initramfs
+ * staprun and stapio of the machine's system, and kexec and vmcore-dmesg (this
+ * machine's Debian 12 packages), each with its own system's libraries.
+ */
+function hostPrograms(machine: HostMachine, kexecRoot: string): CpioEntry[] {
+  const stap = [
+    { file: "/usr/bin/staprun", at: "usr/bin/staprun" },
+    { file: "/usr/lib/systemtap/stapio", at: "usr/lib/systemtap/stapio" },
+  ];
+  const kexec = [
+    { file: join(kexecRoot, "sbin/kexec"), at: "sbin/kexec" },
+    { file: join(kexecRoot, "sbin/vmcore-dmesg"), at: "sbin/vmcore-dmesg" },
+  ];
+  const libraryPath = join(kexecRoot, "usr/lib/x86_64-linux-gnu");
+  if (machine.staprunRoot === "/") return withLibraries([...stap, ...kexec], libraryPath);
+  // Another system's staprun: kexec and its libraries (this machine's) go aside, run by their own loader.
+  const aside = withLibraries(kexec, libraryPath).map((e) => ({ ...e, path: `opt/kexec/${e.path}` }));
+  const wrappers = kexec.map(({ at }) =>
+    textEntry(at, `#!/bin/busybox sh\nexec /opt/kexec/lib64/ld-linux-x86-64.so.2 --library-path /opt/kexec/lib/x86_64-linux-gnu /opt/kexec/${at} "$@"\n`, 0o755),
+  );
+  return [...withLibraries(stap, undefined, machine.staprunRoot), ...aside, ...wrappers];
+}
+
+interface BaseArchive {
+  archive: Buffer;
+  /** The KVM modules' paths in the initramfs, in load order. */
+  kvmLoadOrder: string[];
+}
+const baseArchives = new Map<string, BaseArchive>();
+
+/**
+ * The initramfs every boot of a machine shares: busybox, staprun and stapio, the KVM
+ * modules, kvmguest, kexec and vmcore-dmesg, the kernel image and the capture initramfs
  * for kexec -p. Scenario files are appended as a second cpio archive per boot.
  */
-function hostArchive(): Buffer {
-  if (baseArchive) return baseArchive;
+function hostArchive(machine: HostMachine): BaseArchive {
+  const key = `${machine.kernel.image} ${machine.staprunRoot}`;
+  const made = baseArchives.get(key);
+  if (made) return made;
   const kexecRoot = unpackKexecTools();
   const capture = cpioArchive([
     fileEntry("bin/busybox", "/usr/bin/busybox", 0o755),
@@ -159,27 +193,19 @@ function hostArchive(): Buffer {
     ...directoryEntries(["proc", "sys", "dev", "tmp"]),
   ]);
   // kvm-amd needs kvm (which needs irqbypass) and ccp.
-  const kvm = kernelModules(["kvm-amd"]);
-  kvmLoadOrder = kvm.load;
-  baseArchive = cpioArchive([
+  const kvm = kernelModules(["kvm-amd"], machine.kernel);
+  const archive = cpioArchive([
     fileEntry("bin/busybox", "/usr/bin/busybox", 0o755),
-    ...withLibraries(
-      [
-        { file: "/usr/bin/staprun", at: "usr/bin/staprun" },
-        { file: "/usr/lib/systemtap/stapio", at: "usr/lib/systemtap/stapio" },
-        { file: join(kexecRoot, "sbin/kexec"), at: "sbin/kexec" },
-        { file: join(kexecRoot, "sbin/vmcore-dmesg"), at: "sbin/vmcore-dmesg" },
-      ],
-      join(kexecRoot, "usr/lib/x86_64-linux-gnu"),
-    ),
+    ...hostPrograms(machine, kexecRoot),
     fileEntry("bin/kvmguest", buildKvmGuest(), 0o755),
     ...kvm.entries,
-    fileEntry("boot/vmlinuz", kernelImage),
+    fileEntry("boot/vmlinuz", machine.kernel.image),
     { path: "boot/capture.cpio", mode: 0o644, data: capture },
     textEntry("lib/qtrip.sh", shellLibrary),
     ...directoryEntries(["proc", "sys", "dev", "tmp"]),
   ]);
-  return baseArchive;
+  baseArchives.set(key, { archive, kvmLoadOrder: kvm.load });
+  return baseArchives.get(key)!;
 }
 
 /** The probe points in the kernel (kvm.ko); the QEMU one has its own test (qemu-probe.test.ts). */
@@ -189,13 +215,17 @@ export type KernelProbe = (typeof KERNEL_PROBES)[number];
 /** The rule of every host test: of it, the host script uses only its case and channel. */
 const HOST_RULE = `case "E2E-HOST"\nwhen syscall latency > 10s\n`;
 
-/** Builds the host script qtrip compiles for the test rule, as a module named `name`. */
+/** Builds the host script qtrip compiles for the test rule, as a module named `name` (with `target`: by that suite's own stap). */
 export async function hostModule(
   name: string,
-  opts: { action: HostAction; probe: HostProbe; anyGuest?: boolean; edit?: (script: string) => string },
+  opts: { action: HostAction; probe: HostProbe; anyGuest?: boolean; edit?: (script: string) => string; target?: Target },
 ): Promise<string> {
   const { host } = compileRule({ source: HOST_RULE, hostAction: opts.action, hostProbe: opts.probe, anyGuest: opts.anyGuest ?? false });
-  return stapModule(opts.edit ? opts.edit(host) : host, { options: HOST_STAP_OPTIONS, name });
+  const script = opts.edit ? opts.edit(host) : host;
+  if (!opts.target) return stapModule(script, { options: HOST_STAP_OPTIONS, name });
+  const built = await buildForTarget(opts.target, script, name);
+  if (!built.module) throw new Error(`${opts.target.suite}'s stap -p4 failed for ${name}:\n${built.stderr}`);
+  return built.module;
 }
 
 export interface LogRecord {
@@ -271,6 +301,8 @@ export interface BootOptions {
   smp?: number;
   /** crashkernel= reservation, for kdump scenarios (128M is the least that worked). */
   crashkernel?: string;
+  /** Another kernel, and the system whose staprun loads the modules (a build target's: see test/e2e/support/machine.ts). */
+  machine?: HostMachine;
   timeoutMs?: number;
 }
 
@@ -280,8 +312,12 @@ export interface BootOptions {
  * reboot into an exit), or the timeout kills QEMU.
  */
 export async function bootHost(opts: BootOptions): Promise<HostBoot> {
-  const base = hostArchive();
-  const own: CpioEntry[] = [textEntry("scenario.sh", opts.scenario, 0o755), textEntry("init", hostInit(kvmLoadOrder, opts.kvmLater ?? false), 0o755)];
+  const machine = opts.machine ?? THIS_MACHINE;
+  const base = hostArchive(machine);
+  const own: CpioEntry[] = [
+    textEntry("scenario.sh", opts.scenario, 0o755),
+    textEntry("init", hostInit(base.kvmLoadOrder, opts.kvmLater ?? false), 0o755),
+  ];
   for (const [at, from] of Object.entries(opts.files ?? {})) own.push(fileEntry(at, from));
   own.push(...(opts.entries ?? []));
   const append = [
@@ -292,7 +328,8 @@ export async function bootHost(opts: BootOptions): Promise<HostBoot> {
   ].join(" ");
   const run = await runQemu({
     dir: mkdtempSync(join(work, "boot-")),
-    initramfs: [base, cpioArchive(own)],
+    kernelImage: machine.kernel.image,
+    initramfs: [base.archive, cpioArchive(own)],
     append,
     accel: "tcg",
     cpu: "max",

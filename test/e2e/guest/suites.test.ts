@@ -1,0 +1,159 @@
+// A sample of the guest conditions on each Debian suite as its users have it: built by
+// that suite's own SystemTap for that suite's own kernel (test/support/targets.ts),
+// loaded by its own staprun in a guest booting that kernel (Debian 12's 6.1.0-50 with
+// this machine's SystemTap runs every condition's scenarios in the other files). One
+// scenario per probe family whose interface changed between 5.10 and 6.1 (sched_switch's
+// prev_state, the block tracepoints, printk:console, kprobes on SystemTap 4.4), each a
+// no-trip part then a trip. syscall latency and function latency: targets.test.ts.
+import { describe, expect, test } from "vitest";
+import { listTargets, buildForTarget, type Suite, type Target } from "../../support/targets.js";
+import { compileRule } from "../support/compile.js";
+import { targetMachine } from "../support/machine.js";
+import { expectTrip, msBetween, SLACK_MS, soon, THRESHOLD_MS } from "./expect-trip.js";
+import { lastMarkerBeforeTrip, markerAt, NMI_BACKTRACE, PHASE, runGuest, SYSRQ, trips, virtioDisk, type GuestRun, type GuestSession } from "./harness.js";
+
+/** Debian 13's guests do not arm yet (targets.test.ts); its kernel is run as a host (test/e2e/host/kernels.test.ts). */
+const SUITES: Suite[] = ["bullseye", "bookworm"];
+const VIRTIO = ["virtio_pci", "virtio_blk"];
+
+/** Lines for /dev/kmsg at a level, e.g. "<6>" (info). */
+const kmsg = (level: number, text: string) => `echo "<${level}>${text}" > /dev/kmsg`;
+
+interface Scenario {
+  rule: string;
+  label: string;
+  session: Omit<GuestSession, "module" | "machine">;
+  /** What the trip must be; the run has exactly one trip, logging the label. */
+  check: (run: GuestRun) => void;
+  /** Edits the generated script (controls). */
+  edit?: (script: string) => string;
+}
+
+/**
+ * The console at loglevel 4 (kernel.printk on RHEL and Ubuntu, and "quiet"): info lines are
+ * logged but not printed. Before 5.19 printk:console saw only printed lines.
+ */
+const quietConsole = (lines: string[]) => ["arm", "dmesg -n 4", ...lines].join("\n");
+
+const SCENARIOS: Record<string, Scenario> = {
+  "syscall error (raw_syscalls:sys_exit)": {
+    rule: 'when syscall openat error ENOENT on comm "opener" as "enoent"',
+    label: "enoent",
+    // Calls 1-3 open a file that exists (and a bystander fails to open one): call 4 fails.
+    session: { session: "spawn b comm:bystander open:/nonexistent\nspawn o comm:opener open:/initx3 open:/nonexistent\narm\nrun b\nrun o" },
+    check: (run) => expect(lastMarkerBeforeTrip(run)).toBe(4),
+  },
+  "sched latency (sched_wakeup, sched_switch)": {
+    rule: `when sched latency >= ${THRESHOLD_MS}ms on comm "victim" as "victim waited"`,
+    label: "victim waited",
+    // The victim's 10 ms sleeps are woken behind a 600 ms SCHED_FIFO spin (marker 0xc2).
+    session: { session: "spawn v comm:victim nanosleep:10x180\nspawn h base:0xc0 fifo:50 nanosleep:300 spin:600\narm\nrun v h" },
+    check: (run) => {
+      const ms = msBetween(markerAt(run, 0xc2), trips(run)[0]!.us);
+      expect(ms).toBeGreaterThanOrEqual(THRESHOLD_MS);
+      expect(ms).toBeLessThanOrEqual(THRESHOLD_MS + 10 + SLACK_MS);
+    },
+  },
+  "task blocked (sched_switch's previous state)": {
+    rule: 'when task blocked > 500ms on comm "reader" as "reader in D state"',
+    label: "reader in D state",
+    // A 1.5 s nanosleep (S state) and fast reads do not trip; reads of the throttled vdb (about 1 s each, D state) do.
+    session: {
+      kernelModules: VIRTIO,
+      drives: [virtioDisk({ mib: 1 }), virtioDisk({ mib: 1, throttling: "iops-total=1" })],
+      session: "spawn t comm:reader nanosleep:1500 dread:/dev/vdax10 base:0x80 dread:/dev/vdbx3\narm\nrun t",
+    },
+    check: (run) => {
+      const read = lastMarkerBeforeTrip(run);
+      expect(read).toBeGreaterThanOrEqual(0x80 + 12);
+      const ms = msBetween(markerAt(run, read), trips(run)[0]!.us);
+      expect(ms).toBeGreaterThanOrEqual(500);
+      expect(ms).toBeLessThanOrEqual(500 + SLACK_MS);
+    },
+  },
+  "io latency (block_rq_issue, block_rq_complete, the request's disk)": {
+    rule: 'when io latency > 500ms on device "vdb" as "vdb slow"',
+    label: "vdb slow",
+    // Both disks take one request a second: a read of vda (another device) does not trip, those of vdb do.
+    session: {
+      kernelModules: VIRTIO,
+      drives: [virtioDisk({ mib: 1, throttling: "iops-total=1" }), virtioDisk({ mib: 1, throttling: "iops-total=1" })],
+      session: "spawn a dread:/dev/vda\nspawn t base:0x80 dread:/dev/vdbx3\narm\nrun a\nrun t",
+    },
+    check: (run) => {
+      const read = lastMarkerBeforeTrip(run);
+      expect(read).toBeGreaterThan(0x80);
+      const ms = msBetween(markerAt(run, read), trips(run)[0]!.us);
+      expect(ms).toBeGreaterThanOrEqual(500);
+      expect(ms).toBeLessThanOrEqual(500 + SLACK_MS);
+    },
+  },
+  "signal (signal:signal_generate)": {
+    rule: 'when signal SIGKILL on comm "victim" as "killed"',
+    label: "killed",
+    session: {
+      session: [
+        "spawn v comm:victim nanosleep:60000\necho > /run/v.go",
+        "spawn b comm:bystander nanosleep:60000\necho > /run/b.go",
+        "arm",
+        "kill -STOP $pid_v; kill -CONT $pid_v",
+        "kill -KILL $pid_b; wait $pid_b",
+        "mark 0x31",
+        "kill -KILL $pid_v; wait $pid_v",
+      ].join("\n"),
+    },
+    check: (run) => expectTrip(run, "killed", soon(0x31)),
+  },
+  "message (the kernel's log, lines the console does not print)": {
+    rule: 'when message "disk on fire" as "fire"',
+    label: "fire",
+    session: { session: quietConsole([kmsg(6, "e2e: disk on ice"), kmsg(3, "e2e: disk on ice"), "mark 0x30", kmsg(6, "e2e: disk on fire"), "mark 0x31"]) },
+    check: (run) => {
+      expectTrip(run, "fire", soon(0x30));
+      expect(run.console).not.toContain("e2e: disk on fire"); // logged, not printed
+    },
+  },
+  "event nmi_backtrace (a kprobe)": {
+    rule: 'when event nmi_backtrace as "nmi backtrace"',
+    label: "nmi backtrace",
+    session: { session: `${SYSRQ}\narm\necho m > /proc/sysrq-trigger\nmark 0x30\n${NMI_BACKTRACE}` },
+    check: (run) => expectTrip(run, "nmi backtrace", soon(0x30)),
+  },
+};
+
+/** The message scenario with the script as it was: printk:console on every kernel. */
+const CONTROL: Scenario = {
+  ...SCENARIOS["message (the kernel's log, lines the console does not print)"]!,
+  edit: (script) => {
+    if (!script.includes('kernel_v >= "5.19"')) throw new Error("the message script no longer chooses its probe by kernel version");
+    return script.replaceAll('kernel_v >= "5.19"', 'kernel_v >= "0"');
+  },
+  session: { session: quietConsole([kmsg(6, "e2e: disk on fire"), "mark 0x31", kmsg(2, "e2e: disk on fire"), "mark 0x32"]) },
+  check: (run) => expectTrip(run, "fire", soon(0x31)),
+};
+
+async function boot(t: Target, s: Scenario, name: string): Promise<GuestRun> {
+  const { guest } = compileRule({ source: `param pid: int = 0\n${s.rule}\n` });
+  const built = await buildForTarget(t, s.edit ? s.edit(guest) : guest, `qt_${t.suite}_${name}`);
+  expect(built.ok, built.stderr).toBe(true);
+  const run = await runGuest({ ...s.session, machine: targetMachine(t), module: built.module! });
+  markerAt(run, PHASE.armed);
+  markerAt(run, PHASE.done);
+  return run;
+}
+
+for (const entry of listTargets().filter((e) => SUITES.includes(e.suite))) {
+  const t = entry.target;
+  describe.skipIf(!t)(`Debian ${t?.debianVersion ?? entry.suite} (${t?.kernelRelease}, SystemTap ${t?.stapVersion}) in a real guest`, { timeout: 900_000 }, () => {
+    test.each(Object.entries(SCENARIOS).map(([family, s], i) => ({ family, s, i })))("$family: no trip, then a trip", async ({ s, i }) => {
+      const run = await boot(t!, s, `s${i}`);
+      expectTrip(run, s.label);
+      s.check(run);
+    });
+
+    test.runIf(entry.suite === "bullseye")("control: with printk:console on 5.10, an info line at console loglevel 4 is missed; a critical one trips", async () => {
+      const run = await boot(t!, CONTROL, "control");
+      CONTROL.check(run);
+    });
+  });
+}
