@@ -2,16 +2,18 @@
 # each VMM process (a process with KVM vCPU files open), its threads, whether
 # each vCPU thread was inside KVM_RUN when the host crashed, and its kernel stack.
 #
-#   drgn -c VMCORE -s VMLINUX [-s kvm.ko -s kvm-amd.ko …] qtrip-vmm.py
+#   drgn -c VMCORE -s VMLINUX qtrip-vmm.py
 #
-# VMLINUX is the kernel's debug image (Debian: linux-image-RELEASE-dbg). Module
-# files (the kvm modules of /lib/modules/RELEASE) name the frames inside KVM; without
-# them those frames are shown as module+offset. The dump must hold kernel memory
-# only (makedumpfile -d 31 is enough).
+# VMLINUX is the kernel's debug image (Debian: linux-image-RELEASE-dbg); the dump
+# needs only kernel memory (makedumpfile -d 31). Frames inside modules (kvm,
+# kvm_amd, the qtrip probe) are named from each module's own symbol table in the
+# dump: no module debug information is needed (drgn 0.0.22 takes module files only
+# with DWARF). Tested with Debian 12's drgn 0.0.22 on its 6.1 kernel (x86_64).
 #
 # A thread is in KVM_RUN when its system call, as its saved user registers say, is
 # ioctl(2) with KVM_RUN on a kvm-vcpu file; that needs no KVM debug information.
-from drgn import Object, FaultError
+# Frames marked "?" were found on the stack, not unwound: the kernel's convention.
+from drgn import FaultError, Object, SymbolKind
 from drgn.helpers.linux.pid import for_each_task
 from drgn.helpers.linux.sched import task_cpu
 
@@ -45,7 +47,7 @@ def vcpu_files(task):
 
 
 def modules():
-    """Each module's core text range and its function symbols, from its own kallsyms in the dump
+    """Each module's core text range and its text symbols, from its own kallsyms in the dump
     (drgn 0.0.22 takes module files only with DWARF): [(start, end, name, [(address, symbol)])]."""
     out = []
     head = prog["modules"].address_of_()
@@ -60,7 +62,7 @@ def modules():
         for i in range(kallsyms.num_symtab.value_()):
             sym = kallsyms.symtab[i]
             address = sym.st_value.value_()
-            if base <= address < end and sym.st_name:
+            if base <= address < end and sym.st_name and chr(kallsyms.typetab[i].value_()) in "tT":
                 name = prog.read(kallsyms.strtab.value_() + sym.st_name.value_(), 128).split(b"\0", 1)[0].decode(errors="replace")
                 syms.append((address, name))
         syms.sort()
@@ -73,7 +75,7 @@ def symbolize(pc, mods):
     """name+offset [module] for a kernel text address, or None."""
     try:
         sym = prog.symbol(pc)
-        return f"{sym.name}+{pc - sym.address:#x}"
+        return f"{sym.name}+{pc - sym.address:#x}" if sym.kind != SymbolKind.OBJECT else None
     except LookupError:
         pass
     for start, end, name, syms in mods:
@@ -83,13 +85,21 @@ def symbolize(pc, mods):
     return None
 
 
+MAX_FRAMES = 32
+
+
 def stack(task, mods):
-    """The unwound frames, then, if the unwinder stopped short (a frame without ORC data: SystemTap's
-    module), the text addresses found on the rest of the stack, marked '?' as the kernel marks them."""
+    """The unwound frames (at most MAX_FRAMES: int13's nested faults recurse), then, if the unwinder
+    did not reach the system call entry (a frame without ORC data, such as SystemTap's module, stops
+    it), each kernel function whose address is found on the rest of the stack, once, marked '?' as
+    the kernel marks frames it is not sure of."""
     lines = []
     sp = None
     try:
         for frame in prog.stack_trace(task):
+            if len(lines) == MAX_FRAMES:
+                lines.append(f"(unwinding stopped after {MAX_FRAMES} frames)")
+                break
             text = symbolize(frame.pc, mods) or hex(frame.pc)
             if frame.is_inline and frame.name:
                 text = f"{frame.name} (inlined in {text})"
@@ -97,13 +107,19 @@ def stack(task, mods):
             sp = frame.sp
     except (FaultError, ValueError) as e:
         lines.append(f"(unwinding stopped: {e})")
-    top = task.stack.value_() + THREAD_SIZE - prog.type("struct pt_regs").size
-    if sp is not None and task.stack.value_() <= sp < top and not any("entry_SYSCALL_64" in l for l in lines):
-        words = prog.read(sp, top - sp)
-        for i in range(0, len(words) - 7, 8):
-            text = symbolize(int.from_bytes(words[i : i + 8], "little"), mods)
-            if text and not text.startswith("["):
-                lines.append(f"? {text}")
+    bottom = task.stack.value_()
+    top = bottom + THREAD_SIZE - prog.type("struct pt_regs").size
+    if any("entry_SYSCALL_64" in line for line in lines):
+        return lines
+    # The crashed CPU's frames may be on an exception stack: scan the task's own stack from its bottom then.
+    start = sp if sp is not None and bottom <= sp < top else bottom
+    words = prog.read(start, top - start)
+    seen = set()
+    for i in range(0, len(words) - 7, 8):
+        text = symbolize(int.from_bytes(words[i : i + 8], "little"), mods)
+        if text and not text.startswith("[") and text not in seen:
+            seen.add(text)
+            lines.append(f"? {text}")
     return lines
 
 
@@ -139,5 +155,6 @@ def main():
             print(f"  thread {task.pid.value_()} '{task.comm.string_().decode()}' cpu {cpu}: {state}{mark}")
             for line in stack(task, mods):
                 print(f"    {line}")
+
 
 main()

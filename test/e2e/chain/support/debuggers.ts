@@ -4,14 +4,10 @@
 import { execFileSync } from "node:child_process";
 import { join } from "node:path";
 import { repoRoot } from "../../../support/stap.js";
-import { TEST_KERNEL } from "../../support/kernel.js";
 import { debugVmlinux } from "./dump.js";
 
 /** qtrip's drgn helper, as the package ships it. */
 export const VMM_HELPER = join(repoRoot, "src/dump/qtrip-vmm.py");
-
-/** The KVM modules' files: they name the frames inside KVM for drgn (crash reads the dump's own module symbols). */
-export const KVM_MODULE_FILES = ["kernel/arch/x86/kvm/kvm.ko", "kernel/arch/x86/kvm/kvm-amd.ko"].map((f) => join(TEST_KERNEL.modules, f));
 
 /** The output of crash's commands on a dump, each command's output after a line "== COMMAND". */
 export function crash(vmcore: string, commands: string[]): Map<string, string> {
@@ -25,16 +21,7 @@ export function crash(vmcore: string, commands: string[]): Map<string, string> {
   return sections;
 }
 
-/** What a drgn script prints on a dump (drgn -c VMCORE -s VMLINUX -s MODULE… SCRIPT). */
-export function drgn(vmcore: string, script: string): string {
-  const symbols = [debugVmlinux(), ...KVM_MODULE_FILES].flatMap((f) => ["-s", f]);
-  return execFileSync("/usr/bin/drgn", ["-q", "-c", vmcore, ...symbols, script], { encoding: "utf8", timeout: 300_000 });
-}
-
-/** The command lines, for the README and the report. */
-export function commandLines(vmcore: string): { crash: string; drgn: string } {
-  return {
-    crash: `crash ${debugVmlinux()} ${vmcore}`,
-    drgn: `drgn -c ${vmcore} -s ${debugVmlinux()} ${KVM_MODULE_FILES.map((f) => `-s ${f}`).join(" ")} ${VMM_HELPER}`,
-  };
+/** What a drgn script prints on a dump (drgn -c VMCORE -s VMLINUX SCRIPT ARGS…); Debian's drgn runs on Debian's python3. */
+export function drgn(vmcore: string, script: string, args: string[] = []): string {
+  return execFileSync("/usr/bin/drgn", ["-q", "-c", vmcore, "-s", debugVmlinux(), script, ...args], { encoding: "utf8", timeout: 300_000 });
 }
