@@ -9,13 +9,17 @@
 //   23  keeps user pages (31 - 8): the VMM's, so the guest's memory, which is QEMU's
 //       anonymous user memory, survives in the dump.
 import { execFileSync } from "node:child_process";
-import { existsSync, mkdtempSync, readdirSync, realpathSync, statSync, truncateSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, realpathSync, rmSync, statSync, truncateSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { repoRoot } from "../../../support/stap.js";
 import { cpioArchive, directoryEntries, fileEntry, textEntry, type CpioEntry } from "../../support/cpio.js";
 import { kernelModules } from "../../support/kernel.js";
 import { withLibraries } from "../../support/libraries.js";
+
+/** Disks, dumps and unpacked packages of this process (a dump disk holds about 100 MB): removed at exit. */
+const work = mkdtempSync(join(tmpdir(), "qtrip-chain-"));
+process.on("exit", () => rmSync(work, { recursive: true, force: true }));
 
 /** makedumpfile's filter levels, in the order the capture kernel writes them. */
 export const DUMP_LEVELS = [31, 23] as const;
@@ -69,8 +73,7 @@ poweroff -f
  * /boot/capture.cpio (the per-boot archive is unpacked after the shared one).
  */
 export function captureEntries(): CpioEntry[] {
-  const work = mkdtempSync(join(tmpdir(), "qtrip-capture-"));
-  const root = unpackMakedumpfile(work);
+  const root = unpackMakedumpfile(mkdtempSync(join(work, "capture-")));
   const modules = kernelModules(["virtio_pci", "virtio_blk", "crc32c_generic", "ext4"]);
   const capture = cpioArchive([
     ...directoryEntries(["proc", "sys", "dev", "tmp"]),
@@ -90,7 +93,7 @@ export interface DumpDisk {
 
 /** An empty ext4 disk of `mib` MiB for the dumps (sparse). */
 export function dumpDisk(mib = 2048): DumpDisk {
-  const file = join(mkdtempSync(join(tmpdir(), "qtrip-dump-")), "dump.raw");
+  const file = join(mkdtempSync(join(work, "disk-")), "dump.raw");
   writeFileSync(file, "");
   truncateSync(file, mib * 1024 * 1024);
   execFileSync("mkfs.ext4", ["-q", "-F", "-L", "qtrip-dump", file]);
@@ -99,7 +102,7 @@ export function dumpDisk(mib = 2048): DumpDisk {
 
 /** Copies the dump of a level out of the disk (debugfs: no mount here); undefined if the capture kernel wrote none. */
 export function readDump(disk: DumpDisk, level: DumpLevel): string | undefined {
-  const out = join(mkdtempSync(join(tmpdir(), "qtrip-vmcore-")), `vmcore-d${level}`);
+  const out = join(mkdtempSync(join(work, "vmcore-")), `vmcore-d${level}`);
   execFileSync("debugfs", ["-R", `dump -p /vmcore-d${level} ${out}`, disk.file], { stdio: "ignore" });
   return existsSync(out) && statSync(out).size > 0 ? out : undefined;
 }
