@@ -9,13 +9,13 @@
 // Each boot takes 80–100 s under TCG; the debuggers about 30 s more.
 import { statSync } from "node:fs";
 import { join } from "node:path";
-import { beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { HostAction } from "../../../src/codegen/stap/index.js";
 import { matching, type LogRecord } from "../host/support/emulated-host.js";
 import { repoRoot } from "../../support/stap.js";
 import { chainBoot, NMI_RULE, SYSCALL_RULE, type ChainBoot, type ChainRule } from "./support/chain.js";
 import { crash, drgn, VMM_HELPER } from "./support/debuggers.js";
-import { DUMP_LEVELS, readDump, type DumpLevel } from "./support/dump.js";
+import { DUMP_LEVELS, readDump, removeDumps, type DumpLevel } from "./support/dump.js";
 import { chainFigures, dumpWritten } from "./support/figures.js";
 
 const FIND_TEXT = join(repoRoot, "test/e2e/chain/programs/find-text.py");
@@ -44,6 +44,8 @@ function vmmThreads(log: LogRecord[]): { vmm: number; vcpu: number } {
 }
 
 // Both crashing actions on the first rule; the second rule (a guest kernel event) with panic.
+afterAll(removeDumps);
+
 const cases: { rule: ChainRule; action: HostAction }[] = [
   { rule: SYSCALL_RULE, action: "panic" },
   { rule: SYSCALL_RULE, action: "int13" },

@@ -9,7 +9,7 @@
 //   23  keeps user pages (31 - 8): the VMM's, so the guest's memory, which is QEMU's
 //       anonymous user memory, survives in the dump.
 import { execFileSync } from "node:child_process";
-import { existsSync, mkdtempSync, readdirSync, realpathSync, rmSync, statSync, truncateSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, realpathSync, rmSync, statSync, truncateSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { repoRoot } from "../../../support/stap.js";
@@ -17,9 +17,19 @@ import { cpioArchive, directoryEntries, fileEntry, textEntry, type CpioEntry } f
 import { kernelModules } from "../../support/kernel.js";
 import { withLibraries } from "../../support/libraries.js";
 
-/** Disks, dumps and unpacked packages of this process (a dump disk holds about 100 MB): removed at exit. */
+/** Disks, dumps and unpacked packages of this process (about 250 MB a boot): see removeDumps. */
 const work = mkdtempSync(join(tmpdir(), "qtrip-chain-"));
-process.on("exit", () => rmSync(work, { recursive: true, force: true }));
+
+/** Removes every disk and dump this process made (a test file's afterAll: vitest's workers may end without "exit"). */
+export function removeDumps(): void {
+  rmSync(work, { recursive: true, force: true });
+}
+
+/** A fresh directory under this process's work directory. */
+function workDir(name: string): string {
+  mkdirSync(work, { recursive: true });
+  return mkdtempSync(join(work, name));
+}
 
 /** makedumpfile's filter levels, in the order the capture kernel writes them. */
 export const DUMP_LEVELS = [31, 23] as const;
@@ -73,7 +83,7 @@ poweroff -f
  * /boot/capture.cpio (the per-boot archive is unpacked after the shared one).
  */
 export function captureEntries(): CpioEntry[] {
-  const root = unpackMakedumpfile(mkdtempSync(join(work, "capture-")));
+  const root = unpackMakedumpfile(workDir("capture-"));
   const modules = kernelModules(["virtio_pci", "virtio_blk", "crc32c_generic", "ext4"]);
   const capture = cpioArchive([
     ...directoryEntries(["proc", "sys", "dev", "tmp"]),
@@ -93,7 +103,7 @@ export interface DumpDisk {
 
 /** An empty ext4 disk of `mib` MiB for the dumps (sparse). */
 export function dumpDisk(mib = 2048): DumpDisk {
-  const file = join(mkdtempSync(join(work, "disk-")), "dump.raw");
+  const file = join(workDir("disk-"), "dump.raw");
   writeFileSync(file, "");
   truncateSync(file, mib * 1024 * 1024);
   execFileSync("mkfs.ext4", ["-q", "-F", "-L", "qtrip-dump", file]);
@@ -102,7 +112,7 @@ export function dumpDisk(mib = 2048): DumpDisk {
 
 /** Copies the dump of a level out of the disk (debugfs: no mount here); undefined if the capture kernel wrote none. */
 export function readDump(disk: DumpDisk, level: DumpLevel): string | undefined {
-  const out = join(mkdtempSync(join(work, "vmcore-")), `vmcore-d${level}`);
+  const out = join(workDir("vmcore-"), `vmcore-d${level}`);
   execFileSync("debugfs", ["-R", `dump -p /vmcore-d${level} ${out}`, disk.file], { stdio: "ignore" });
   return existsSync(out) && statSync(out).size > 0 ? out : undefined;
 }
