@@ -10,6 +10,8 @@
  *   clock_nanosleep:MS[xN]  the same with clock_nanosleep(2)
  *   read:MS[xN]           the same with a read(2) of a timerfd that expires after MS
  *   getppid:MS[xT]        call getppid(2) in a loop for MS milliseconds, in T threads (default 1); print calls/s
+ *   markers:0             from now on, no marker writes (a nested guest of test/e2e/chain, where the emulated
+ *                         I/O bitmap faults a user-mode outb; kmsg:1 dates the calls there)
  *   kmsg:1                from now on, each call's start is also logged to /dev/kmsg (debug level: not on the
  *                         console), so that the guest's own log clock dates it
  *   spin:MS[xN]           N times: a marker, then a busy loop (no system call) for MS milliseconds
@@ -60,6 +62,7 @@
 static unsigned marker_base;
 static unsigned calls;
 static int kmsg = -1;
+static int markers = 1;
 
 static void die(const char *what, const char *arg)
 {
@@ -69,7 +72,8 @@ static void die(const char *what, const char *arg)
 
 static void mark(unsigned value)
 {
-	outb(value & 0xff, MARKER_PORT);
+	if (markers)
+		outb(value & 0xff, MARKER_PORT);
 }
 
 /* Marks the start of the next blocking call: the last thing before the system call. */
@@ -382,6 +386,8 @@ static void run_step(const char *step)
 	} else if (!strncmp(step, "getppid:", 8)) {
 		parse_repeat(arg, &ms, &times);
 		getppid_loop(ms, times);
+	} else if (!strncmp(step, "markers:", 8)) {
+		markers = atoi(arg);
 	} else if (!strncmp(step, "kmsg:", 5)) {
 		kmsg = open("/dev/kmsg", O_WRONLY);
 	} else if (!strncmp(step, "open:", 5) || !strncmp(step, "dread:", 6) || !strncmp(step, "fsync:", 6)) {

@@ -258,8 +258,9 @@ function records(lines: string[]): LogRecord[] {
 
 export function parseConsole(console: string, arrivals: HostBoot["arrivals"] = []): HostBoot {
   const lines = console.replace(/\r/g, "").split("\n");
-  // The capture kernel's own boot starts a second "Linux version" banner.
-  const boots = lines.flatMap((line, i) => (/\] Linux version /.test(line) ? [i] : []));
+  // The capture kernel's own boot starts a second "Linux version" banner (a nested guest's console
+  // copied into the log, "@@ l2: [...] Linux version", is not one).
+  const boots = lines.flatMap((line, i) => (/\] Linux version /.test(line) && !line.includes("@@ ") ? [i] : []));
   const split = boots[1] ?? lines.length;
   const host = records(lines.slice(0, split));
   const capture = records(lines.slice(split));
@@ -303,6 +304,10 @@ export interface BootOptions {
   crashkernel?: string;
   /** Another kernel, and the system whose staprun loads the modules (a build target's: see test/e2e/support/machine.ts). */
   machine?: HostMachine;
+  /** The emulated host's memory, MiB (default 1024, 1280 with crashkernel). */
+  memoryMb?: number;
+  /** QEMU -drive values (e.g. a disk for the dump). */
+  drives?: string[];
   timeoutMs?: number;
 }
 
@@ -333,8 +338,9 @@ export async function bootHost(opts: BootOptions): Promise<HostBoot> {
     append,
     accel: "tcg",
     cpu: "max",
-    memoryMb: opts.crashkernel ? 1280 : 1024,
+    memoryMb: opts.memoryMb ?? (opts.crashkernel ? 1280 : 1024),
     smp: opts.smp ?? 1,
+    ...(opts.drives ? { drives: opts.drives } : {}),
     timeoutMs: opts.timeoutMs ?? 240_000,
   });
   const console = run.console + run.stderr + (run.timedOut ? "\n[qtrip test] QEMU killed: timeout\n" : "");

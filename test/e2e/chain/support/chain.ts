@@ -1,0 +1,80 @@
+// The whole chain in one boot of the emulated hypervisor (test/e2e/host/support):
+// its QEMU, with KVM, runs a Linux guest that loads the guest module qtrip
+// generated for a rule; the host runs the host module qtrip generated for the
+// same rule, armed on that QEMU with a crash kernel loaded. When the guest's
+// rule trips, its port write must crash the host into its capture kernel, which
+// saves the dump with makedumpfile (support/dump.ts).
+import { GUEST_STAP_OPTIONS, HOST_STAP_OPTIONS, type HostAction } from "../../../../src/codegen/stap/index.js";
+import { compileRule, stapModule } from "../../support/compile.js";
+import { bootHost, type HostBoot } from "../../host/support/emulated-host.js";
+import { guestEntries, vmmEntries, vmmShell, type GuestWorkload } from "../../host/support/vmm.js";
+import { captureEntries, dumpDisk, type DumpDisk } from "./dump.js";
+
+/** A rule of the chain, the guest's workload that makes it hold, and the record the guest's module logs as it trips. */
+export interface ChainRule {
+  name: string;
+  case: string;
+  source: string;
+  workload: GuestWorkload;
+  /** The guest kernel's log record of the trip, written just before the port: only the guest's memory holds it. */
+  guestRecord: string;
+}
+
+export const THRESHOLD_MS = 200;
+
+/** A nanosleep of the watched pid blocked past 200 ms: qt-trigger sleeps 5 s, so it trips 200 ms in. */
+export const SYSCALL_RULE: ChainRule = {
+  name: "syscall",
+  case: "CHAIN-16",
+  source: `case "CHAIN-16"\nparam pid: int\nwhen syscall nanosleep latency > ${THRESHOLD_MS}ms on pid $pid as "slow nanosleep"\n`,
+  workload: { trigger: "nanosleep:5000" },
+  guestRecord: "qtrip: tripped: slow nanosleep: writing 0x1f to port 0x3ff",
+};
+
+/** An NMI backtrace in the guest kernel (the original post's trigger), provoked with sysrq-l. */
+export const NMI_RULE: ChainRule = {
+  name: "nmi",
+  case: "CHAIN-16-NMI",
+  source: `case "CHAIN-16-NMI"\nwhen event nmi_backtrace as "nmi backtrace"\n`,
+  workload: { shell: "echo 1 > /proc/sys/kernel/sysrq; echo l > /proc/sysrq-trigger" },
+  guestRecord: "qtrip: tripped: nmi backtrace: writing 0x1f to port 0x3ff",
+};
+
+export interface ChainBoot extends HostBoot {
+  disk: DumpDisk;
+}
+
+export async function chainBoot(rule: ChainRule, action: HostAction, opts: { name?: string; smp?: number } = {}): Promise<ChainBoot> {
+  const { guest, host } = compileRule({ source: rule.source, hostAction: action });
+  const [guestModule, hostModule] = await Promise.all([
+    stapModule(guest, { options: GUEST_STAP_OPTIONS, name: `qt_chain_${rule.name}` }),
+    stapModule(host, { options: HOST_STAP_OPTIONS, name: "qt_chain_host" }),
+  ]);
+  const disk = dumpDisk();
+  const boot = await bootHost({
+    name: opts.name ?? `chain-${rule.name}-${action}`,
+    files: { "lib/qtrip/qt_chain_host.ko": hostModule },
+    entries: [...vmmEntries(), ...guestEntries(guestModule, rule.workload), ...captureEntries()],
+    // Two CPUs: the dump has a CPU that did not crash, stopped by the crash NMI.
+    smp: opts.smp ?? 2,
+    crashkernel: "384M", // room for makedumpfile in the capture kernel (256M, enough for vmcore-dmesg, not tried)
+    memoryMb: 2560,
+    drives: [disk.drive],
+    timeoutMs: 1_200_000,
+    scenario: [
+      vmmShell,
+      "step kexec",
+      "load_crash_kernel",
+      "step vmm",
+      "start_vmm",
+      "wait_log 'qtrip-l2: armed' 900",
+      'say "vmm threads: $(for t in /proc/$VMM/task/*; do echo "${t##*/}=$(cat $t/comm)"; done | tr "\\n" ",")"',
+      "arm -x $VMM /lib/qtrip/qt_chain_host.ko && say armed",
+      "step trip",
+      "release_guest",
+      "wait_log 'qtrip-l2: done' 60",
+      'say "the host survived the trip"',
+    ].join("\n"),
+  });
+  return { ...boot, disk };
+}
