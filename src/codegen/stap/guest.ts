@@ -15,6 +15,7 @@ import { core, delays, readyAtEvent, runtimeThresholds, tripRule } from "./runti
 import { inflight } from "./runtime/inflight.js";
 import { moduleSymbols } from "./runtime/kernel-facts.js";
 import { durations, refuse } from "./runtime/refuse.js";
+import { returnProbes } from "./runtime/return-probes.js";
 import { scanTimer } from "./runtime/scan-timer.js";
 import { lowerSelection } from "./selections.js";
 import { commentText, hex, stapInt, stapString } from "./syntax.js";
@@ -67,7 +68,8 @@ function addTable(script: GuestScript, table: InflightTable): void {
     lines.push(...ruleComment(rule, "\t"), test ? `\tif (${test}) qt_rules |= ${bit(rule)}` : `\tqt_rules |= ${bit(rule)}`);
   }
   const guard = start.guard ? `${start.guard} && ` : "";
-  lines.push(`\tif (${guard}qt_rules) qt_start(${table.index}, ${start.key}, qt_rules)`);
+  if (start.returnProbed) script.use([returnProbes]);
+  lines.push(`\tif (${guard}qt_rules) ${start.returnProbed ? "qt_start_call" : "qt_start"}(${table.index}, ${start.key}, qt_rules)`);
   handlers.add(start.probe, lines);
 }
 
@@ -99,7 +101,7 @@ function useScanTimers(script: GuestScript): string[] {
   const timed = script.plan.tables.flatMap((t) => t.rules.map((r) => r.rule));
   if (timed.length === 0) return [];
   const counted = timed.filter((r) => script.plan.ringSizes[r.index] > 0).reduce((m, r) => m | (1n << BigInt(r.index)), 0n);
-  script.use([scanTimer({ counted, delayed: timed.some((r) => r.after) })]);
+  script.use([scanTimer({ counted, delayed: timed.some((r) => r.after), returns: script.fragments.has(returnProbes) })]);
   return timed.map((r) => `\tqt_set_label(${r.index}, ${stapString(r.label)})`);
 }
 
