@@ -49,6 +49,7 @@ static u64 qt_scan(int table, u32 *late_counts, u64 *next)
 		printk(KERN_WARNING "qtrip: %d starts not timed so far: an in-flight table is full (raise -DQT_INFLIGHT_SLOTS)\n", untracked);
 		qt_untracked_said = untracked;
 	}
+	qt_say_skipped("so far", 1);
 	for (i = 0; i < QT_INFLIGHT_SLOTS; i++) {
 		struct qt_slot *s = &qt_inflight[table][i];
 		u64 start, rules, late, due;${returns ? "\n\t\tunsigned long frame;" : ""}
