@@ -5,7 +5,7 @@
 import type { CheckedParam, CheckedRule, Operand } from "../../check/checked.js";
 import { type EventRule, type GuestPlan, type InflightTable } from "../../plan/plan.js";
 import { emitFragments, type Fragment } from "./fragment.js";
-import { Handlers, bit, ruleComment, ruleTest } from "./handlers.js";
+import { Handlers, bit, ruleComment, ruleTest, threadIdTest } from "./handlers.js";
 import { header } from "./header.js";
 import type { KernelRange } from "./kernel.js";
 import { lower } from "./lowering.js";
@@ -48,6 +48,18 @@ function tripLines(rule: CheckedRule, indent: string): string[] {
   return [`${indent}qt_trip_rule(${stapString(rule.label)})`, `${indent}next`];
 }
 
+/**
+ * A stop the thread sees itself (its key is the current thread), when every rule of the table
+ * filters on the thread's pid or tid: a thread that none of them match started nothing, so it
+ * pays the filter test only, as at the start (what unwatched tasks pay is the floor's cost).
+ */
+function ownThreadsOnly(table: InflightTable, stop: ReturnType<typeof lower>): string | undefined {
+  if (stop.key !== "tid()") return undefined;
+  const tests = table.rules.map(({ rule }) => threadIdTest(rule, stop.reads));
+  if (tests.some((t) => t === undefined)) return undefined;
+  return tests.length === 1 ? tests[0] : tests.map((t) => `(${t})`).join(" || ");
+}
+
 function addTable(script: GuestScript, table: InflightTable): void {
   const { handlers, kernel } = script;
   for (const stop of table.stops) {
@@ -55,7 +67,8 @@ function addTable(script: GuestScript, table: InflightTable): void {
     script.use(lowered.fragments);
     handlers.comment(lowered.probe, `Stop timing (table ${table.index}, ${table.name}): ${stop.reason}.`);
     const stopIt = `qt_stop(${table.index}, ${lowered.key})`;
-    handlers.add(lowered.probe, [lowered.guard ? `\tif (${lowered.guard}) ${stopIt}` : `\t${stopIt}`]);
+    const guards = [lowered.guard, ownThreadsOnly(table, lowered)].filter(Boolean);
+    handlers.add(lowered.probe, [guards.length ? `\tif (${guards.join(" && ")}) ${stopIt}` : `\t${stopIt}`]);
   }
   const start = lower(table.start, kernel);
   script.use(start.fragments);
