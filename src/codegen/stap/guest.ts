@@ -12,7 +12,7 @@ import { lower } from "./lowering.js";
 import { GUEST_STAP_OPTIONS } from "./options.js";
 import { countAtEvent, counting } from "./runtime/counting.js";
 import { core, delays, readyAtEvent, runtimeThresholds, tripRule } from "./runtime/core.js";
-import { inflight } from "./runtime/inflight.js";
+import { inflight, startAtEvent } from "./runtime/inflight.js";
 import { moduleSymbols } from "./runtime/kernel-facts.js";
 import { durations, refuse } from "./runtime/refuse.js";
 import { returnProbes } from "./runtime/return-probes.js";
@@ -81,7 +81,7 @@ function addTable(script: GuestScript, table: InflightTable): void {
     lines.push(...ruleComment(rule, "\t"), test ? `\tif (${test}) qt_rules |= ${bit(rule)}` : `\tqt_rules |= ${bit(rule)}`);
   }
   const guard = start.guard ? `${start.guard} && ` : "";
-  if (start.returnProbed) script.use([returnProbes]);
+  script.use([start.returnProbed ? returnProbes : startAtEvent]);
   lines.push(`\tif (${guard}qt_rules) ${start.returnProbed ? "qt_start_call" : "qt_start"}(${table.index}, ${start.key}, qt_rules)`);
   handlers.add(start.probe, lines);
 }

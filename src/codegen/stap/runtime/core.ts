@@ -19,9 +19,7 @@ function trip(dryRun: boolean): string {
 
 static atomic_t qt_tripped;
 
-/* SystemTap's count of the probe hits it skipped: with -DINTERRUPTIBLE=0, a probe firing while
- * another handler runs on the CPU (in an NMI), or on a stack too low; the runtime defines it after
- * this block (common_session_state.h). Without -DINTERRUPTIBLE=0 it does not count those at all. */
+/* SystemTap's count of skipped probe hits (in an NMI during another handler, a low stack), defined after this block. */
 static inline atomic_t *skipped_count(void);
 static int qt_skipped_said;
 static DEFINE_RATELIMIT_STATE(qt_skipped_limit, 5 * HZ, 1);
@@ -41,8 +39,7 @@ static __printf(1, 2) void qt_log_deferred(const char *fmt, ...)
 	va_end(args);
 }
 
-/* Says how many probe hits SystemTap skipped, when more than last said: what they saw, no rule saw.
- * While armed (limited), at most a line every 5 s; before the trip and at the end, always. */
+/* Says SystemTap's skipped hits when more than last said: while armed (limited) at most every 5 s. */
 static void qt_say_skipped(const char *when, int limited)
 {
 	int skipped = atomic_read(skipped_count());
@@ -80,7 +77,6 @@ function qt_log_armed(rules:long, case_id:string) %{
 	printk(KERN_INFO "qtrip: armed: %lld rule(s), case '%s'${dryRun ? ", dry run" : ""}\n", (long long)STAP_ARG_rules, STAP_ARG_case_id);
 %}
 
-# When the script stops, in the kernel log (a dump or dmesg keeps it).
 probe end { qt_say_skipped_at_end() }
 
 function qt_say_skipped_at_end() %{

@@ -137,11 +137,16 @@ static void qt_inflight_stop(int table, long key)
 		}
 	}
 }`,
+  stap: String.raw`function qt_stop(table:long, key:long) %{
+	qt_inflight_stop(STAP_ARG_table, STAP_ARG_key);
+%}`,
+};
+
+/** A start at an event that is not a call timed to a return probe (runtime/return-probes.ts has that one). */
+export const startAtEvent: Fragment = {
+  name: "in-flight starts",
+  requires: [inflight],
   stap: String.raw`function qt_start(table:long, key:long, rules:long) %{
 	qt_inflight_start(STAP_ARG_table, STAP_ARG_key, STAP_ARG_rules, 0);
-%}
-
-function qt_stop(table:long, key:long) %{
-	qt_inflight_stop(STAP_ARG_table, STAP_ARG_key);
 %}`,
 };

@@ -8,9 +8,11 @@
 // scan looks: the trampoline, it trips; anything else, it was never timed — no
 // trip, counted, and said in the kernel log at once (and again at the end).
 import type { Fragment } from "../fragment.js";
+import { inflight } from "./inflight.js";
 
 export const returnProbes: Fragment = {
   name: "return probes",
+  requires: [inflight],
   c: String.raw`#include <linux/kallsyms.h>
 #include <linux/ratelimit.h>
 #include <linux/uaccess.h>
