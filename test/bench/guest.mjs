@@ -11,7 +11,8 @@
 //   - per-call cost: a getppid() loop in 1, 2 and 4 threads on 1, 2 and 4 vCPUs, with
 //     no script, bare probes (the floor), qtrip and a hand-written tracker, each
 //     watching the loop's pid and another pid; whether each script was still loaded.
-// Run: node test/bench/guest.mjs   (RUNS=3 boots per figure, LOOP_MS=3000 per loop)
+// Run: node test/bench/guest.mjs   (RUNS=3 boots per figure, LOOP_MS=3000 per loop;
+//   SECTIONS=wake-ups,precision,costs, VCPUS=1,2,4 and ROWS=floor,another to measure less)
 // Under QEMU's emulation (TCG) every figure is inflated; compare them with each other.
 import { dirname, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -195,11 +196,13 @@ async function precision() {
 
 const RULE = "param pid: int\nwhen syscall latency > 200ms on pid $pid\n";
 const NAMED_RULE = "param pid: int\nwhen syscall futex, epoll_wait latency > 200ms on pid $pid\n";
+// VCPUS=4 measures only that configuration; ROWS=floor,another only the scripts whose names contain those words.
 const CONFIGS = [
   { vcpus: 1, threads: 1 },
   { vcpus: 2, threads: 2 },
   { vcpus: 4, threads: 4 },
-];
+].filter((c) => !process.env.VCPUS || process.env.VCPUS.split(",").map(Number).includes(c.vcpus));
+const ROWS = process.env.ROWS?.split(",");
 
 /** getppid() calls per second in the guest, median of the runs, and whether the script was still loaded after the loop. */
 async function throughput(module, watch, { vcpus, threads }) {
@@ -243,7 +246,8 @@ async function costs() {
     row(["script", ...CONFIGS.map((c) => `${c.threads} thr/${c.vcpus} vCPU`)], widths),
   ];
   const base = [];
-  for (const [name, module, watch] of scripts) {
+  // The no-script row is every other row's base: always measured.
+  for (const [name, module, watch] of scripts.filter(([name, module]) => !module || !ROWS || ROWS.some((w) => name.includes(w)))) {
     const cells = [];
     for (const [i, config] of CONFIGS.entries()) {
       const { rate, stopped } = await throughput(module, watch, config);
