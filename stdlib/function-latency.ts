@@ -16,6 +16,7 @@ export const functionLatency = condition({
     "the function must not be inlined or blacklisted for kprobes",
     "a function of a module (e.g. ext4 on Debian) is written MODULE:NAME",
     "recursion of NAME in one thread is timed from the innermost call",
+    "a call that finds all 1024 return-probe instances in use is not timed: it cannot trip, and the script says so in the kernel log",
   ],
   example: 'when function "ext4:ext4_sync_file" latency > 1s',
   needs: ({ strings }) => ({

@@ -11,7 +11,11 @@ export const ioLatency = condition({
   subject: "block request",
   watches: () => "block I/O requests",
   cost: { class: "low", detail: "two events per block request; a scan of the requests in flight only when one could cross its threshold" },
-  caveats: ["pid, comm etc. are those of the task that issued the request to the driver"],
+  caveats: [
+    "pid, comm and uid are the task's that dispatched the request to the driver: the submitter when it goes straight to the device, else an I/O scheduler's or plug flush's (often a kworker such as kblockd)",
+    "a device is the disk that serves the requests: device-mapper (LVM, dm-crypt), md RAID and zram devices issue none of their own, so name the disk below them",
+    "a partial completion of a request ends its timing",
+  ],
   example: 'when io latency > 5s on device "vda"',
   needs: () => ({
     kind: "inflight",

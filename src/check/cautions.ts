@@ -2,6 +2,7 @@
 // crashes the hypervisor, so the checker says so (a warning: it still compiles).
 import { warning, type Span } from "../diagnostics/diagnostic.js";
 import type * as ast from "../syntax/ast.js";
+import type { CheckedFilter } from "./checked.js";
 import type { ConditionSpec } from "../../stdlib/index.js";
 import type { CheckContext } from "./context.js";
 
@@ -29,4 +30,24 @@ export function checkCautions(ctx: CheckContext, entry: ConditionSpec, words: as
       }),
     );
   }
+}
+
+/**
+ * Device-mapper (LVM, dm-crypt; not request-based dm-multipath), md RAID, zram, pmem, drbd and
+ * bcache devices are bio-based: they hand bios to the disks below them and issue no block
+ * requests of their own, so `io latency … on device "dm-0"` would never trip.
+ */
+const BIO_BASED = /^(dm-|md|zram|pmem|drbd|bcache)\d/;
+
+export function checkDeviceCaution(ctx: CheckContext, filter: ast.Filter, value: CheckedFilter["value"]): void {
+  if (value.kind !== "const" || typeof value.value !== "string" || !BIO_BASED.test(value.value)) return;
+  ctx.report(
+    warning("W0006", filter.value.span, `'${value.value}' is a bio-based device (device-mapper, md RAID, zram…): it issues no block requests of its own, so this rule would never trip`, {
+      notes: [
+        "io latency times requests on the disk that serves them: the one under the LVM volume, dm-crypt mapping or RAID array",
+        "only request-based device-mapper (dm-multipath) has requests of its own",
+      ],
+      suggestion: `name the disk below it: 'lsblk -s /dev/${value.value}' lists it (e.g. sda, vda, nvme0n1)`,
+    }),
+  );
 }

@@ -4,6 +4,7 @@ import { error } from "../diagnostics/diagnostic.js";
 import { didYouMean } from "../diagnostics/suggest.js";
 import type * as ast from "../syntax/ast.js";
 import { ATTRIBUTE_NAMES, ATTRIBUTES, type Attribute, type ConditionSpec } from "../../stdlib/index.js";
+import { checkDeviceCaution } from "./cautions.js";
 import type { CheckedFilter } from "./checked.js";
 import type { CheckContext } from "./context.js";
 import { checkText, operand, utf8Bytes } from "./values.js";
@@ -44,7 +45,10 @@ export function checkFilters(ctx: CheckContext, rule: ast.Rule, entry: Condition
     }
     seen.set(attribute, filter);
     const value = operand(ctx, filter.value, ATTRIBUTES[attribute].type, `'${attribute}'`);
-    if (value && valueInBounds(ctx, attribute, filter.value, value)) filters.push({ attribute, value, span: filter.span });
+    if (value && valueInBounds(ctx, attribute, filter.value, value)) {
+      if (attribute === "device") checkDeviceCaution(ctx, filter, value);
+      filters.push({ attribute, value, span: filter.span });
+    }
   }
   return filters;
 }

@@ -2,14 +2,17 @@
 // Benchmark, not a test: qtrip's guest script in a real guest kernel under QEMU
 // (the harness of test/e2e/guest). Three tables, printed as one:
 //   - wake-ups: local timer interrupts (LOC) and IRQ-work interrupts (IWI) per second
-//     per vCPU of an idle 2-vCPU guest over 5 s, against a begin-only script;
+//     per vCPU of an idle 2-vCPU guest over 5 s, against a begin-only script (the floor),
+//     beside the hand-written tracker;
 //   - trip precision: how long after its threshold a call, request or wait still in
 //     flight trips, from QEMU's trace (marker to channel write) and from the guest's
-//     own log clock (qt-trigger's /dev/kmsg line to qtrip's trip line);
+//     own log clock (qt-trigger's /dev/kmsg line to qtrip's trip line), beside the
+//     hand-written tracker;
 //   - per-call cost: a getppid() loop in 1, 2 and 4 threads on 1, 2 and 4 vCPUs, with
 //     no script, bare probes (the floor), qtrip and a hand-written tracker, each
 //     watching the loop's pid and another pid; whether each script was still loaded.
-// Run: node test/bench/guest.mjs   (RUNS=3 boots per figure, LOOP_MS=3000 per loop)
+// Run: node test/bench/guest.mjs   (RUNS=3 boots per figure, LOOP_MS=3000 per loop;
+//   SECTIONS=wake-ups,precision,costs, VCPUS=1,2,4 and ROWS=floor,another to measure less)
 // Under QEMU's emulation (TCG) every figure is inflated; compare them with each other.
 import { dirname, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -26,20 +29,22 @@ const { buildModule, buildRuleModule, markerAt, lastMarkerBeforeTrip, PHASE, run
 
 // What one would write by hand for the rule: start times in a global array,
 // a 10 ms scan. SystemTap locks `starts` on every system call of every task.
-const HAND_WRITTEN = `
+// `test`: the filter, e.g. "pid() == pid".
+const handWritten = (test) => `
 global pid = 0 # staprun ... pid=N
 %{
 #include <asm/io.h>
 %}
 global starts%
-function trip() %{ outb(0x1f, 0x3ff); %}
-probe kernel.trace("raw_syscalls:sys_enter") { if (pid() == pid) starts[tid()] = gettimeofday_ns() }
-probe kernel.trace("raw_syscalls:sys_exit") { if (pid() == pid) delete starts[tid()] }
+function trip() %{ printk(KERN_EMERG "qtrip: tripped: hand-written\\n"); outb(0x1f, 0x3ff); %}
+probe kernel.trace("raw_syscalls:sys_enter") { if (${test}) starts[tid()] = gettimeofday_ns() }
+probe kernel.trace("raw_syscalls:sys_exit") { if (${test}) delete starts[tid()] }
 probe timer.ms(10) {
 	now = gettimeofday_ns()
 	foreach (t in starts) if (now - starts[t] > 200000000) { trip(); exit() }
 }
 `;
+const HAND_WRITTEN = handWritten("pid() == pid");
 
 // The floor: SystemTap's entry into both tracepoints and a pid test, touching no global.
 const FLOOR = `
@@ -105,13 +110,17 @@ async function wakeUps() {
     row(["script", "LOC cpu0/cpu1", "IWI cpu0/cpu1", "extra, busiest", "extra, all"], widths),
     row(["begin probe only (control)", `${fmt(control.LOC[0], 0)}/${fmt(control.LOC[1], 0)}`, `${fmt(control.IWI[0], 0)}/${fmt(control.IWI[1], 0)}`, "0", "0"], widths),
   ];
-  for (const [source, note] of IDLE_RULES) {
-    const r = await sample(await buildRuleModule({ source: `when ${source}\n` }));
+  const rows = [
+    ...IDLE_RULES.map(([source, note]) => [`${source} ${note}`.trim(), () => buildRuleModule({ source: `when ${source}\n` })]),
+    ["hand-written syscall latency on pid 99999 (array + 10 ms timer)", () => buildModule(HAND_WRITTEN.replace("global pid = 0", "global pid = 99999"))],
+  ];
+  for (const [label, module] of rows) {
+    const r = await sample(await module());
     // Which vCPU runs the init's shell varies from boot to boot: compare the busiest with the busiest, and the sums.
     const busiest = Math.max(...r.LOC) - Math.max(...control.LOC);
     const all = r.LOC[0] + r.LOC[1] + r.IWI[0] + r.IWI[1] - (control.LOC[0] + control.LOC[1] + control.IWI[0] + control.IWI[1]);
     const signed = (x) => `${x >= 0 ? "+" : ""}${fmt(x, 0)}`;
-    lines.push(row([`${source} ${note}`.trim(), `${fmt(r.LOC[0], 0)}/${fmt(r.LOC[1], 0)}`, `${fmt(r.IWI[0], 0)}/${fmt(r.IWI[1], 0)}`, signed(busiest), signed(all)], widths));
+    lines.push(row([label, `${fmt(r.LOC[0], 0)}/${fmt(r.LOC[1], 0)}`, `${fmt(r.IWI[0], 0)}/${fmt(r.IWI[1], 0)}`, signed(busiest), signed(all)], widths));
   }
   return lines;
 }
@@ -130,6 +139,7 @@ const TRIP_LOG = "dmesg | grep -E 'qt-trigger: call|qtrip: tripped' | sed 's/^/q
  */
 const PRECISION = [
   { name: "syscall latency", rule: `when syscall latency > ${THRESHOLD_MS}ms on comm "victim"`, session: "spawn t comm:victim kmsg:1 nanosleep:1000\narm\nrun t" },
+  { name: "  hand-written", script: handWritten('execname() == "victim"'), session: "spawn t comm:victim kmsg:1 nanosleep:1000\narm\nrun t" },
   {
     name: "function latency",
     rule: `when function "hrtimer_nanosleep" latency > ${THRESHOLD_MS}ms on comm "victim"`,
@@ -158,7 +168,7 @@ async function precision() {
     row(["condition", "from QEMU's trace", "in the guest"], widths),
   ];
   for (const c of PRECISION) {
-    const module = await buildRuleModule({ source: `${c.rule} as "late"\n` });
+    const module = c.script ? await buildModule(c.script) : await buildRuleModule({ source: `${c.rule} as "late"\n` });
     const qemu = [];
     const guest = [];
     for (let i = 0; i < runs; i++) {
@@ -176,6 +186,7 @@ async function precision() {
     const show = (xs) => (xs.length ? `${xs.map((x) => fmt(x, 2)).join(", ")}` : "-");
     lines.push(row([c.name, show(qemu), show(guest)], widths));
   }
+  lines.push("  (hand-written: the same syscall rule as a global array and a 10 ms timer scan; the floor is 0)");
   lines.push("  (sched latency: from the sleeper's wake-up, 150 ms after its call began)");
   return lines;
 }
@@ -185,11 +196,13 @@ async function precision() {
 
 const RULE = "param pid: int\nwhen syscall latency > 200ms on pid $pid\n";
 const NAMED_RULE = "param pid: int\nwhen syscall futex, epoll_wait latency > 200ms on pid $pid\n";
+// VCPUS=4 measures only that configuration; ROWS=floor,another only the scripts whose names contain those words.
 const CONFIGS = [
   { vcpus: 1, threads: 1 },
   { vcpus: 2, threads: 2 },
   { vcpus: 4, threads: 4 },
-];
+].filter((c) => !process.env.VCPUS || process.env.VCPUS.split(",").map(Number).includes(c.vcpus));
+const ROWS = process.env.ROWS?.split(",");
 
 /** getppid() calls per second in the guest, median of the runs, and whether the script was still loaded after the loop. */
 async function throughput(module, watch, { vcpus, threads }) {
@@ -233,7 +246,8 @@ async function costs() {
     row(["script", ...CONFIGS.map((c) => `${c.threads} thr/${c.vcpus} vCPU`)], widths),
   ];
   const base = [];
-  for (const [name, module, watch] of scripts) {
+  // The no-script row is every other row's base: always measured.
+  for (const [name, module, watch] of scripts.filter(([name, module]) => !module || !ROWS || ROWS.some((w) => name.includes(w)))) {
     const cells = [];
     for (const [i, config] of CONFIGS.entries()) {
       const { rate, stopped } = await throughput(module, watch, config);

@@ -5,16 +5,17 @@
 import type { CheckedParam, CheckedRule, Operand } from "../../check/checked.js";
 import { type EventRule, type GuestPlan, type InflightTable } from "../../plan/plan.js";
 import { emitFragments, type Fragment } from "./fragment.js";
-import { Handlers, bit, ruleComment, ruleTest } from "./handlers.js";
+import { Handlers, bit, ruleComment, ruleTest, threadIdTest } from "./handlers.js";
 import { header } from "./header.js";
 import type { KernelRange } from "./kernel.js";
 import { lower } from "./lowering.js";
 import { GUEST_STAP_OPTIONS } from "./options.js";
 import { countAtEvent, counting } from "./runtime/counting.js";
 import { core, delays, readyAtEvent, runtimeThresholds, tripRule } from "./runtime/core.js";
-import { inflight } from "./runtime/inflight.js";
+import { inflight, startAtEvent } from "./runtime/inflight.js";
 import { moduleSymbols } from "./runtime/kernel-facts.js";
 import { durations, refuse } from "./runtime/refuse.js";
+import { returnProbes } from "./runtime/return-probes.js";
 import { scanTimer } from "./runtime/scan-timer.js";
 import { lowerSelection } from "./selections.js";
 import { commentText, hex, stapInt, stapString } from "./syntax.js";
@@ -47,6 +48,18 @@ function tripLines(rule: CheckedRule, indent: string): string[] {
   return [`${indent}qt_trip_rule(${stapString(rule.label)})`, `${indent}next`];
 }
 
+/**
+ * A stop the thread sees itself (its key is the current thread), when every rule of the table
+ * filters on the thread's pid or tid: a thread that none of them match started nothing, so it
+ * pays the filter test only, as at the start (what unwatched tasks pay is the floor's cost).
+ */
+function ownThreadsOnly(table: InflightTable, stop: ReturnType<typeof lower>): string | undefined {
+  if (stop.key !== "tid()") return undefined;
+  const tests = table.rules.map(({ rule }) => threadIdTest(rule, stop.reads));
+  if (tests.some((t) => t === undefined)) return undefined;
+  return tests.length === 1 ? tests[0] : tests.map((t) => `(${t})`).join(" || ");
+}
+
 function addTable(script: GuestScript, table: InflightTable): void {
   const { handlers, kernel } = script;
   for (const stop of table.stops) {
@@ -54,7 +67,8 @@ function addTable(script: GuestScript, table: InflightTable): void {
     script.use(lowered.fragments);
     handlers.comment(lowered.probe, `Stop timing (table ${table.index}, ${table.name}): ${stop.reason}.`);
     const stopIt = `qt_stop(${table.index}, ${lowered.key})`;
-    handlers.add(lowered.probe, [lowered.guard ? `\tif (${lowered.guard}) ${stopIt}` : `\t${stopIt}`]);
+    const guards = [lowered.guard, ownThreadsOnly(table, lowered)].filter(Boolean);
+    handlers.add(lowered.probe, [guards.length ? `\tif (${guards.join(" && ")}) ${stopIt}` : `\t${stopIt}`]);
   }
   const start = lower(table.start, kernel);
   script.use(start.fragments);
@@ -67,7 +81,8 @@ function addTable(script: GuestScript, table: InflightTable): void {
     lines.push(...ruleComment(rule, "\t"), test ? `\tif (${test}) qt_rules |= ${bit(rule)}` : `\tqt_rules |= ${bit(rule)}`);
   }
   const guard = start.guard ? `${start.guard} && ` : "";
-  lines.push(`\tif (${guard}qt_rules) qt_start(${table.index}, ${start.key}, qt_rules)`);
+  script.use([start.returnProbed ? returnProbes : startAtEvent]);
+  lines.push(`\tif (${guard}qt_rules) ${start.returnProbed ? "qt_start_call" : "qt_start"}(${table.index}, ${start.key}, qt_rules)`);
   handlers.add(start.probe, lines);
 }
 
@@ -99,7 +114,7 @@ function useScanTimers(script: GuestScript): string[] {
   const timed = script.plan.tables.flatMap((t) => t.rules.map((r) => r.rule));
   if (timed.length === 0) return [];
   const counted = timed.filter((r) => script.plan.ringSizes[r.index] > 0).reduce((m, r) => m | (1n << BigInt(r.index)), 0n);
-  script.use([scanTimer({ counted, delayed: timed.some((r) => r.after) })]);
+  script.use([scanTimer({ counted, delayed: timed.some((r) => r.after), returns: script.fragments.has(returnProbes) })]);
   return timed.map((r) => `\tqt_set_label(${r.index}, ${stapString(r.label)})`);
 }
 

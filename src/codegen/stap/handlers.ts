@@ -81,3 +81,12 @@ export function ruleTest(rule: CheckedRule, reads: Partial<Record<string, string
   const all = [...ATTRIBUTE_ORDER.flatMap(filter), ...tests, ...filter("comm")];
   return all.length ? all.join(" && ") : undefined;
 }
+
+/**
+ * A rule's filters on the thread's own ids (pid, tid: a thread keeps them until it ends or
+ * execs), as one SystemTap boolean expression; undefined when it has neither.
+ */
+export function threadIdTest(rule: CheckedRule, reads: Partial<Record<string, string>>): string | undefined {
+  const ids = rule.filters.filter((f) => f.attribute === "pid" || f.attribute === "tid");
+  return ids.length ? ids.map((f) => `${reads[f.attribute]} == ${operand(f.value)}`).join(" && ") : undefined;
+}

@@ -34,6 +34,8 @@ export interface EventLowering<E extends EventName> {
   /** How to read each attribute of the event's subject. */
   reads: (kernel: KernelRange) => Record<AttributesOf<E>, string>;
   values?: EventValues;
+  /** A call's entry, timed to a return probe that may find no free instance: its start records the call's frame (runtime/return-probes.ts). */
+  returnProbed?: boolean;
   /** Runtime fragments the probes need. */
   fragments?: (event: GuestEvent) => Fragment[];
   /** Where these probes work, for `qtrip sources`. */
@@ -140,9 +142,9 @@ export const LOWERING: { [E in EventName]: EventLowering<E> } = {
     reads: taskAt("$prev"),
     kernels: "4.4+ (sched_switch's preempt argument); the state's source changed in 5.14 and 5.18",
   },
-  "function-entry": { probes: (e) => [functionPlaces(e.symbol!).probe], key: "tid()", reads: CURRENT, fragments: functionFragments, kernels: "any" },
+  "function-entry": { probes: (e) => [functionPlaces(e.symbol!).probe], key: "tid()", reads: CURRENT, returnProbed: true, fragments: functionFragments, kernels: "any" },
   "function-return": {
-    // Enough return-probe instances that concurrent calls are not missed: a missed return would look like a call still running.
+    // Enough return-probe instances for most concurrent calls; a call that finds none is not timed, and said (runtime/return-probes.ts).
     probes: (e) => [
       functionPlaces(e.symbol!)
         .probe.split(" !, ")
@@ -196,6 +198,7 @@ export function lower(event: GuestEvent, kernel: KernelRange) {
     guard: lowering.guard?.(kernel),
     reads: lowering.reads(kernel) as Partial<Record<string, string>>,
     values: lowering.values ?? {},
+    returnProbed: lowering.returnProbed ?? false,
     fragments: lowering.fragments?.(event) ?? [],
   };
 }

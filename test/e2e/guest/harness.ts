@@ -220,6 +220,14 @@ export interface RunningGuest {
   pause(ms: number): Promise<void>;
 }
 
+/** Pauses the guest `pauseMs` once `delayMs` have passed after marker `marker`; returns when it resumed (host µs). */
+export async function pauseAfter(guest: RunningGuest, marker: number, delayMs: number, pauseMs: number): Promise<number> {
+  await guest.marker(marker);
+  await new Promise((r) => setTimeout(r, delayMs));
+  await guest.pause(pauseMs);
+  return Date.now() * 1000;
+}
+
 /** QEMU's log backend: `PID@SECONDS.MICROS:event text`. */
 const TRACE_LINE = /^\d+@(\d+)\.(\d{6}):(serial_write|parallel_ioport_write) write (?:\[\w+\] )?addr 0x([0-9a-f]+) val 0x([0-9a-f]+)$/;
 

@@ -17,6 +17,23 @@ function disk(throttled: boolean): string {
 
 const VIRTIO = ["virtio_pci", "virtio_blk"];
 
+/**
+ * An io latency rule beside a syscall rule whose sys_enter handler spins 1 ms for each getppid
+ * (a change to the built script, for tests only): with a getppid loop on the one vCPU, a
+ * completion interrupt almost always comes while that handler runs.
+ */
+function widenedScript(): string {
+  const { guest } = compileRule({ source: 'when io latency > 500ms as "slow io"\nwhen syscall latency > 10s on comm "nobody"\n' });
+  const enter = 'probe kernel.trace("raw_syscalls:sys_enter") {\n';
+  expect(guest).toContain(enter);
+  return `${guest.replace(enter, `${enter}\tif ($id == 110) qt_e2e_widen() # getppid\n`)}\n%{\n#include <linux/delay.h>\n%}\nfunction qt_e2e_widen() %{\n\tmdelay(1);\n%}\n`;
+}
+
+const WIDENED_SESSION = `spawn l getppid:4000
+                spawn t dread:/dev/vdbx100 nanosleep:1000 dread:/dev/vdcx3
+                arm
+                run l t`;
+
 
 describe("io latency in a real guest", { timeout: 180_000 }, () => {
   test("a read held back by a throttled vdb trips 500 ms after it was issued", async () => {
@@ -62,18 +79,11 @@ describe("io latency in a real guest", { timeout: 180_000 }, () => {
     // so the interrupt waits for the handler. Here the window is widened: the sys_enter
     // handler spins 1 ms for each getppid (a change to the built script, for this test only) while a getppid
     // loop keeps the one vCPU in them; vdb answers at once (calls 1-100), vdc is throttled (102-104).
-    const { guest } = compileRule({ source: 'when io latency > 500ms as "slow io"\nwhen syscall latency > 10s on comm "nobody"\n' });
-    const enter = 'probe kernel.trace("raw_syscalls:sys_enter") {\n';
-    expect(guest).toContain(enter);
-    const widened = `${guest.replace(enter, `${enter}\tif ($id == 110) qt_e2e_widen() # getppid\n`)}\n%{\n#include <linux/delay.h>\n%}\nfunction qt_e2e_widen() %{\n\tmdelay(1);\n%}\n`;
     const run = await runGuest({
-      module: await buildModule(widened),
+      module: await buildModule(widenedScript()),
       kernelModules: VIRTIO,
       drives: [disk(false), disk(false), disk(true)],
-      session: `spawn l getppid:4000
-                spawn t dread:/dev/vdbx100 nanosleep:1000 dread:/dev/vdcx3
-                arm
-                run l t`,
+      session: WIDENED_SESSION,
     });
     markerAt(run, PHASE.armed);
     markerAt(run, PHASE.done);
@@ -81,4 +91,3 @@ describe("io latency in a real guest", { timeout: 180_000 }, () => {
     expect(trips(run)[0]!.us).toBeGreaterThan(markerAt(run, 102));
   }, 300_000);
 });
-

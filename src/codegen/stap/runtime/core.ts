@@ -13,10 +13,16 @@ function trip(dryRun: boolean): string {
   return String.raw`#include <linux/atomic.h>
 #include <linux/kernel.h>
 #include <linux/printk.h>
+#include <linux/ratelimit.h>
 #include <linux/version.h>
 #include <asm/io.h>
 
 static atomic_t qt_tripped;
+
+/* SystemTap's count of skipped probe hits (in an NMI during another handler, a low stack), defined after this block. */
+static inline atomic_t *skipped_count(void);
+static int qt_skipped_said;
+static DEFINE_RATELIMIT_STATE(qt_skipped_limit, 5 * HZ, 1);
 
 /* printk_deferred(), which modules cannot call: the line is in the log buffer at once (a dump
  * holds it), on the consoles later (irq_work). printk() may first print the whole console backlog
@@ -33,11 +39,22 @@ static __printf(1, 2) void qt_log_deferred(const char *fmt, ...)
 	va_end(args);
 }
 
+/* Says SystemTap's skipped hits when more than last said: while armed (limited) at most every 5 s. */
+static void qt_say_skipped(const char *when, int limited)
+{
+	int skipped = atomic_read(skipped_count());
+	if (skipped == READ_ONCE(qt_skipped_said) || (limited && !__ratelimit(&qt_skipped_limit)))
+		return;
+	WRITE_ONCE(qt_skipped_said, skipped);
+	qt_log_deferred(KERN_WARNING "qtrip: %d probe hit(s) skipped by SystemTap %s (another handler running on the CPU, or a low stack): the rules did not see them\n", skipped, when);
+}
+
 /* Once: the first rule that holds trips, every later one finds it done. */
 static void qt_trip(const char *label)
 {
 	if (atomic_cmpxchg(&qt_tripped, 0, 1) != 0)
 		return;
+	qt_say_skipped("before this trip", 0);
 ${act}
 }`;
 }
@@ -58,6 +75,12 @@ function qt_log_armed(rules:long, case_id:string) %{
 	_stp_warn("qtrip: no -DINTERRUPTIBLE=0: a probe firing in an interrupt during another is lost");
 #endif
 	printk(KERN_INFO "qtrip: armed: %lld rule(s), case '%s'${dryRun ? ", dry run" : ""}\n", (long long)STAP_ARG_rules, STAP_ARG_case_id);
+%}
+
+probe end { qt_say_skipped_at_end() }
+
+function qt_say_skipped_at_end() %{
+	qt_say_skipped("in all", 0);
 %}`,
   };
 }

@@ -3,7 +3,9 @@ import type { Fragment } from "../fragment.js";
 
 export const counting: Fragment = {
   name: "counting",
-  c: String.raw`#include <linux/spinlock.h>
+  c: String.raw`#include <linux/hardirq.h>
+#include <linux/ratelimit.h>
+#include <linux/spinlock.h>
 #include <linux/timekeeping.h>
 
 struct qt_counter {
@@ -16,7 +18,8 @@ struct qt_counter {
 	u64 window;	/* D, ns */
 };
 static struct qt_counter qt_counters[QT_RULES];
-static atomic_t qt_dropped; /* occurrences lost to lock contention */
+static atomic_t qt_dropped; /* occurrences not counted: the ring was busy under an NMI */
+static DEFINE_RATELIMIT_STATE(qt_dropped_said, 5 * HZ, 1);
 
 /* Rule r's condition held n times just now: has it held N times within D? */
 static int qt_held(int r, u32 n)
@@ -26,11 +29,16 @@ static int qt_held(int r, u32 n)
 	unsigned long flags;
 	int held = 0;
 
-	/* A trylock: probes may run in NMI context, where spinning could deadlock. */
+	/* With IRQs off, only an NMI can interrupt the lock's holder on this CPU: anywhere else the
+	 * holder is another CPU's, a few instructions from unlocking, so wait. In an NMI, spinning
+	 * could deadlock: a busy ring drops the occurrence, counted and said (deferred: this may run
+	 * under the scheduler's locks). */
 	local_irq_save(flags);
-	if (!raw_spin_trylock(&c->lock)) {
+	if (in_nmi() ? !raw_spin_trylock(&c->lock) : (raw_spin_lock(&c->lock), 0)) {
+		int dropped = atomic_inc_return(&qt_dropped);
 		local_irq_restore(flags);
-		atomic_inc(&qt_dropped);
+		if (__ratelimit(&qt_dropped_said))
+			qt_log_deferred(KERN_WARNING "qtrip: %d occurrence(s) so far not counted: a rule's count was busy in an NMI\n", dropped);
 		return 0;
 	}
 	while (n-- > 0) {
@@ -58,7 +66,7 @@ function qt_dropped_count:long() %{
 
 probe end {
 	qt_dropped = qt_dropped_count()
-	if (qt_dropped) printf("qtrip: %d occurrences were not counted (lock contention)\n", qt_dropped)
+	if (qt_dropped) printf("qtrip: %d occurrences were not counted (busy in an NMI)\n", qt_dropped)
 }`,
 };
 

@@ -26,6 +26,7 @@ struct qt_slot {
 	u64 rules;		/* bit r: rule r's filters matched at start */
 	u64 late;		/* bit r: already counted late for rule r ... */
 	u64 late_for;		/* ... of the thing that started at this time */
+	unsigned long frame;	/* a function call's: where its return address is on the stack (runtime/return-probes.ts); else 0 */
 };
 
 static struct qt_slot qt_inflight[QT_TABLES][QT_INFLIGHT_SLOTS];
@@ -77,7 +78,7 @@ static inline struct qt_slot *qt_slot_of(int table, long key, int i)
 	return &qt_inflight[table][(h + i) & (QT_INFLIGHT_SLOTS - 1)];
 }
 
-static void qt_inflight_start(int table, long key, u64 rules)
+static void qt_inflight_start(int table, long key, u64 rules, unsigned long frame)
 {
 	struct qt_slot *free = NULL, *s = NULL;
 	u64 start, first = U64_MAX;
@@ -104,6 +105,7 @@ static void qt_inflight_start(int table, long key, u64 rules)
 	WRITE_ONCE(s->start, 0);
 	smp_wmb();
 	WRITE_ONCE(s->rules, rules);
+	WRITE_ONCE(s->frame, frame);
 	smp_wmb();
 	WRITE_ONCE(s->start, start = ktime_get_mono_fast_ns());
 	/* Due by the first of its rules' thresholds. The slot before the due time: a scan that turns the timer off sees it. */
@@ -135,11 +137,16 @@ static void qt_inflight_stop(int table, long key)
 		}
 	}
 }`,
-  stap: String.raw`function qt_start(table:long, key:long, rules:long) %{
-	qt_inflight_start(STAP_ARG_table, STAP_ARG_key, STAP_ARG_rules);
-%}
-
-function qt_stop(table:long, key:long) %{
+  stap: String.raw`function qt_stop(table:long, key:long) %{
 	qt_inflight_stop(STAP_ARG_table, STAP_ARG_key);
+%}`,
+};
+
+/** A start at an event that is not a call timed to a return probe (runtime/return-probes.ts has that one). */
+export const startAtEvent: Fragment = {
+  name: "in-flight starts",
+  requires: [inflight],
+  stap: String.raw`function qt_start(table:long, key:long, rules:long) %{
+	qt_inflight_start(STAP_ARG_table, STAP_ARG_key, STAP_ARG_rules, 0);
 %}`,
 };

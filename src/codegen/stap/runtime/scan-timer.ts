@@ -8,21 +8,33 @@ import type { Fragment } from "../fragment.js";
 import { counting } from "./counting.js";
 import { delays } from "./core.js";
 import { inflight } from "./inflight.js";
+import { returnProbes } from "./return-probes.js";
 
 export interface ScanRules {
   /** Bit r: rule r's occurrences are counted (`N times within D`) before it trips. */
   counted: bigint;
   /** Some rule has an `after D` delay. */
   delayed: boolean;
+  /** Some table times calls to their return probe, which may have had no instance (runtime/return-probes.ts). */
+  returns: boolean;
 }
 
-export function scanTimer({ counted, delayed }: ScanRules): Fragment {
+export function scanTimer({ counted, delayed, returns }: ScanRules): Fragment {
   // A rule with an 'after' delay is not looked at before the delay ends.
   const due = delayed ? "max(start + qt_threshold[r] + 1, qt_after[r] ? qt_armed_at + qt_after[r] : 0)" : "start + qt_threshold[r] + 1";
+  // A due call without a return probe was never timed: no trip; counted and said.
+  const unprobed = returns
+    ? String.raw`
+			if (frame && !qt_return_probed(frame)) {
+				late = rules;
+				qt_lost_return(qt_labels[r]);
+				break;
+			}`
+    : "";
   const occurred = counted ? ` && (!(0x${counted.toString(16)}ULL >> r & 1) || qt_held(r, late[r]))` : "";
   return {
     name: "scan timers",
-    requires: [inflight, ...(counted ? [counting] : []), ...(delayed ? [delays] : [])],
+    requires: [inflight, ...(counted ? [counting] : []), ...(delayed ? [delays] : []), ...(returns ? [returnProbes] : [])],
     probes: ["begin(-1)", "end"],
     c: String.raw`static char qt_labels[QT_RULES][MAXSTRINGLEN]; /* the timed rules' labels, copied when the script starts */
 
@@ -37,9 +49,10 @@ static u64 qt_scan(int table, u32 *late_counts, u64 *next)
 		printk(KERN_WARNING "qtrip: %d starts not timed so far: an in-flight table is full (raise -DQT_INFLIGHT_SLOTS)\n", untracked);
 		qt_untracked_said = untracked;
 	}
+	qt_say_skipped("so far", 1);
 	for (i = 0; i < QT_INFLIGHT_SLOTS; i++) {
 		struct qt_slot *s = &qt_inflight[table][i];
-		u64 start, rules, late, due;
+		u64 start, rules, late, due;${returns ? "\n\t\tunsigned long frame;" : ""}
 
 		if (!atomic_long_read(&s->key))
 			continue;
@@ -47,7 +60,7 @@ static u64 qt_scan(int table, u32 *late_counts, u64 *next)
 		if (!start) /* being filled: its start arms the timer */
 			continue;
 		smp_rmb();
-		rules = READ_ONCE(s->rules);
+		rules = READ_ONCE(s->rules);${returns ? "\n\t\tframe = READ_ONCE(s->frame);" : ""}
 		late = READ_ONCE(s->late_for) == start ? READ_ONCE(s->late) : 0;
 		for (r = 0; r < QT_RULES; r++) {
 			u64 bit = 1ULL << r;
@@ -60,7 +73,7 @@ static u64 qt_scan(int table, u32 *late_counts, u64 *next)
 			}
 			smp_rmb();
 			if (READ_ONCE(s->start) != start) /* it ended meanwhile */
-				break;
+				break;${unprobed}
 			late |= bit;
 			late_counts[r]++;
 			found |= bit;
