@@ -10,6 +10,7 @@ import { header } from "./header.js";
 import type { KernelRange } from "./kernel.js";
 import { lower } from "./lowering.js";
 import { GUEST_STAP_OPTIONS } from "./options.js";
+import { launcherName } from "./launcher.js";
 import { countAtEvent, counting } from "./runtime/counting.js";
 import { core, delays, readyAtEvent, runtimeThresholds, tripRule } from "./runtime/core.js";
 import { inflight } from "./runtime/inflight.js";
@@ -219,6 +220,10 @@ export function emitGuest({ plan, kernel, sourceName, sourceText, outputName }: 
     file,
     role: `qtrip guest trip-wire${plan.dryRun ? " (DRY RUN: logs the trip, never writes the port)" : ""}`,
     run: [`stap ${GUEST_STAP_OPTIONS}${defines} ${outputName}`],
+    stock: [
+      "On a stock install, its launcher (beside it) says first what is missing, adds what this SystemTap needs, runs it:",
+      `  sh ${launcherName(outputName)}${defines}`,
+    ],
     body: [
       "Runs inside the guest; needs the guest kernel's headers and a compiler there, not its debuginfo.\n" +
         `Without a compiler: \`qtrip build ${commentText(sourceName)} --kernel GUEST_RELEASE\` on a machine with those headers,\n` +
