@@ -88,13 +88,15 @@ export async function bootStock(entry: Extract<StockEntry, { target: Target }>, 
   }
 }
 
+const IN_STOCK = "chroot /newroot /usr/bin/env -i HOME=/root LC_ALL=C PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin sh -c";
+
 const MOUNT_STOCK = `mkdir -p /newroot
 mount -t ext4 /dev/vda /newroot || { echo "qtrip-e2e: cannot mount the stock root"; poweroff -f; }
 for d in proc sys dev; do mount --bind /$d /newroot/$d; done
 mount -t debugfs debugfs /newroot/sys/kernel/debug
 mkdir -p /newroot/root/rule && cp /stock/* /newroot/root/rule/
-# As root logs in: a clean environment, the stock PATH.
-in_stock() { chroot /newroot /usr/bin/env -i HOME=/root LC_ALL=C PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin sh -c "cd /root/rule && $1"; }`;
+# As root logs in: a clean environment, the stock PATH. chroot, env and sh -c "… exec" each exec the next.
+in_stock() { ${IN_STOCK} "cd /root/rule && $1"; }`;
 
 const UNMOUNT_STOCK = `sync
 umount /newroot/sys/kernel/debug /newroot/proc /newroot/sys /newroot/dev 2>/dev/null
@@ -102,14 +104,16 @@ umount /newroot || mount -o remount,ro /newroot`;
 
 /**
  * Session lines: start COMMAND in the stock root in the background (its output
- * in /stap.log, echoed at the end), wait until the kernel log says "qtrip: armed",
+ * in /stap.log, echoed at the end; not through a shell function, whose subshell
+ * would hold $!: every step execs the next, so $! is the command's own pid, and
+ * stap's once the launcher has exec'd it), wait until the kernel log says "qtrip: armed",
  * then mark "armed". If the command exits first, its output is shown and the
  * guest powers off (the test then fails on the missing marker).
  */
 export function startAndAwaitArmed(command: string): string {
   if (/["`\\]/.test(command)) throw new Error(`cannot run in the guest as given: ${command}`);
   return `started=$(date +%s)
-in_stock "exec ${command}" > /stap.log 2>&1 &
+${IN_STOCK} "cd /root/rule && exec ${command}" > /stap.log 2>&1 &
 stap_pid=$!
 until dmesg | grep -q 'qtrip: armed'; do
   kill -0 $stap_pid 2>/dev/null || { echo "qtrip-e2e: the command exited before arming:"; cat /stap.log; ${UNMOUNT_STOCK.replace(/\n/g, "; ")}; poweroff -f; }
@@ -119,8 +123,10 @@ echo "qtrip-e2e: armed $(( $(date +%s) - started ))s after the command started"
 mark ${PHASE.armed}`;
 }
 
-/** Session lines: stop the command started by startAndAwaitArmed (SIGINT: stap unloads its module) and show its output. */
-export const STOP_COMMAND = `kill -INT $stap_pid; wait $stap_pid; echo "qtrip-e2e: command exited with status $?"
+/** Session lines: stop the command started by startAndAwaitArmed (SIGTERM: stap unloads its module; a background job of a script ignores SIGINT) and show its output. */
+export const STOP_COMMAND = `echo "qtrip-e2e: stopping $(cat /proc/$stap_pid/comm)"
+kill -TERM $stap_pid; ( sleep 120; kill -KILL $stap_pid 2>/dev/null ) &
+wait $stap_pid; echo "qtrip-e2e: command exited with status $?"
 echo "qtrip-e2e: command output:"; cat /stap.log`;
 
 /** The in-guest build time the console reports. */
