@@ -144,19 +144,24 @@ export function scriptBody(script: string): string {
 /**
  * A disk for a trip scenario: the warm copy of the stock image for this content
  * key (the stock image's key, the guest script's body, the launcher, the command)
- * if an earlier boot made it (snapshot=on), else a fresh writable copy that
- * `keep()` stores once the cold boot succeeded.
+ * if an earlier boot made it (snapshot=on), else a writable copy that `keep()`
+ * stores once the cold boot succeeded. A cold boot that failed (the build ran
+ * out of time on a loaded machine) leaves its disk as `warm-KEY.img.partial`,
+ * and the next cold boot resumes on it: SystemTap's cache keys every entry by
+ * content, so what the guest built before is reused, never wrong.
  */
-export function warmDisk(stock: StockImage, guest: string, launcher: string, command: string): { drive: string; cold: boolean; keep(): void; discard(): void } {
+export function warmDisk(stock: StockImage, guest: string, launcher: string, command: string): { drive: string; cold: boolean; keep(): void; keepPartial(): void } {
   const key = createHash("sha256").update(`warm 1\n${stock.key}\n`).update([scriptBody(guest), launcher, command].join("\0")).digest("hex").slice(0, 16);
   const warm = join(stockDir, stock.suite, `warm-${key}.img`);
-  if (existsSync(warm)) return { drive: `file=${warm},if=virtio,format=raw,snapshot=on`, cold: false, keep() {}, discard() {} };
+  if (existsSync(warm)) return { drive: `file=${warm},if=virtio,format=raw,snapshot=on`, cold: false, keep() {}, keepPartial() {} };
   const temp = `${warm}.${process.pid}.tmp`;
-  execFileSync("cp", ["--sparse=always", stock.image, temp]);
+  const partial = `${warm}.partial`;
+  if (existsSync(partial)) renameSync(partial, temp);
+  else execFileSync("cp", ["--sparse=always", stock.image, temp]);
   return {
     drive: `file=${temp},if=virtio,format=raw`,
     cold: true,
     keep: () => renameSync(temp, warm),
-    discard: () => rmSync(temp, { force: true }),
+    keepPartial: () => renameSync(temp, partial),
   };
 }

@@ -83,7 +83,7 @@ for (const entry of listStock()) {
         markerAt(run, 0xf2); // the session reached its end
         expectTrip(run, "slow read", atThreshold(4));
       } catch (e) {
-        disk.discard();
+        disk.keepPartial(); // the next cold boot resumes on it
         throw e;
       }
       disk.keep();
