@@ -135,6 +135,12 @@ export function armedAfterSeconds(run: GuestRun): number | undefined {
   return m ? Number(m[1]) : undefined;
 }
 
+/** Where the warm copy of the stock image for this content is kept (it may not exist yet). */
+export function warmImage(stock: StockImage, guest: string, launcher: string, command: string): string {
+  const key = createHash("sha256").update(`warm 1\n${stock.key}\n`).update([scriptBody(guest), launcher, command].join("\0")).digest("hex").slice(0, 16);
+  return join(stockDir, stock.suite, `warm-${key}.img`);
+}
+
 /** A generated script without its header comment: SystemTap's cache ignores comments (measured: same module hash). */
 export function scriptBody(script: string): string {
   const lines = script.split("\n");
@@ -151,8 +157,7 @@ export function scriptBody(script: string): string {
  * content, so what the guest built before is reused, never wrong.
  */
 export function warmDisk(stock: StockImage, guest: string, launcher: string, command: string): { drive: string; cold: boolean; keep(): void; keepPartial(): void } {
-  const key = createHash("sha256").update(`warm 1\n${stock.key}\n`).update([scriptBody(guest), launcher, command].join("\0")).digest("hex").slice(0, 16);
-  const warm = join(stockDir, stock.suite, `warm-${key}.img`);
+  const warm = warmImage(stock, guest, launcher, command);
   if (existsSync(warm)) return { drive: `file=${warm},if=virtio,format=raw,snapshot=on`, cold: false, keep() {}, keepPartial() {} };
   const temp = `${warm}.${process.pid}.tmp`;
   const partial = `${warm}.partial`;
