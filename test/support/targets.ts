@@ -183,11 +183,12 @@ export const RUNTIME_PATCHES: RuntimePatch[] = [
  * query's own -Werror fails it, and every kernel.trace() is "no match".
  * `-B KCFLAGS=-w` silences warnings in every module stap builds, queries included.
  */
-export function stapOptions(t: Target): string[] {
+export function stapOptions(t: Target, script = ""): string[] {
   const args = header(t, "include/linux/args.h");
   const stapDefines = "__COUNT_ARGS(_0, _1, _2, _3, _4, _5, _6, _7, _8, _9, _10, _11, _12, _n, X...) _n";
   const kcflags = args.includes("define __COUNT_ARGS") && !args.includes(stapDefines) ? ["-B", "KCFLAGS=-w"] : [];
-  return [...kcflags, ...uprobeLookupOptions(t)];
+  // A script with uprobes (the host's --host-probe qemu) needs the real lookups: no such options for it.
+  return [...kcflags, ...(/^probe\s[^{]*\bprocess\b/m.test(script) ? [] : uprobeLookupOptions(t))];
 }
 
 /**
@@ -262,7 +263,7 @@ export function headerOptions(script: string): string[] {
  */
 export function buildForTarget(t: Target, script: string, moduleName?: string): Promise<TargetStapResult> {
   return stapInTarget(t, script, {
-    options: [...headerOptions(script), ...stapOptions(t)],
+    options: [...headerOptions(script), ...stapOptions(t, script)],
     runtime: needsPatchedRuntime(t) ? patchedRuntime(t) : undefined,
     timeout: 600_000,
     ...(moduleName ? { moduleName } : {}),
