@@ -3,7 +3,7 @@
 import { basename } from "node:path";
 import { check } from "./check/checker.js";
 import type { CheckedFile } from "./check/checked.js";
-import { emitGuest, emitHost, SUPPORTED_KERNELS, type HostAction, type HostProbe, type KernelRange } from "./codegen/stap/index.js";
+import { emitGuest, emitHost, emitLauncher, launcherName, SUPPORTED_KERNELS, type HostAction, type HostProbe, type KernelRange } from "./codegen/stap/index.js";
 import { planGuest } from "./plan/plan.js";
 import { hasErrors, type Diagnostic } from "./diagnostics/diagnostic.js";
 import type { RuleFile } from "./syntax/ast.js";
@@ -36,7 +36,7 @@ export interface CheckSourceResult {
 export interface CompileResult {
   diagnostics: Diagnostic[];
   /** Present only when the file has no error. */
-  outputs?: { guestName: string; guest: string; hostName: string; host: string };
+  outputs?: { guestName: string; guest: string; hostName: string; host: string; launcherName: string; launcher: string };
 }
 
 /** `rule.qt` → `rule`; any other name keeps its extension out of the way too. */
@@ -72,9 +72,12 @@ export function emitScripts(checked: CheckedFile, source: string, options: Compi
   const hostName = `${base}.host.stp`;
   const plan = planGuest(checked, { dryRun: options.dryRun ?? false });
   const sourceName = basename(options.fileName);
+  const guest = emitGuest({ plan, kernel: options.kernel ?? SUPPORTED_KERNELS, sourceName, sourceText: source, outputName: guestName });
   return {
     guestName,
-    guest: emitGuest({ plan, kernel: options.kernel ?? SUPPORTED_KERNELS, sourceName, sourceText: source, outputName: guestName }),
+    guest,
+    launcherName: launcherName(guestName),
+    launcher: emitLauncher({ scriptName: guestName, sourceName, kernelKprobes: /^probe\s[^{]*\bkprobe\.function\(/m.test(guest) }),
     hostName,
     host: emitHost({
       file: checked,

@@ -5,6 +5,7 @@
 // SystemTap as installed; a runtime that needs a fix for these headers gets a
 // private patched copy (runtime.ts).
 import { checkRelease, findStap, kernelTree, requireSystemMap, SYSTEM_ROOTS, type MachineRoots, type Stap } from "./environment.js";
+import { neededOptions } from "./options.js";
 import { cacheRoot, neededFixes, patchedRuntime } from "./runtime.js";
 import { buildModule, headerRunLines, probesKernelFunctions, type RunLine } from "./stap.js";
 
@@ -43,13 +44,16 @@ export interface BuildEnvironment {
 }
 
 /** Checks everything a target needs before anything is built: stap, headers, symbol table. */
-function prepare(target: BuildTarget, stap: Stap, environment: BuildEnvironment, told: Set<string>): { runtime?: string; runLines: RunLine[] } {
+function prepare(target: BuildTarget, stap: Stap, environment: BuildEnvironment, told: Set<string>): { runtime?: string; runLines: RunLine[]; options: string[] } {
   const roots = environment.roots ?? SYSTEM_ROOTS;
   const tree = kernelTree(target.release, roots);
   if (probesKernelFunctions(target.script)) requireSystemMap(tree, roots);
   const runLines = headerRunLines(target.script);
+  const optionFixes = neededOptions(stap.runtime, tree.header, /^probe\s[^{]*\bprocess\b/m.test(target.script));
+  for (const fix of optionFixes) environment.progress?.(`${target.moduleName} for ${target.release}: ${fix.name}`);
+  const options = [...runLines[0]!.build, ...optionFixes.flatMap((f) => f.options)];
   const fixes = neededFixes(stap.runtime, tree.header);
-  if (!fixes.length) return { runLines };
+  if (!fixes.length) return { runLines, options };
   const patched = patchedRuntime(stap.runtime, fixes, cacheRoot(environment.env));
   if (!told.has(patched.dir)) {
     told.add(patched.dir);
@@ -57,7 +61,7 @@ function prepare(target: BuildTarget, stap: Stap, environment: BuildEnvironment,
     `SystemTap's runtime (${stap.runtime}) does not build for ${target.release} as shipped; ${patched.made ? "made" : "using"} a patched copy: ${patched.dir} (${fixes.map((f) => f.name).join("; ")})`,
     );
   }
-  return { runtime: patched.dir, runLines };
+  return { runtime: patched.dir, runLines, options };
 }
 
 /** Builds every target, one after the other (a stap build takes a core); nothing is written here. */
@@ -68,7 +72,7 @@ export async function buildModules(targets: BuildTarget[], environment: BuildEnv
   const prepared = targets.map((t) => prepare(t, stap, environment, told));
   const built: BuiltModule[] = [];
   for (const [i, target] of targets.entries()) {
-    const { runtime, runLines } = prepared[i]!;
+    const { runtime, runLines, options } = prepared[i]!;
     environment.progress?.(`building ${target.moduleName}.ko for ${target.release} (stap -p4; a first build with empty caches takes about a minute)`);
     const started = Date.now();
     const bytes = await buildModule({
@@ -77,7 +81,7 @@ export async function buildModules(targets: BuildTarget[], environment: BuildEnv
       scriptName: target.scriptName,
       moduleName: target.moduleName,
       release: target.release,
-      options: runLines[0]!.build,
+      options,
       ...(runtime ? { runtime } : {}),
       env,
     });

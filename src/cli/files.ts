@@ -52,16 +52,16 @@ export function readRuleFile(path: string): ReadResult {
  * first; only when all are written are they renamed into place, and if one
  * rename fails, the ones already done are rolled back to what was there.
  */
-export function writeAllOrNothing(files: { path: string; text: string | Uint8Array }[]): void {
+export function writeAllOrNothing(files: { path: string; text: string | Uint8Array; mode?: number }[]): void {
   const staged: { temp: string; path: string; backup?: string; placed?: boolean }[] = [];
   const tempName = (path: string, kind: string) => join(dirname(path), `.${randomBytes(6).toString("hex")}.qtrip-${kind}`);
   let current = "";
   try {
-    for (const { path, text } of files) {
+    for (const { path, text, mode } of files) {
       current = path;
       const entry: (typeof staged)[number] = { temp: tempName(path, "tmp"), path };
       staged.push(entry);
-      writeFileSync(entry.temp, text, { mode: 0o644 });
+      writeFileSync(entry.temp, text, { mode: mode ?? 0o644 });
     }
     for (const entry of staged) {
       current = entry.path;

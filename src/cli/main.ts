@@ -122,9 +122,10 @@ function compileCommand(paths: string[], flags: CompileFlags, io: Io): number {
   }
   const outputs = loaded.flatMap(({ path, result }) => {
     const dir = flags.output ?? dirname(path);
-    const { guestName, guest, hostName, host } = result.outputs!;
+    const { guestName, guest, hostName, host, launcherName, launcher } = result.outputs!;
     return [
       { path: join(dir, guestName), text: guest },
+      { path: join(dir, launcherName), text: launcher, mode: 0o755 },
       { path: join(dir, hostName), text: host },
     ];
   });

@@ -119,10 +119,11 @@ describe("generated scripts carry only the runtime their rules use", () => {
   // warning (issue #13) added 24; the scan scheduled in C (a one-shot hrtimer per table armed for the first moment
   // something could cross a threshold, the callback that trips from C, the labels it trips with) about 95, in
   // exchange for waking no idle CPU (issue #14); saying SystemTap's skipped probe hits before a trip, while armed and
-  // at the end, and the stop's pid test for unwatched threads (issues #13, #14) about 26.
+  // at the end, and the stop's pid test for unwatched threads (issues #13, #14) about 26. The header's launcher
+  // command (issue #12) added 1; the uprobe look-up SystemTap 5.1 must skip on 6.12 (issue #11) 4.
   test("a one-rule system call script stays well under the size it had with the whole runtime (453 lines)", () => {
     const { guest } = compileSource("when syscall latency > 200ms on pid 1\n", { fileName: "one.qt" }).outputs!;
-    expect(guest.split("\n").length - 1).toBeLessThanOrEqual(372);
+    expect(guest.split("\n").length - 1).toBeLessThanOrEqual(377);
   });
 
   test("a script without log-line rules has no console search, one without module functions no symbol work-around", () => {

@@ -23,9 +23,10 @@ describe("examples", () => {
     expect(examples.length).toBeGreaterThan(0);
   });
 
-  test.each(examples)("%s: golden guest and host scripts", async (name) => {
+  test.each(examples)("%s: golden guest and host scripts, and the guest's launcher", async (name) => {
     const outputs = compileExample(name);
     await expect(outputs.guest).toMatchFileSnapshot(`golden/${outputs.guestName}`);
+    await expect(outputs.launcher).toMatchFileSnapshot(`golden/${outputs.launcherName}`);
     await expect(outputs.host).toMatchFileSnapshot(`golden/${outputs.hostName}`);
   });
 

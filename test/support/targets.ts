@@ -183,11 +183,33 @@ export const RUNTIME_PATCHES: RuntimePatch[] = [
  * query's own -Werror fails it, and every kernel.trace() is "no match".
  * `-B KCFLAGS=-w` silences warnings in every module stap builds, queries included.
  */
-export function stapOptions(t: Target): string[] {
+export function stapOptions(t: Target, script = ""): string[] {
   const args = header(t, "include/linux/args.h");
   const stapDefines = "__COUNT_ARGS(_0, _1, _2, _3, _4, _5, _6, _7, _8, _9, _10, _11, _12, _n, X...) _n";
-  return args.includes("define __COUNT_ARGS") && !args.includes(stapDefines) ? ["-B", "KCFLAGS=-w"] : [];
+  const kcflags = args.includes("define __COUNT_ARGS") && !args.includes(stapDefines) ? ["-B", "KCFLAGS=-w"] : [];
+  // A script with uprobes (the host's --host-probe qemu) needs the real lookups: no such options for it.
+  return [...kcflags, ...(/^probe\s[^{]*\bprocess\b/m.test(script) ? [] : uprobeLookupOptions(t))];
 }
+
+/**
+ * SystemTap's module start (transport.c, _stp_handle_start's symbol lookups) looks
+ * up uprobe_unregister and uprobe_get_swbp_addr with kallsyms_lookup_name and fails
+ * the whole module when one is missing ("Can't resolve uprobe_unregister!",
+ * systemtap_module_init() returns -1: no begin probe, nothing armed; `staprun -L`
+ * still exits 0). 6.12's uprobes API has no uprobe_unregister (it is
+ * uprobe_unregister_nosync/_sync) and its uprobe_get_swbp_addr, still declared, is
+ * not in the symbol table; stap 5.1 looks both up. The lookups are compiled out
+ * where STAPCONF_…_EXPORTED says the kernel exports them; a script without uprobes
+ * never calls either, so defining both removes lookups of what the module never uses.
+ */
+export function uprobeLookupOptions(t: Target): string[] {
+  const uprobes = header(t, "include/linux/uprobes.h");
+  const transport = readFileSync(join(t.root, "usr/share/systemtap/runtime/transport/transport.c"), "utf8");
+  const oldApiLookup = transport.includes('kallsyms_lookup_name ("uprobe_unregister")');
+  return oldApiLookup && !/\buprobe_unregister\s*\(/.test(uprobes) ? [...UPROBE_LOOKUP_OPTIONS] : [];
+}
+
+export const UPROBE_LOOKUP_OPTIONS = ["-DSTAPCONF_UPROBE_UNREGISTER_EXPORTED", "-DSTAPCONF_UPROBE_GET_SWBP_ADDR_EXPORTED"] as const;
 
 /** Whether the target needs a private runtime copy (stap -R). */
 export function needsPatchedRuntime(t: Target, patches: RuntimePatch[] = RUNTIME_PATCHES): boolean {
@@ -241,7 +263,7 @@ export function headerOptions(script: string): string[] {
  */
 export function buildForTarget(t: Target, script: string, moduleName?: string): Promise<TargetStapResult> {
   return stapInTarget(t, script, {
-    options: [...headerOptions(script), ...stapOptions(t)],
+    options: [...headerOptions(script), ...stapOptions(t, script)],
     runtime: needsPatchedRuntime(t) ? patchedRuntime(t) : undefined,
     timeout: 600_000,
     ...(moduleName ? { moduleName } : {}),

@@ -10,10 +10,11 @@ import { header } from "./header.js";
 import type { KernelRange } from "./kernel.js";
 import { lower } from "./lowering.js";
 import { GUEST_STAP_OPTIONS } from "./options.js";
+import { launcherName } from "./launcher.js";
 import { countAtEvent, counting } from "./runtime/counting.js";
 import { core, delays, readyAtEvent, runtimeThresholds, tripRule } from "./runtime/core.js";
 import { inflight, startAtEvent } from "./runtime/inflight.js";
-import { moduleSymbols } from "./runtime/kernel-facts.js";
+import { moduleSymbols, noUprobes } from "./runtime/kernel-facts.js";
 import { durations, refuse } from "./runtime/refuse.js";
 import { returnProbes } from "./runtime/return-probes.js";
 import { scanTimer } from "./runtime/scan-timer.js";
@@ -218,7 +219,8 @@ export interface GuestScriptInput {
 export function emitGuest({ plan, kernel, sourceName, sourceText, outputName }: GuestScriptInput): string {
   const { file } = plan;
   const script = new GuestScript(plan, kernel);
-  script.use([core(plan.dryRun)]);
+  // A guest script has no uprobe: SystemTap 5.1 on 6.12 would otherwise refuse to start it (FINDINGS (i)).
+  script.use([noUprobes, core(plan.dryRun)]);
   if (plan.tables.length) script.use([inflight]);
   for (const table of plan.tables) addTable(script, table);
   for (const event of plan.events) addEvent(script, event);
@@ -234,6 +236,10 @@ export function emitGuest({ plan, kernel, sourceName, sourceText, outputName }: 
     file,
     role: `qtrip guest trip-wire${plan.dryRun ? " (DRY RUN: logs the trip, never writes the port)" : ""}`,
     run: [`stap ${GUEST_STAP_OPTIONS}${defines} ${outputName}`],
+    stock: [
+      "On a stock install, its launcher (beside it) says first what is missing, adds what this SystemTap needs, runs it:",
+      `  sh ${launcherName(outputName)}${defines}`,
+    ],
     body: [
       "Runs inside the guest; needs the guest kernel's headers and a compiler there, not its debuginfo.\n" +
         `Without a compiler: \`qtrip build ${commentText(sourceName)} --kernel GUEST_RELEASE\` on a machine with those headers,\n` +

@@ -15,6 +15,8 @@ export interface HeaderInput {
   run: string[];
   /** Further paragraphs. */
   body: string[];
+  /** What a stock distribution's SystemTap needs, under the command (default: a pointer to the README). */
+  stock?: string[];
 }
 
 export function sha256(text: string): string {
@@ -35,7 +37,7 @@ export function header(input: HeaderInput): string {
     "#",
     "# Run, as root:",
     ...input.run.map((line) => `#   ${line}`),
-    '# Stock SystemTap: Debian 11/12 need a fixed runtime (-R DIR), Debian 13 -B KCFLAGS=-w (README, "Support").',
+    ...(input.stock ?? ['Stock SystemTap: Debian 11/12 need a fixed runtime (-R DIR), Debian 13 -B KCFLAGS=-w (README, "Support").']).map((l) => `# ${l}`.trimEnd()),
   ];
   for (const paragraph of input.body) lines.push("#", ...paragraph.split("\n").map((l) => `# ${l}`.trimEnd()));
   return `${lines.join("\n")}\n`;

@@ -1,6 +1,7 @@
 // The SystemTap backend: a plan → the guest script; the host options → the host probe.
 export { emitGuest, type GuestScriptInput } from "./guest.js";
 export { emitHost, type HostScriptInput } from "./host.js";
+export { emitLauncher, launcherName, type LauncherInput } from "./launcher.js";
 export { HOST_ACTION_RECORDS, HOST_ACTIONS, HOST_PROBE_RECORDS, HOST_PROBES, type HostAction, type HostProbe } from "./host-records.js";
 export { SUPPORTED_KERNELS, type KernelRange } from "./kernel.js";
 export { GUEST_STAP_OPTIONS, HOST_STAP_OPTIONS } from "./options.js";
