@@ -2,7 +2,7 @@
 // its image, which both e2e machines boot, and its modules, taken into an
 // initramfs with their dependencies.
 import { execFileSync } from "node:child_process";
-import { readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { kernelRelease } from "../../support/stap.js";
 import type { CpioEntry } from "./cpio.js";
@@ -22,11 +22,20 @@ export interface BootKernel {
 /** The machine's own test kernel. */
 export const TEST_KERNEL: BootKernel = { release: kernelRelease, image: kernelImage, modules: `/lib/modules/${kernelRelease}` };
 
+// Module names take - and _ alike ("kvm-amd" is kvm_amd).
+const normal = (n: string) => n.replace(/-/g, "_");
+
+/** Whether the kernel has the module built in (Debian 13's virtio_pci): nothing to load then. */
+function builtIn(name: string, modulesDir: string): boolean {
+  const path = join(modulesDir, "modules.builtin");
+  if (!existsSync(path)) return false;
+  return readFileSync(path, "utf8").split("\n").some((l) => normal(l.replace(/^.*\//, "").replace(/\.ko$/, "")) === normal(name));
+}
+
 /** A module's file and those of its dependencies, in load order (modules.dep lists dependencies deepest last). */
 function moduleFiles(name: string, modulesDir: string): string[] {
+  if (builtIn(name, modulesDir)) return [];
   const dep = readFileSync(join(modulesDir, "modules.dep"), "utf8");
-  // Module names take - and _ alike ("kvm-amd" is kvm_amd).
-  const normal = (n: string) => n.replace(/-/g, "_");
   const line = dep.split("\n").find((l) => normal(l.replace(/:.*/, "").replace(/^.*\//, "").replace(/\.ko(\.xz)?$/, "")) === normal(name));
   if (!line) throw new Error(`no module ${name} in ${modulesDir}/modules.dep`);
   const [file, deps] = line.split(":") as [string, string];
