@@ -261,9 +261,11 @@ export function headerOptions(script: string): string[] {
  * options the target's kernel needs, and a private runtime copy only where no
  * script-level or command-line fix exists.
  */
-export function buildForTarget(t: Target, script: string, moduleName?: string): Promise<TargetStapResult> {
+export function buildForTarget(t: Target, script: string, moduleName?: string, opts: { uprobeLookupOptions?: boolean } = {}): Promise<TargetStapResult> {
+  // A control build (test/e2e/host/kernels.test.ts) leaves the uprobe options out to show what they change.
+  const options = stapOptions(t, script).filter((o) => opts.uprobeLookupOptions !== false || !(UPROBE_LOOKUP_OPTIONS as readonly string[]).includes(o));
   return stapInTarget(t, script, {
-    options: [...headerOptions(script), ...stapOptions(t, script)],
+    options: [...headerOptions(script), ...options],
     runtime: needsPatchedRuntime(t) ? patchedRuntime(t) : undefined,
     timeout: 600_000,
     ...(moduleName ? { moduleName } : {}),

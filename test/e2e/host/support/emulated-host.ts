@@ -223,7 +223,8 @@ export async function hostModule(
   const { host } = compileRule({ source: HOST_RULE, hostAction: opts.action, hostProbe: opts.probe, anyGuest: opts.anyGuest ?? false });
   const script = opts.edit ? opts.edit(host) : host;
   if (!opts.target) return stapModule(script, { options: HOST_STAP_OPTIONS, name });
-  const built = await buildForTarget(opts.target, script, name);
+  // An edited script is a control: built without the command-line fixes too, so the edit alone decides.
+  const built = await buildForTarget(opts.target, script, name, { uprobeLookupOptions: !opts.edit });
   if (!built.module) throw new Error(`${opts.target.suite}'s stap -p4 failed for ${name}:\n${built.stderr}`);
   return built.module;
 }
