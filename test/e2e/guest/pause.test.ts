@@ -19,7 +19,7 @@ describe("a guest pause in a real guest", { timeout: 180_000 }, () => {
     });
     // Calls 1-3 (100 ms) do not trip; call 4 is paused 50 ms in, before its 200 ms were up.
     const at = expectTrip(run, "slow sleep", { marker: 4, minMs: 1000, maxMs: 1500 });
-    expect(msBetween(resumed, at)).toBeGreaterThanOrEqual(-5);
+    expect(msBetween(resumed, at)).toBeGreaterThanOrEqual(-50); // `resumed`: when QMP's reply to `cont` arrived, after the vCPU runs again
     expect(msBetween(resumed, at)).toBeLessThanOrEqual(SLACK_MS);
   });
 });

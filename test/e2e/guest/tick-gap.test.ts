@@ -21,8 +21,10 @@ describe("tick gap in a real guest", { timeout: 180_000 }, () => {
       },
     });
     const at = expectTrip(run, "vcpu stalled");
-    // On its first tick back: within a few ticks of the resume.
-    expect(msBetween(resumed, at)).toBeGreaterThanOrEqual(-5);
+    // On its first tick back: within a few ticks of the resume. `resumed` is when QMP's reply to
+    // `cont` reached the test, after the vCPU already runs again: a trip may be stamped a few ms
+    // before it (-5.7 ms seen under CI's load); a vCPU stopped for 1.5 s cannot trip earlier.
+    expect(msBetween(resumed, at)).toBeGreaterThanOrEqual(-50);
     expect(msBetween(resumed, at)).toBeLessThanOrEqual(100);
   });
 
@@ -40,7 +42,7 @@ describe("tick gap in a real guest", { timeout: 180_000 }, () => {
       },
     });
     const at = expectTrip(run, "vcpu stalled");
-    expect(msBetween(resumed, at)).toBeGreaterThanOrEqual(-5);
+    expect(msBetween(resumed, at)).toBeGreaterThanOrEqual(-50); // `resumed`: when QMP's reply to `cont` arrived, after the vCPU runs again
     expect(msBetween(resumed, at)).toBeLessThanOrEqual(100);
   });
 
