@@ -1,22 +1,19 @@
 // Stock guests (issue #12): a Debian suite's root file system as that suite
 // installs it (.ci/stock: debootstrap, systemtap, gcc, make, linux-headers and
-// the suite's kernel; no real System.map, no patched runtime, no SystemTap
-// cache) on a virtio disk, booted with that suite's kernel. The initramfs of
-// test/e2e/guest/harness.ts loads the disk's modules (virtio, ext4), mounts the
-// disk and runs the user's command chrooted into it: the stock system's own sh,
-// stap, gcc, make and staprun build and load the module inside the guest.
+// the suite's kernel; no real System.map, no patched runtime) on a virtio disk,
+// booted with that suite's kernel. The initramfs of test/e2e/guest/harness.ts
+// loads the disk's modules (virtio, ext4), mounts the disk and runs the user's
+// command chrooted into it: the stock system's own sh, stap, gcc, make and
+// staprun build and load the module inside the guest.
 //
-// A cold SystemTap build under TCG takes about 20 minutes (tracepoint queries,
-// autoconf, the module: all compiled in the emulated guest), so a trip
-// scenario's first boot runs on a writable copy of the image and keeps it: the
-// guest's own ~/.systemtap/cache and its runtime copy, made by that first boot,
-// are on it. The copy is keyed by content (the stock image's key, the guest
-// script, its launcher); later boots use it with snapshot=on (nothing written
-// back) and SystemTap in the guest finds its own cache: passes 1 and 2 run, the
-// module comes from the cache the guest made.
+// A cold SystemTap build under TCG takes up to an hour (tracepoint queries,
+// autoconf, the module: all compiled in the emulated guest), so the image holds
+// SystemTap's cache for the rules of ./rules, made by .ci/stock running the same
+// launcher natively in a chroot of the same file system: in the guest the
+// header's command runs passes 1 and 2 itself and finds the module in that cache
+// (a user's second run). QTRIP_STOCK_COLD=1 empties the cache first: the cold run.
 import { createHash } from "node:crypto";
-import { execFileSync } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { listTargets, type Suite, type Target } from "../../support/targets.js";
@@ -33,6 +30,9 @@ export interface StockImage {
   /** Uncompressed modules that mount the disk, with a modules.dep. */
   bootModules: string;
   bootModuleNames: string[];
+  /** The guest scripts whose SystemTap cache the image holds: file name → sha256 of the text. */
+  warmed?: Record<string, string>;
+  warmSeconds?: number;
 }
 
 export type StockEntry = { suite: Suite; target: Target; stock: StockImage; reason?: undefined } | { suite: Suite; target?: undefined; stock?: undefined; reason: string };
@@ -135,38 +135,13 @@ export function armedAfterSeconds(run: GuestRun): number | undefined {
   return m ? Number(m[1]) : undefined;
 }
 
-/** Where the warm copy of the stock image for this content is kept (it may not exist yet). */
-export function warmImage(stock: StockImage, guest: string, launcher: string, command: string): string {
-  const key = createHash("sha256").update(`warm 1\n${stock.key}\n`).update([scriptBody(guest), launcher, command].join("\0")).digest("hex").slice(0, 16);
-  return join(stockDir, stock.suite, `warm-${key}.img`);
-}
-
-/** A generated script without its header comment: SystemTap's cache ignores comments (measured: same module hash). */
-export function scriptBody(script: string): string {
-  const lines = script.split("\n");
-  return lines.slice(lines.findIndex((l) => !l.startsWith("#"))).join("\n");
-}
-
 /**
- * A disk for a trip scenario: the warm copy of the stock image for this content
- * key (the stock image's key, the guest script's body, the launcher, the command)
- * if an earlier boot made it (snapshot=on), else a writable copy that `keep()`
- * stores once the cold boot succeeded. A cold boot that failed (the build ran
- * out of time on a loaded machine) leaves its disk as `warm-KEY.img.partial`,
- * and the next cold boot resumes on it: SystemTap's cache keys every entry by
- * content, so what the guest built before is reused, never wrong.
+ * Whether the image's SystemTap cache was made (by .ci/stock, natively, from the same
+ * file system) for exactly this guest script: stock.json names each warmed script's sha256.
  */
-export function warmDisk(stock: StockImage, guest: string, launcher: string, command: string): { drive: string; cold: boolean; keep(): void; keepPartial(): void } {
-  const warm = warmImage(stock, guest, launcher, command);
-  if (existsSync(warm)) return { drive: `file=${warm},if=virtio,format=raw,snapshot=on`, cold: false, keep() {}, keepPartial() {} };
-  const temp = `${warm}.${process.pid}.tmp`;
-  const partial = `${warm}.partial`;
-  if (existsSync(partial)) renameSync(partial, temp);
-  else execFileSync("cp", ["--sparse=always", stock.image, temp]);
-  return {
-    drive: `file=${temp},if=virtio,format=raw`,
-    cold: true,
-    keep: () => renameSync(temp, warm),
-    keepPartial: () => renameSync(temp, partial),
-  };
+export function warmedFor(stock: StockImage, scriptName: string, script: string): boolean {
+  return stock.warmed?.[scriptName] === createHash("sha256").update(script).digest("hex");
 }
+
+/** Session lines that empty the guest's SystemTap cache first (on the snapshot): the user's first, cold run. */
+export const COLD_CACHE = "rm -rf /newroot/root/.systemtap /newroot/root/.cache/qtrip";
