@@ -1,7 +1,9 @@
 // `qtrip` as a user of a build target's suite runs it (test/support/targets.ts):
 // inside the target's chroot, a build machine of that Debian release with its
 // stap as shipped, with this machine's node and this checkout's dist/ copied
-// into a temporary directory under the chroot's /tmp, removed afterwards.
+// into a temporary directory under the chroot's /tmp, removed afterwards
+// (dist/ alone, no node_modules: `build` loads no external package, prettier
+// included, which a run there proves).
 // The outputs are copied out first. What stays in the chroot is cache only:
 // SystemTap's (SYSTEMTAP_DIR, as stapInTarget uses it) and qtrip's own
 // (XDG_CACHE_HOME: patched runtime copies), both under /var/cache/qtrip-*,
