@@ -7,6 +7,7 @@ import { createHash, randomBytes } from "node:crypto";
 import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { homedir } from "node:os";
 import { join } from "node:path";
+import { BuildError } from "./errors.js";
 
 /** A change to one runtime file that some kernel headers need. */
 export interface RuntimeFix {
@@ -86,9 +87,9 @@ export interface PatchedRuntime {
 export function patchedRuntime(runtimeDir: string, fixes: readonly RuntimeFix[], cache: string): PatchedRuntime {
   const dir = join(cache, `stap-runtime-${runtimeKey(runtimeDir, fixes).slice(0, 16)}`);
   if (existsSync(dir)) return { dir, made: false };
-  mkdirSync(cache, { recursive: true });
   const temp = join(cache, `.stap-runtime-${randomBytes(6).toString("hex")}.tmp`);
   try {
+    mkdirSync(cache, { recursive: true });
     cpSync(runtimeDir, temp, { recursive: true, dereference: true });
     for (const fix of fixes) {
       const file = join(temp, fix.file);
@@ -96,10 +97,13 @@ export function patchedRuntime(runtimeDir: string, fixes: readonly RuntimeFix[],
     }
     renameSync(temp, dir);
   } catch (e) {
-    rmSync(temp, { recursive: true, force: true });
+    if (existsSync(temp)) rmSync(temp, { recursive: true, force: true });
     // Another run made it meanwhile: theirs is as good as ours.
     if (existsSync(dir) && statSync(dir).isDirectory()) return { dir, made: false };
-    throw e;
+    // A cache that cannot be written (a read-only or foreign home): the user's to fix, so said as such.
+    throw new BuildError(
+      `cannot make a patched copy of SystemTap's runtime in ${cache}: ${(e as Error).message} (qtrip keeps it in $XDG_CACHE_HOME/qtrip, else ~/.cache/qtrip: make that writable, or set XDG_CACHE_HOME to a directory that is)`,
+    );
   }
   return { dir, made: true };
 }

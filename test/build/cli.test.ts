@@ -106,6 +106,24 @@ describe("qtrip build's errors", () => {
     expect(readdirSync(dir)).toEqual(["r.qt"]);
   });
 
+  test("SYSTEMTAP_RUNTIME naming no runtime: says so; exit 1", () => {
+    const r = qtrip(["build", "r.qt", "--kernel", kernelRelease], dir, { SYSTEMTAP_RUNTIME: dir });
+    expect(r).toMatchObject({ status: 1, stdout: "", stderr: `qtrip: SystemTap's runtime is not in ${dir} (reinstall systemtap, or set SYSTEMTAP_RUNTIME)\n` });
+    expect(readdirSync(dir)).toEqual(["r.qt"]);
+  });
+
+  test("a cache qtrip cannot write its runtime copy to: says where and what to do; exit 1, nothing built", () => {
+    // The test kernel's headers need the runtime copy (task_work_cancel); /dev/null is no directory, even for root.
+    const r = qtrip(["build", "r.qt", "--kernel", kernelRelease], dir, { XDG_CACHE_HOME: "/dev/null/cache" });
+    expect(r.status).toBe(1);
+    expect(r.stdout).toBe("");
+    expect(r.stderr).toBe(
+      "qtrip: cannot make a patched copy of SystemTap's runtime in /dev/null/cache/qtrip: ENOTDIR: not a directory, mkdir '/dev/null/cache/qtrip' " +
+        "(qtrip keeps it in $XDG_CACHE_HOME/qtrip, else ~/.cache/qtrip: make that writable, or set XDG_CACHE_HOME to a directory that is)\n",
+    );
+    expect(readdirSync(dir)).toEqual(["r.qt"]);
+  });
+
   test("errors in the rule file: the diagnostics, exit 1, nothing built", () => {
     writeFileSync(join(dir, "bad.qt"), "when syscall latncy > 1s\n");
     const r = qtrip(["build", "bad.qt", "--kernel", kernelRelease], dir);

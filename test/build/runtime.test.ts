@@ -6,6 +6,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, test } from "vitest";
 import { kernelTree } from "../../src/build/environment.js";
+import { BuildError } from "../../src/build/errors.js";
 import { cacheRoot, neededFixes, patchedRuntime, runtimeKey, TASK_WORK_CANCEL_FUNC } from "../../src/build/runtime.js";
 import { kernelRelease, stapRuntime } from "../support/stap.js";
 
@@ -81,6 +82,14 @@ describe("the private copy", () => {
     expect(runtimeKey(a, [TASK_WORK_CANCEL_FUNC])).not.toBe(runtimeKey(b, [TASK_WORK_CANCEL_FUNC]));
     expect(runtimeKey(a, [TASK_WORK_CANCEL_FUNC])).not.toBe(runtimeKey(a, []));
     expect(runtimeKey(a, [TASK_WORK_CANCEL_FUNC])).toBe(runtimeKey(fakeRuntime(OLD_RUNTIME), [TASK_WORK_CANCEL_FUNC]));
+  });
+
+  test("a cache that cannot be written: a BuildError that says where; the runtime it copies untouched", () => {
+    const runtime = fakeRuntime(OLD_RUNTIME);
+    const make = () => patchedRuntime(runtime, [TASK_WORK_CANCEL_FUNC], "/dev/null/qtrip");
+    expect(make).toThrow(BuildError);
+    expect(make).toThrow(/^cannot make a patched copy of SystemTap's runtime in \/dev\/null\/qtrip: ENOTDIR: /);
+    expect(readFileSync(join(runtime, "stp_task_work.c"), "utf8")).toBe(OLD_RUNTIME);
   });
 
   test("the cache is $XDG_CACHE_HOME/qtrip, else ~/.cache/qtrip", () => {

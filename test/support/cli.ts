@@ -5,7 +5,8 @@ import { repoRoot } from "./stap.js";
 
 export const qtripBin = join(repoRoot, "dist/qtrip");
 
-export function qtrip(args: string[], cwd: string): { status: number; stdout: string; stderr: string } {
-  const result = spawnSync(qtripBin, args, { cwd, encoding: "utf8" });
+/** Runs dist/qtrip ARGS in `cwd`; `env` adds to (or, with undefined values, removes from) this process's environment. */
+export function qtrip(args: string[], cwd: string, env: Record<string, string | undefined> = {}): { status: number; stdout: string; stderr: string } {
+  const result = spawnSync(qtripBin, args, { cwd, encoding: "utf8", env: { ...process.env, ...env } });
   return { status: result.status ?? -1, stdout: result.stdout, stderr: result.stderr };
 }

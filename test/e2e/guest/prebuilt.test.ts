@@ -13,6 +13,7 @@ import { beforeAll, describe, expect, test } from "vitest";
 import { qtrip } from "../../support/cli.js";
 import { expectOneTripAfterCall } from "./expect-trip.js";
 import { kernelRelease, markerAt, PHASE, runGuest, trips } from "./harness.js";
+import { loadWithPrintedCommand as loadPrinted, printedStaprunCommands } from "./printed-command.js";
 
 const RULE = `case "12"\nparam pid: int\nwhen syscall latency > 200ms on pid $pid as "slow call"\n`;
 
@@ -26,16 +27,14 @@ beforeAll(() => {
   if (r.status !== 0) throw new Error(`qtrip build failed:\n${r.stderr}`);
   module = join(dir, "stall_guest.ko");
   // The one command line of the guest's section, as qtrip printed it.
-  const printed = r.stdout.split("\n").filter((l) => l.startsWith("staprun "));
+  const printed = printedStaprunCommands(r.stdout);
   expect(printed).toEqual(["staprun -L stall_guest.ko pid=VALUE"]);
   command = printed[0]!;
 }, 600_000);
 
 /** The init script's lines: the guest has no compiler and no headers; load the module with qtrip's command. */
 function loadWithPrintedCommand(pid: string): string {
-  return `[ -e /usr/bin/gcc ] || [ -e /usr/bin/cc ] || [ -e /lib/modules/$(uname -r)/build ] || echo "qtrip-e2e: no compiler, no headers"
-       cd /
-       if ${command.replace("VALUE", pid)}; then mark ${PHASE.armed}; else echo "qtrip-e2e: staprun failed with status $?"; fi`;
+  return loadPrinted(command, pid);
 }
 
 describe("a module built by qtrip build, loaded with staprun alone", { timeout: 180_000 }, () => {
