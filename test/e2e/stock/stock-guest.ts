@@ -17,7 +17,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "no
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { listTargets, type Suite, type Target } from "../../support/targets.js";
-import { PHASE, runGuest, type GuestRun } from "../guest/harness.js";
+import { PHASE, runGuest, type GuestRun, type RunningGuest } from "../guest/harness.js";
 
 export const stockDir = process.env.QTRIP_STOCK ?? "/var/cache/qtrip/stock";
 
@@ -58,8 +58,8 @@ export interface StockSession {
   files: Record<string, string>;
   /** Shell lines run in the initramfs after the stock root is mounted at /newroot; `in_stock CMD` runs CMD there, in /root/rule. */
   session: string;
-  /** A disk to boot (default: the stock image, snapshot=on). */
-  drive?: string;
+  /** What the host does while the guest runs (pause it, as harness.ts's control). */
+  control?: (guest: RunningGuest) => Promise<void>;
   timeoutMs?: number;
 }
 
@@ -76,7 +76,8 @@ export async function bootStock(entry: Extract<StockEntry, { target: Target }>, 
     return await runGuest({
       machine: { kernel: { release: t.kernelRelease, image: t.kernelImage, modules: stock.bootModules }, staprunRoot: t.root },
       kernelModules: stock.bootModuleNames,
-      drives: [spec.drive ?? `file=${stock.image},if=virtio,format=raw,snapshot=on`],
+      drives: [`file=${stock.image},if=virtio,format=raw,snapshot=on`],
+      ...(spec.control ? { control: spec.control } : {}),
       files,
       // gcc and stap in the guest want room.
       memoryMb: 2048,

@@ -9,8 +9,8 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { describe, expect, test } from "vitest";
 import { compileSource } from "../../../src/compile.js";
-import { atThreshold, expectTrip } from "../guest/expect-trip.js";
-import { markerAt, trips, type GuestRun } from "../guest/harness.js";
+import { atThreshold, expectTrip, msBetween, SLACK_MS } from "../guest/expect-trip.js";
+import { markerAt, pauseAfter, trips, type GuestRun, type RunningGuest } from "../guest/harness.js";
 import { armedAfterSeconds, bootStock, COLD_CACHE, headerLauncherCommand, listStock, startAndAwaitArmed, STOP_COMMAND, warmedFor } from "./stock-guest.js";
 
 function compiled(source: string, fileName: string) {
@@ -23,7 +23,43 @@ const KPROBE = compiled('when function "hrtimer_nanosleep" latency > 200ms as "s
 
 /** The rules whose SystemTap cache .ci/stock puts in each image (./rules), compiled as the CLI compiles them. */
 const RULES = join(dirname(fileURLToPath(import.meta.url)), "rules");
-const READ = compiled(readFileSync(join(RULES, "read.qt"), "utf8"), "read.qt");
+const rule = (file: string) => compiled(readFileSync(join(RULES, file), "utf8"), file);
+const READ = rule("read.qt");
+
+interface Scenario {
+  what: string;
+  outputs: ReturnType<typeof compiled>;
+  /** The header's command as the test types it: VALUE replaced. */
+  command: (header: string) => string;
+  /** Session lines: spawn the workload as `t` (startAndAwaitArmed and `run t` follow). */
+  spawn: string;
+  control?: (guest: RunningGuest) => Promise<number>;
+  /** Checks the trip; `resumed` is what control returned. */
+  check: (run: GuestRun, resumed: number) => void;
+}
+
+const SCENARIOS: Scenario[] = [
+  {
+    what: "a tracepoint rule with a run-time parameter (-G pid=…): calls 1-3 last 100 ms, call 4 one second; it trips 200 ms in",
+    outputs: READ,
+    command: (header) => header.replace("VALUE", "$pid_t"),
+    spawn: "spawn t read:100x3 read:1000",
+    check: (run) => void expectTrip(run, "slow read", atThreshold(4)),
+  },
+  {
+    what: "a timer-tick rule: a busy vCPU the host stops for 1.5 s trips as it resumes",
+    outputs: rule("tick.qt"),
+    command: (header) => header,
+    spawn: "spawn t spin:5000",
+    control: (guest) => pauseAfter(guest, 1, 1000, 1500),
+    check: (run, resumed) => {
+      const at = expectTrip(run, "vcpu stalled");
+      // `resumed`: when QMP's reply to `cont` reached the test, after the vCPU runs again (tick-gap.test.ts).
+      expect(msBetween(resumed, at)).toBeGreaterThanOrEqual(-50);
+      expect(msBetween(resumed, at)).toBeLessThanOrEqual(100 + SLACK_MS);
+    },
+  },
+];
 
 /** QTRIP_STOCK_COLD=1: the guest's SystemTap cache emptied first, the first run a user sees (up to an hour under TCG). */
 const COLD = process.env.QTRIP_STOCK_COLD === "1";
@@ -64,26 +100,29 @@ for (const entry of listStock()) {
       expect(trips(run)).toHaveLength(0);
     });
 
-    const command = headerLauncherCommand(READ.guest);
-    const warm = ready !== undefined && warmedFor(ready.stock, READ.guestName, READ.guest);
-    test(`the header's command, as it says, builds in the guest${COLD ? " (cold cache)" : ""} and trips at the threshold, not before`, { timeout: COLD ? 3_900_000 : 600_000 }, async () => {
-      expect(command).toBe(`sh ${READ.launcherName} -G pid=VALUE`);
-      expect(warm, `${ready!.stock.image} holds no SystemTap cache for this ${READ.guestName}: run bash .ci/stock ${entry.suite}`).toBe(true);
-      // Calls 1-3 last 100 ms (no trip), call 4 one second: it trips 200 ms in.
-      const run = await bootStock(ready!, {
-        files: { [READ.guestName]: READ.guest, [READ.launcherName]: READ.launcher },
-        session: `${COLD ? COLD_CACHE : ""}
-                  spawn t read:100x3 read:1000
-                  ${startAndAwaitArmed(command.replace("VALUE", "$pid_t"))}
-                  run t
-                  ${STOP_COMMAND}`,
-        timeoutMs: COLD ? 3_800_000 : 540_000,
+    for (const scenario of SCENARIOS) {
+      const { outputs } = scenario;
+      const header = headerLauncherCommand(outputs.guest);
+      test(`the header's command (${header}), as it says, builds in the guest${COLD ? " with a cold cache" : ""}: ${scenario.what}`, { timeout: COLD ? 3_900_000 : 600_000 }, async () => {
+        const warm = warmedFor(ready!.stock, outputs.guestName, outputs.guest);
+        expect(warm, `${ready!.stock.image} holds no SystemTap cache for this ${outputs.guestName}: run bash .ci/stock ${entry.suite}`).toBe(true);
+        let resumed = 0;
+        const run = await bootStock(ready!, {
+          files: { [outputs.guestName]: outputs.guest, [outputs.launcherName]: outputs.launcher },
+          session: `${COLD ? COLD_CACHE : ""}
+                    ${scenario.spawn}
+                    ${startAndAwaitArmed(scenario.command(header))}
+                    run t
+                    ${STOP_COMMAND}`,
+          ...(scenario.control ? { control: async (guest: RunningGuest) => void (resumed = await scenario.control!(guest)) } : {}),
+          timeoutMs: COLD ? 3_800_000 : 540_000,
+        });
+        markerAt(run, 0xf2); // the session reached its end
+        scenario.check(run, resumed);
+        // The guest's own stap stopped at the end (SIGTERM) and unloaded its module.
+        expect(run.console).toContain("qtrip-e2e: command exited with status 0");
+        console.log(`${name}: stock guest, ${COLD ? "cold" : "warm"} SystemTap cache, ${outputs.guestName}: armed ${armedAfterSeconds(run)} s after the header's command started`);
       });
-      markerAt(run, 0xf2); // the session reached its end
-      expectTrip(run, "slow read", atThreshold(4));
-      // The guest's own stap ran passes 1 and 2 and stopped at its end (SIGTERM), unloading the module.
-      expect(run.console).toMatch(/qtrip-e2e: command exited with status 0/);
-      console.log(`${name}: stock guest, ${COLD ? "cold" : "warm"} SystemTap cache: armed ${armedAfterSeconds(run)} s after the header's command started`);
-    });
+    }
   });
 }
