@@ -58,6 +58,8 @@ export interface StockSession {
   files: Record<string, string>;
   /** Shell lines run in the initramfs after the stock root is mounted at /newroot; `in_stock CMD` runs CMD there, in /root/rule. */
   session: string;
+  /** More disks after the stock root (vda): vdb, vdc… */
+  drives?: string[];
   /** What the host does while the guest runs (pause it, as harness.ts's control). */
   control?: (guest: RunningGuest) => Promise<void>;
   timeoutMs?: number;
@@ -76,7 +78,7 @@ export async function bootStock(entry: Extract<StockEntry, { target: Target }>, 
     return await runGuest({
       machine: { kernel: { release: t.kernelRelease, image: t.kernelImage, modules: stock.bootModules }, staprunRoot: t.root },
       kernelModules: stock.bootModuleNames,
-      drives: [`file=${stock.image},if=virtio,format=raw,snapshot=on`],
+      drives: [`file=${stock.image},if=virtio,format=raw,snapshot=on`, ...(spec.drives ?? [])],
       ...(spec.control ? { control: spec.control } : {}),
       files,
       // gcc and stap in the guest want room.

@@ -1,16 +1,18 @@
 // The customer's guest as it really is (issue #12): each Debian suite's stock
 // install (.ci/stock) booted with its own kernel, and the guest script run
 // exactly as its header says, through the launcher `qtrip compile` writes
-// beside it: the guest's own stap builds the module (pass 5, in the guest)
-// and QEMU sees the trip at the threshold and not before. Where the guest
-// lacks something, the launcher says what before anything runs.
+// beside it: the guest's own stap builds the module (passes 1 and 2 in the
+// guest, the module from the SystemTap cache .ci/stock made with the same
+// command on the same file system; QTRIP_STOCK_COLD=1: all of it in the guest),
+// its staprun loads it, and QEMU sees the trip at the threshold and not before.
+// Where the guest lacks something, the launcher says what before anything runs.
 import { readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { describe, expect, test } from "vitest";
 import { compileSource } from "../../../src/compile.js";
 import { atThreshold, expectTrip, msBetween, SLACK_MS } from "../guest/expect-trip.js";
-import { markerAt, pauseAfter, trips, type GuestRun, type RunningGuest } from "../guest/harness.js";
+import { markerAt, pauseAfter, trips, virtioDisk, type GuestRun, type RunningGuest } from "../guest/harness.js";
 import { armedAfterSeconds, bootStock, COLD_CACHE, headerLauncherCommand, listStock, startAndAwaitArmed, STOP_COMMAND, warmedFor } from "./stock-guest.js";
 
 function compiled(source: string, fileName: string) {
@@ -33,6 +35,8 @@ interface Scenario {
   command: (header: string) => string;
   /** Session lines: spawn the workload as `t` (startAndAwaitArmed and `run t` follow). */
   spawn: string;
+  /** Disks after the stock root, made per boot. */
+  drives?: () => string[];
   control?: (guest: RunningGuest) => Promise<number>;
   /** Checks the trip; `resumed` is what control returned. */
   check: (run: GuestRun, resumed: number) => void;
@@ -45,6 +49,16 @@ const SCENARIOS: Scenario[] = [
     command: (header) => header.replace("VALUE", "$pid_t"),
     spawn: "spawn t read:100x3 read:1000",
     check: (run) => void expectTrip(run, "slow read", atThreshold(4)),
+  },
+  {
+    // As function-module-latency.test.ts: vdb is throttled by QEMU to five write requests a second.
+    what: "a kprobe on a module's function: fsyncs on the stock disk and a slow call of another function do not trip; an fsync on a throttled disk does",
+    outputs: rule("fsync.qt"),
+    command: (header) => header,
+    drives: () => [virtioDisk({ mib: 16, ext4: true, throttling: "iops-write=5" })],
+    spawn: `mkdir -p /mnt/slow && mount -t ext4 /dev/vdb /mnt/slow
+            spawn t fsync:/newroot/tmp/fx20 nanosleep:400 fsync:/mnt/slow/f`,
+    check: (run) => void expectTrip(run, "slow fsync", atThreshold(22)),
   },
   {
     what: "a timer-tick rule: a busy vCPU the host stops for 1.5 s trips as it resumes",
@@ -109,6 +123,7 @@ for (const entry of listStock()) {
         let resumed = 0;
         const run = await bootStock(ready!, {
           files: { [outputs.guestName]: outputs.guest, [outputs.launcherName]: outputs.launcher },
+          ...(scenario.drives ? { drives: scenario.drives() } : {}),
           session: `${COLD ? COLD_CACHE : ""}
                     ${scenario.spawn}
                     ${startAndAwaitArmed(scenario.command(header))}
