@@ -11,8 +11,8 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { describe, expect, test } from "vitest";
 import { compileSource } from "../../../src/compile.js";
-import { atThreshold, expectTrip, msBetween, SLACK_MS } from "../guest/expect-trip.js";
-import { markerAt, pauseAfter, trips, virtioDisk, type GuestRun, type RunningGuest } from "../guest/harness.js";
+import { atThreshold, expectTrip, msBetween, SLACK_MS, soon } from "../guest/expect-trip.js";
+import { markerAt, NMI_BACKTRACE, pauseAfter, SYSRQ, trips, virtioDisk, type GuestRun, type RunningGuest } from "../guest/harness.js";
 import { armedAfterSeconds, bootStock, COLD_CACHE, headerLauncherCommand, listStock, startAndAwaitArmed, STOP_COMMAND, warmedFor } from "./stock-guest.js";
 
 function compiled(source: string, fileName: string) {
@@ -21,20 +21,22 @@ function compiled(source: string, fileName: string) {
   return outputs;
 }
 
-const KPROBE = compiled('when function "hrtimer_nanosleep" latency > 200ms as "slow sleep"\n', "sleep.qt");
 
 /** The rules whose SystemTap cache .ci/stock puts in each image (./rules), compiled as the CLI compiles them. */
 const RULES = join(dirname(fileURLToPath(import.meta.url)), "rules");
 const rule = (file: string) => compiled(readFileSync(join(RULES, file), "utf8"), file);
 const READ = rule("read.qt");
+const SLEEP = rule("sleep.qt");
 
 interface Scenario {
   what: string;
   outputs: ReturnType<typeof compiled>;
   /** The header's command as the test types it: VALUE replaced. */
   command: (header: string) => string;
-  /** Session lines: spawn the workload as `t` (startAndAwaitArmed and `run t` follow). */
+  /** Session lines: spawn the workload as `t` (startAndAwaitArmed and `run` follow). */
   spawn: string;
+  /** Session lines once armed (default: `run t`). */
+  run?: string;
   /** Disks after the stock root, made per boot. */
   drives?: () => string[];
   control?: (guest: RunningGuest) => Promise<number>;
@@ -49,6 +51,27 @@ const SCENARIOS: Scenario[] = [
     command: (header) => header.replace("VALUE", "$pid_t"),
     spawn: "spawn t read:100x3 read:1000",
     check: (run) => void expectTrip(run, "slow read", atThreshold(4)),
+  },
+  {
+    what: "a kprobe on a kernel function, its symbol table made from the guest's /proc/kallsyms (KASLR moves it every boot), with a run-time parameter: sleeps of 100 ms do not trip, one of 1 s does",
+    outputs: SLEEP,
+    command: (header) => header.replace("VALUE", "$pid_t"),
+    spawn: "spawn t nanosleep:100x3 nanosleep:1000",
+    check: (run) => {
+      expectTrip(run, "slow sleep", atThreshold(4));
+      expect(run.console).toContain("using the function names in /proc/kallsyms");
+    },
+  },
+  {
+    what: "the original post's trigger, event nmi_backtrace (a kprobe on the kernel): sysrq-m does not trip, sysrq-l does",
+    outputs: rule("nmi.qt"),
+    command: (header) => header,
+    spawn: SYSRQ,
+    run: `echo m > /proc/sysrq-trigger
+          mark 0x30
+          ${NMI_BACKTRACE}
+          sleep 1`,
+    check: (run) => void expectTrip(run, "nmi backtrace", soon(0x30)),
   },
   {
     // As function-module-latency.test.ts: vdb is throttled by QEMU to five write requests a second.
@@ -88,22 +111,25 @@ for (const entry of listStock()) {
   const ready = entry.target ? entry : undefined;
   const name = ready ? `Debian ${ready.target.debianVersion} (${ready.target.kernelRelease}, SystemTap ${ready.target.stapVersion})` : entry.suite;
   describe.skipIf(!ready)(`${name}: a stock install as the guest`, () => {
-    test("the launcher says what is missing before anything runs: a kprobe rule without a symbol table, any rule without kernel headers", { timeout: 600_000 }, async () => {
+    test("the launcher says what is missing before anything runs: a kprobe rule without /proc/kallsyms, any rule without kernel headers", { timeout: 600_000 }, async () => {
       const release = ready!.target.kernelRelease;
       const run = await bootStock(ready!, {
         files: {
-          [KPROBE.guestName]: KPROBE.guest,
-          [KPROBE.launcherName]: KPROBE.launcher,
+          [SLEEP.guestName]: SLEEP.guest,
+          [SLEEP.launcherName]: SLEEP.launcher,
           [READ.guestName]: READ.guest,
           [READ.launcherName]: READ.launcher,
         },
-        session: `in_stock "${headerLauncherCommand(KPROBE.guest)}"; echo "qtrip-e2e: symbols status $?"
+        // Without /proc in the stock root, as in a chroot without it: no kallsyms to make a symbol table from.
+        session: `umount /newroot/proc
+                  in_stock "${headerLauncherCommand(SLEEP.guest).replace("VALUE", "1")}"; echo "qtrip-e2e: symbols status $?"
+                  mount --bind /proc /newroot/proc
                   rm /newroot/lib/modules/${release}/build
                   in_stock "${headerLauncherCommand(READ.guest).replace("VALUE", "1")}"; echo "qtrip-e2e: headers status $?"
                   echo "qtrip-e2e: SystemTap modules loaded: $(grep -c '^stap_' /proc/modules)"`,
       });
       expect(run.console).toContain(
-        `qtrip: this rule's kprobes need kernel ${release}'s symbol table, and /boot/System.map-${release} is missing or a stub: install the real one`,
+        `qtrip: this rule's kprobes need kernel ${release}'s symbol table, and there is no /proc/kallsyms (a kernel without CONFIG_KALLSYMS): build elsewhere with that kernel's System.map: qtrip build RULE.qt --kernel ${release}`,
       );
       expect(status(run, "symbols"), run.console).toBe(1);
       expect(run.console).toContain(`qtrip: no headers for the running kernel ${release}: /lib/modules/${release}/build does not exist (Debian, Ubuntu: apt install linux-headers-${release}`);
@@ -127,7 +153,7 @@ for (const entry of listStock()) {
           session: `${COLD ? COLD_CACHE : ""}
                     ${scenario.spawn}
                     ${startAndAwaitArmed(scenario.command(header))}
-                    run t
+                    ${scenario.run ?? "run t"}
                     ${STOP_COMMAND}`,
           ...(scenario.control ? { control: async (guest: RunningGuest) => void (resumed = await scenario.control!(guest)) } : {}),
           timeoutMs: COLD ? 3_800_000 : 540_000,
