@@ -1,9 +1,11 @@
 // The guest script's companion launcher, `rule.guest.sh`: a POSIX shell script
 // that `qtrip compile` writes beside `rule.guest.stp` and that the script's
 // header names. On the guest it checks what a build needs (root, stap, gcc and
-// make, the running kernel's headers, its symbol table for kprobe rules) and
+// make, the running kernel's headers, its /proc/kallsyms for kprobe rules) and
 // says what is missing before anything runs; then it adds what this kernel's
 // SystemTap needs, each decided by content, never by version (test/targets/FINDINGS.md):
+//   - for kprobe rules, a private sysroot (stap --sysroot) whose System.map holds
+//     the names of /proc/kallsyms's functions (symbolTable() below);
 //   - a patched private runtime copy (stap -R) where the headers have
 //     task_work_cancel_func() and the runtime still calls task_work_cancel();
 //   - -B KCFLAGS=-w where <linux/args.h> defines a COUNT_ARGS that SystemTap's
@@ -59,7 +61,7 @@ header() {
     [ -f "$tree/include/$1" ] && { cat "$tree/include/$1"; return; }
   done
 }
-${kernelKprobes ? symbolTableCheck() : "# No kprobe on the kernel: no symbol table needed."}
+${kernelKprobes ? symbolTable() : "# No kprobe on the kernel: no symbol table needed."}
 runtime=\${SYSTEMTAP_RUNTIME:-$(dirname "$(dirname "$(readlink -f "$stap")")")/share/systemtap/runtime}
 [ -f "$runtime/runtime.h" ] || fail "SystemTap's runtime is not in $runtime (reinstall systemtap, or set SYSTEMTAP_RUNTIME)"
 set -- ${GUEST_STAP_OPTIONS} "$@"
@@ -91,13 +93,35 @@ exec "$stap" "$@" "$script"
 `;
 }
 
-/** Debian's /boot/System.map is a one-line stub; stap reads no /proc/kallsyms for kprobe.function() without debuginfo. */
-function symbolTableCheck(): string {
-  return `# kprobe.function() probes need the kernel's symbol table: stap reads the build tree's System.map,
-# /boot/System.map-RELEASE or /usr/lib/debug/boot/System.map-RELEASE (Debian's /boot one is a stub).
-map=""
-for f in "$build/System.map" "/boot/System.map-$release" "/usr/lib/debug/boot/System.map-$release"; do
-  [ -f "$f" ] && [ "$(wc -l <"$f")" -ge 1000 ] && { map=$f; break; }
+/**
+ * kprobe.function() probes need the kernel's symbol table, and Debian's /boot/System.map is a
+ * one-line stub; stap reads no /proc/kallsyms for it. What stap takes from the table is only
+ * the names of its text symbols (session.cxx, parse_kernel_functions: "address type name", t/T
+ * kept; a kprobe is registered by name, resolved by the kernel at load): so the launcher writes
+ * those names from /proc/kallsyms, addresses zeroed (no KASLR secret on disk, the same file
+ * every boot), as System.map-RELEASE in a private sysroot, and points stap at it with --sysroot:
+ * stap then reads SYSROOT/boot/System.map-RELEASE (4.4, 4.8: after SYSROOT/lib/modules/RELEASE/
+ * build/System.map; Debian's 5.1: after /usr/lib/debug/boot/System.map-RELEASE) and builds in
+ * SYSROOT/lib/modules/RELEASE/build, a link to the real tree (its source link beside it, for the
+ * tracepoint headers). A fixed path and content that never changes between boots keep stap's
+ * module cache valid from one boot, or a warm-up in a chroot, to the next.
+ */
+function symbolTable(): string {
+  return `# kprobe.function() probes need the kernel's symbol table (Debian's /boot/System.map is a stub):
+# the names of its functions, from /proc/kallsyms, in a private sysroot that stap reads (--sysroot).
+[ -r /proc/kallsyms ] || fail "this rule's kprobes need kernel $release's symbol table, and there is no /proc/kallsyms (a kernel without CONFIG_KALLSYMS): build elsewhere with that kernel's System.map: qtrip build RULE.qt --kernel $release"
+sysroot=\${XDG_CACHE_HOME:-$HOME/.cache}/qtrip/sysroot-$release
+map=$sysroot/boot/System.map-$release
+mkdir -p "$sysroot/boot" "$sysroot/lib/modules/$release" || fail "cannot make a sysroot for SystemTap in $sysroot"
+# vmlinux's text symbols only (module symbols have a fourth field, [module]), addresses zeroed.
+awk 'NF == 3 && ($2 == "t" || $2 == "T") { print "0000000000000000", $2, $3 }' /proc/kallsyms >"$map.$$" \\
+  || fail "cannot write kernel $release's symbol names from /proc/kallsyms to $map.$$"
+[ "$(wc -l <"$map.$$")" -ge 1000 ] || { rm -f "$map.$$"; fail "this rule's kprobes need kernel $release's symbol table, and /proc/kallsyms lists under 1000 functions: build elsewhere with that kernel's System.map: qtrip build RULE.qt --kernel $release"; }
+if cmp -s "$map.$$" "$map"; then rm -f "$map.$$"; else mv -f "$map.$$" "$map" || fail "cannot write $map"; fi
+for entry in "/lib/modules/$release"/*; do
+  link=$sysroot/lib/modules/$release/\${entry##*/}
+  [ "$(readlink "$link")" = "$entry" ] || ln -sfn "$entry" "$link" || fail "cannot link $link to $entry"
 done
-[ -n "$map" ] || fail "this rule's kprobes need kernel $release's symbol table, and /boot/System.map-$release is missing or a stub: install the real one (Debian: the linux-image-$release-dbg package's /usr/lib/debug/boot/System.map-$release, also copied to $build/System.map for SystemTap 4.x), or build elsewhere: qtrip build RULE.qt --kernel $release"`;
+say "this rule's kprobes need kernel $release's symbol table (Debian's /boot/System.map is a stub): using the function names in /proc/kallsyms, written to $map (stap --sysroot $sysroot)"
+set -- --sysroot="$sysroot" "$@"`;
 }

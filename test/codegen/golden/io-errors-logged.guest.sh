@@ -23,13 +23,23 @@ header() {
     [ -f "$tree/include/$1" ] && { cat "$tree/include/$1"; return; }
   done
 }
-# kprobe.function() probes need the kernel's symbol table: stap reads the build tree's System.map,
-# /boot/System.map-RELEASE or /usr/lib/debug/boot/System.map-RELEASE (Debian's /boot one is a stub).
-map=""
-for f in "$build/System.map" "/boot/System.map-$release" "/usr/lib/debug/boot/System.map-$release"; do
-  [ -f "$f" ] && [ "$(wc -l <"$f")" -ge 1000 ] && { map=$f; break; }
+# kprobe.function() probes need the kernel's symbol table (Debian's /boot/System.map is a stub):
+# the names of its functions, from /proc/kallsyms, in a private sysroot that stap reads (--sysroot).
+[ -r /proc/kallsyms ] || fail "this rule's kprobes need kernel $release's symbol table, and there is no /proc/kallsyms (a kernel without CONFIG_KALLSYMS): build elsewhere with that kernel's System.map: qtrip build RULE.qt --kernel $release"
+sysroot=${XDG_CACHE_HOME:-$HOME/.cache}/qtrip/sysroot-$release
+map=$sysroot/boot/System.map-$release
+mkdir -p "$sysroot/boot" "$sysroot/lib/modules/$release" || fail "cannot make a sysroot for SystemTap in $sysroot"
+# vmlinux's text symbols only (module symbols have a fourth field, [module]), addresses zeroed.
+awk 'NF == 3 && ($2 == "t" || $2 == "T") { print "0000000000000000", $2, $3 }' /proc/kallsyms >"$map.$$" \
+  || fail "cannot write kernel $release's symbol names from /proc/kallsyms to $map.$$"
+[ "$(wc -l <"$map.$$")" -ge 1000 ] || { rm -f "$map.$$"; fail "this rule's kprobes need kernel $release's symbol table, and /proc/kallsyms lists under 1000 functions: build elsewhere with that kernel's System.map: qtrip build RULE.qt --kernel $release"; }
+if cmp -s "$map.$$" "$map"; then rm -f "$map.$$"; else mv -f "$map.$$" "$map" || fail "cannot write $map"; fi
+for entry in "/lib/modules/$release"/*; do
+  link=$sysroot/lib/modules/$release/${entry##*/}
+  [ "$(readlink "$link")" = "$entry" ] || ln -sfn "$entry" "$link" || fail "cannot link $link to $entry"
 done
-[ -n "$map" ] || fail "this rule's kprobes need kernel $release's symbol table, and /boot/System.map-$release is missing or a stub: install the real one (Debian: the linux-image-$release-dbg package's /usr/lib/debug/boot/System.map-$release, also copied to $build/System.map for SystemTap 4.x), or build elsewhere: qtrip build RULE.qt --kernel $release"
+say "this rule's kprobes need kernel $release's symbol table (Debian's /boot/System.map is a stub): using the function names in /proc/kallsyms, written to $map (stap --sysroot $sysroot)"
+set -- --sysroot="$sysroot" "$@"
 runtime=${SYSTEMTAP_RUNTIME:-$(dirname "$(dirname "$(readlink -f "$stap")")")/share/systemtap/runtime}
 [ -f "$runtime/runtime.h" ] || fail "SystemTap's runtime is not in $runtime (reinstall systemtap, or set SYSTEMTAP_RUNTIME)"
 set -- -g --suppress-handler-errors -DINTERRUPTIBLE=0 -DSTP_NO_OVERLOAD -DMAXSKIPPED=1000000 "$@"
