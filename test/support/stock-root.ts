@@ -8,13 +8,13 @@
 // cache, so later runs build warm. Hard links share inodes with the target: this code only
 // creates, renames and deletes files in the copy, never writes into one it did not create.
 import { spawn, spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Target } from "./targets.js";
 
 export const stockRootsDir = process.env.QTRIP_STOCK_ROOTS ?? "/var/cache/qtrip/stock-roots";
 
-const RECIPE = 1; // bump when the way a root is made changes
+const RECIPE = 2; // bump when the way a root is made changes
 
 /**
  * The host path of the target's stock-like root, made on first use (seconds: hard links). Each
@@ -37,6 +37,11 @@ export function stockRoot(t: Target, use: string): string {
   for (const name of readdirSync(join(root, "tmp"))) rmSync(join(root, "tmp", name), { recursive: true, force: true });
   const uname = `#!/bin/sh\n# qtrip test: the release of the kernel this root would boot\ncase "$1" in -r) echo '${t.kernelRelease}' ;; *) exec /bin/uname "$@" ;; esac\n`;
   replaceFile(join(root, "usr/local/bin/uname"), uname, 0o755);
+  // SystemTap hashes its own binary into every cache key, as readlink("/proc/self/exe") names it
+  // (hash.cxx, get_base_hash): without /proc that is "/proc/self/exe", size -1, and no key made
+  // here would be the guest's. A link in the chroot's /proc (not mounted) names it as the guest does.
+  mkdirSync(join(root, "proc/self"), { recursive: true });
+  symlinkSync("/usr/bin/stap", join(root, "proc/self/exe"));
   writeFileSync(join(dir, "ready"), `${t.suite} ${t.key}\n`);
   return root;
 }
