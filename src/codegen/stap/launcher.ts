@@ -109,7 +109,7 @@ exec "$stap" "$@" "$script"
 function symbolTable(): string {
   return `# kprobe.function() probes need the kernel's symbol table (Debian's /boot/System.map is a stub):
 # the names of its functions, from /proc/kallsyms, in a private sysroot that stap reads (--sysroot).
-[ -r /proc/kallsyms ] || fail "this rule's kprobes need kernel $release's symbol table, and there is no /proc/kallsyms (a kernel without CONFIG_KALLSYMS): build elsewhere with that kernel's System.map: qtrip build RULE.qt --kernel $release"
+[ -r /proc/kallsyms ] || fail "this rule's kprobes need kernel $release's symbol table, and /proc/kallsyms is not readable (no /proc mounted, or a kernel built without CONFIG_KALLSYMS): build elsewhere with that kernel's System.map: qtrip build RULE.qt --kernel $release"
 sysroot=\${XDG_CACHE_HOME:-$HOME/.cache}/qtrip/sysroot-$release
 map=$sysroot/boot/System.map-$release
 mkdir -p "$sysroot/boot" "$sysroot/lib/modules/$release" || fail "cannot make a sysroot for SystemTap in $sysroot"
