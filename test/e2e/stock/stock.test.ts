@@ -129,7 +129,7 @@ for (const entry of listStock()) {
                   echo "qtrip-e2e: SystemTap modules loaded: $(grep -c '^stap_' /proc/modules)"`,
       });
       expect(run.console).toContain(
-        `qtrip: this rule's kprobes need kernel ${release}'s symbol table, and there is no /proc/kallsyms (a kernel without CONFIG_KALLSYMS): build elsewhere with that kernel's System.map: qtrip build RULE.qt --kernel ${release}`,
+        `qtrip: this rule's kprobes need kernel ${release}'s symbol table, and /proc/kallsyms is not readable (no /proc mounted, or a kernel built without CONFIG_KALLSYMS): build elsewhere with that kernel's System.map: qtrip build RULE.qt --kernel ${release}`,
       );
       expect(status(run, "symbols"), run.console).toBe(1);
       expect(run.console).toContain(`qtrip: no headers for the running kernel ${release}: /lib/modules/${release}/build does not exist (Debian, Ubuntu: apt install linux-headers-${release}`);
