@@ -7,9 +7,10 @@
 // that prints the target's release. Kept by the target's key, with the chroot's own SystemTap
 // cache, so later runs build warm. Hard links share inodes with the target: this code only
 // creates, renames and deletes files in the copy, never writes into one it did not create.
-import { spawn, spawnSync } from "node:child_process";
+import { spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { runChroot, type ChrootRun } from "./chroot.js";
 import type { Target } from "./targets.js";
 
 export const stockRootsDir = process.env.QTRIP_STOCK_ROOTS ?? "/var/cache/qtrip/stock-roots";
@@ -77,31 +78,10 @@ export function kallsymsOf(t: Target, shift: bigint | "hidden"): string {
   return [...lines, ...modules, ""].join("\n");
 }
 
-export interface RootRun {
-  status: number | null;
-  stdout: string;
-  stderr: string;
-  seconds: number;
-}
+export type { ChrootRun as RootRun } from "./chroot.js";
 
 /** Runs a command inside the root, as root, with a clean environment (HOME=/root). */
-export function runInRoot(root: string, command: string[], timeoutMs: number): Promise<RootRun> {
-  const started = Date.now();
+export function runInRoot(root: string, command: string[], timeoutMs: number): Promise<ChrootRun> {
   const env = ["HOME=/root", "LC_ALL=C", "PATH=/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"];
-  return new Promise((done) => {
-    const child = spawn("chroot", [root, "/usr/bin/env", "-i", "-C", "/root", ...env, ...command], { stdio: ["ignore", "pipe", "pipe"] });
-    let stdout = "";
-    let stderr = "";
-    const timer = setTimeout(() => child.kill("SIGKILL"), timeoutMs);
-    child.stdout.on("data", (chunk) => (stdout += chunk));
-    child.stderr.on("data", (chunk) => (stderr += chunk));
-    child.on("error", (e) => {
-      clearTimeout(timer);
-      done({ status: null, stdout, stderr: `cannot run chroot: ${e.message}`, seconds: (Date.now() - started) / 1000 });
-    });
-    child.on("close", (status) => {
-      clearTimeout(timer);
-      done({ status, stdout, stderr, seconds: (Date.now() - started) / 1000 });
-    });
-  });
+  return runChroot(root, ["/usr/bin/env", "-i", "-C", "/root", ...env, ...command], timeoutMs);
 }

@@ -8,10 +8,10 @@
 // SystemTap's (SYSTEMTAP_DIR, as stapInTarget uses it) and qtrip's own
 // (XDG_CACHE_HOME: patched runtime copies), both under /var/cache/qtrip-*,
 // which .ci/stock leaves out of a stock image; so repeated runs are warm.
-import { spawn } from "node:child_process";
 import { copyFileSync, cpSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { runChroot } from "./chroot.js";
 import { repoRoot } from "./stap.js";
 import type { Target } from "./targets.js";
 
@@ -55,27 +55,18 @@ export function qtripInTarget(t: Target, args: string[], inputs: Record<string, 
     `${inside}/qtrip/qtrip`,
     ...args,
   ];
-  return new Promise((done, fail) => {
-    const child = spawn("chroot", command, { stdio: ["ignore", "pipe", "pipe"] });
-    let stdout = "";
-    let stderr = "";
-    const timer = opts.timeout ? setTimeout(() => child.kill("SIGKILL"), opts.timeout) : undefined;
-    child.stdout.on("data", (chunk) => (stdout += chunk));
-    child.stderr.on("data", (chunk) => (stderr += chunk));
-    child.on("error", (e) => {
+  return runChroot(command[0]!, command.slice(1), opts.timeout).then((run) => {
+    if (run.error) {
       rmSync(dir, { recursive: true, force: true });
-      fail(new Error(`cannot run chroot: ${e.message}`));
-    });
-    child.on("close", (code, signal) => {
-      if (timer) clearTimeout(timer);
-      const out = mkdtempSync(join(tmpdir(), `qtrip-${t.suite}-cli-`));
-      const outputs: Record<string, string> = {};
-      for (const name of readdirSync(join(dir, "work")).filter((n) => !(n in inputs))) {
-        copyFileSync(join(dir, "work", name), join(out, name));
-        outputs[name] = join(out, name);
-      }
-      rmSync(dir, { recursive: true, force: true });
-      done({ status: code ?? -1, stdout, stderr: signal ? `${stderr}\n(killed by ${signal})` : stderr, outputs });
-    });
+      throw new Error(run.error);
+    }
+    const out = mkdtempSync(join(tmpdir(), `qtrip-${t.suite}-cli-`));
+    const outputs: Record<string, string> = {};
+    for (const name of readdirSync(join(dir, "work")).filter((n) => !(n in inputs))) {
+      copyFileSync(join(dir, "work", name), join(out, name));
+      outputs[name] = join(out, name);
+    }
+    rmSync(dir, { recursive: true, force: true });
+    return { status: run.status ?? -1, stdout: run.stdout, stderr: run.signal ? `${run.stderr}\n(killed by ${run.signal})` : run.stderr, outputs };
   });
 }

@@ -3,9 +3,9 @@
 // stapInTarget() runs `stap -pN` inside a target's chroot, as a user of that
 // suite would run it, with a SystemTap cache of the target's own (so warm builds
 // are fast). Nothing is ever loaded: pass 4 at most.
-import { spawn } from "node:child_process";
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { runChroot } from "./chroot.js";
 
 export const targetsDir = process.env.QTRIP_TARGETS ?? "/var/cache/qtrip/targets";
 
@@ -124,20 +124,12 @@ export function stapInTarget(t: Target, script: string, opts: TargetStapOptions 
     moduleName,
     "script.stp",
   ];
-  return new Promise((done) => {
-    const child = spawn("chroot", args, { stdio: ["ignore", "pipe", "pipe"] });
-    let stderr = "";
-    const timer = opts.timeout ? setTimeout(() => child.kill("SIGKILL"), opts.timeout) : undefined;
-    child.stderr.on("data", (chunk) => (stderr += chunk));
-    child.stdout.resume();
-    child.on("error", (e) => done({ ok: false, stderr: `cannot run chroot: ${e.message}`, firstError: e.message }));
-    child.on("close", (code) => {
-      if (timer) clearTimeout(timer);
-      const ok = code === 0;
-      const module = join(dir, `${moduleName}.ko`);
-      if (!ok || pass !== 4) rmSync(dir, { recursive: true, force: true });
-      done({ ok, stderr, ...(ok ? {} : { firstError: firstError(stderr) }), ...(ok && pass === 4 ? { module } : {}) });
-    });
+  return runChroot(args[0]!, args.slice(1), opts.timeout).then((run) => {
+    if (run.error) return { ok: false, stderr: run.error, firstError: run.error };
+    const ok = run.status === 0;
+    const module = join(dir, `${moduleName}.ko`);
+    if (!ok || pass !== 4) rmSync(dir, { recursive: true, force: true });
+    return { ok, stderr: run.stderr, ...(ok ? {} : { firstError: firstError(run.stderr) }), ...(ok && pass === 4 ? { module } : {}) };
   });
 }
 
