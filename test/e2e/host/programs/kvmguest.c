@@ -7,6 +7,7 @@
  *   OP:  outb:PORT:BYTE  outw:PORT:WORD  outl:PORT:DWORD  (AL/AX/EAX then one OUT)
  *        outsb:PORT:B,B,...                               (rep outsb of those bytes)
  *        inb:PORT                                         (in al,dx with AL = 0x1f first)
+ *        pause:TENTHS   (an OUT to port 0x7f: kvmguest sleeps TENTHS/10 s before the next KVM_RUN)
  *
  * Around every KVM_RUN it writes a line to /dev/kmsg, so the kernel log clock
  * shows when the vCPU entered the kernel and whether KVM_RUN ever came back:
@@ -34,6 +35,8 @@
 #define MEM_SIZE 0x10000
 #define CODE_AT 0x1000
 #define DATA_AT 0x8000
+/* An OUT here is the pause op's: user space sleeps, so a host script can re-arm in between. */
+#define PAUSE_PORT 0x7f
 
 static const char *label = "guest";
 static int kmsg = -1;
@@ -74,7 +77,13 @@ static int emit(const char *op, uint8_t **pc, size_t *data_used)
 	if (sscanf(op, "%7[a-z]:%i:%255s", kind, &port, list) < 2)
 		return 0;
 	*p++ = 0xba, *p++ = port & 0xff, *p++ = port >> 8;          /* mov dx, port */
-	if (!strcmp(kind, "inb")) {
+	if (!strcmp(kind, "pause")) {
+		/* "pause:N": OP's PORT is the tenths; the OUT goes to PAUSE_PORT. */
+		p -= 3;
+		*p++ = 0xba, *p++ = PAUSE_PORT, *p++ = 0x00;               /* mov dx, PAUSE_PORT */
+		*p++ = 0xb0, *p++ = port;                                  /* mov al, tenths */
+		*p++ = 0xee;                                               /* out dx, al */
+	} else if (!strcmp(kind, "inb")) {
 		*p++ = 0xb0, *p++ = 0x1f;                                  /* mov al, 0x1f: a stale AL */
 		*p++ = 0xec;                                               /* in al, dx */
 	} else if (!strcmp(kind, "outsb")) {
@@ -162,6 +171,8 @@ static void *vcpu_thread(void *arg)
 			say("KVM_RUN returned #%d exit io %s port 0x%x size %u count %u data %s", n,
 			    run->io.direction == KVM_EXIT_IO_OUT ? "out" : "in", run->io.port, run->io.size,
 			    run->io.count, hexdata);
+			if (run->io.port == PAUSE_PORT && run->io.direction == KVM_EXIT_IO_OUT)
+				usleep(data[0] * 100000);
 			break;
 		}
 		case KVM_EXIT_HLT:
