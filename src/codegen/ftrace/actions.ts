@@ -102,15 +102,22 @@ export const FTRACE_ACTION_RECORDS: Record<FtraceAction, FtraceActionRecord> = {
       "(the script polls every 0.2 s, so up to about that, and more on a loaded host).",
     explain:
       "takes the vCPU thread's stack there, then every host CPU's stack with sysrq l (up to about 0.2 s later: the script polls), and saves them into a capture directory; the host runs on",
-    shell: String.raw`${stopAtTrip}qt_cpu_stacks() {
-	if [ ! -w /proc/sysrq-trigger ]; then
-		qt_say "no writable /proc/sysrq-trigger: no stacks of the host's CPUs"
-		return 0
+    shell: String.raw`${stopAtTrip}# Every CPU's stack, asked for at once: the write returns once the CPUs have printed them.
+qt_ask_cpu_stacks() {
+	qt_sysrq=
+	if [ -w /proc/sysrq-trigger ] && printf 'l\n' > /proc/sysrq-trigger; then
+		qt_sysrq=1
+	else
+		qt_say "sysrq l is not available here: no stacks of the host's CPUs"
 	fi
-	qt_before=$(dmesg | wc -l)
-	printf 'l\n' > /proc/sysrq-trigger || { qt_say "sysrq l was refused: no stacks of the host's CPUs"; return 0; }
-	sleep 1
-	dmesg | tail -n +$((qt_before + 1)) > "$qt_dir/cpu-stacks.txt"
+}
+# Saved from the kernel log, from sysrq's last heading on, into the capture directory.
+qt_save_cpu_stacks() {
+	[ -n "$qt_sysrq" ] || return 0
+	dmesg > "$qt_dir/dmesg.tmp"
+	qt_from=$(grep -n 'sysrq: Show backtrace of all active CPUs' "$qt_dir/dmesg.tmp" | tail -n 1 | cut -d : -f 1)
+	if [ -n "$qt_from" ]; then tail -n +"$qt_from" "$qt_dir/dmesg.tmp"; else tail -n 200 "$qt_dir/dmesg.tmp"; fi > "$qt_dir/cpu-stacks.txt"
+	rm -f "$qt_dir/dmesg.tmp"
 	qt_first=$(sed -n 's/^\[ *\([0-9][0-9]*\.[0-9]*\)\].*/\1/p' "$qt_dir/cpu-stacks.txt" | head -n 1)
 	if [ -n "$qt_first" ] && [ -n "$qt_trip_ts" ]; then
 		qt_say "every CPU's stack (sysrq l): $qt_dir/cpu-stacks.txt, taken $(($(qt_us "$qt_first") - $(qt_us "$qt_trip_ts"))) us after the trip"
@@ -120,8 +127,9 @@ export const FTRACE_ACTION_RECORDS: Record<FtraceAction, FtraceActionRecord> = {
 }
 qt_poll() {
 	[ "$(cat "$qt_instance/tracing_on")" = 0 ] || return 0
+	qt_ask_cpu_stacks
 	qt_capture
-	qt_cpu_stacks
+	qt_save_cpu_stacks
 	qt_say "capture $qt_captured saved: $qt_dir (trace.txt with the vCPU thread's stack, cpu-stacks.txt, meta.json)"
 	qt_next
 }

@@ -100,6 +100,17 @@ describe("ftrace backend, Debian 12's 6.1 under lockdown=integrity as the emulat
       "tracefs_state > /tmp/state-start",
       "report start < /tmp/state-start",
       ...freeze(2),
+      // A vCPU hot-added after arming: its thread is watched once the script re-reads the VMM's threads.
+      "step hot-add",
+      "mkdir -p /tmp/cap-hot",
+      `vmm hot --hot-add 20 pause:30 ${CHANNEL}`,
+      "target=$VMM",
+      "sh /lib/qtrip/freeze.sh -x $target --capture-dir /tmp/cap-hot > /tmp/hot.out 2>&1 & s=$!",
+      "for i in $(seq 300); do grep -q 'host script armed' /tmp/hot.out && break; sleep 0.1; done",
+      "go hot; wait $target",
+      "finish $s 30",
+      "report script < /tmp/hot.out",
+      "same_state hot-add",
       // Refused: not a VMM. Nothing is armed.
       "step refuse",
       "sh /lib/qtrip/freeze.sh -x $$ > /tmp/refuse.out 2>&1; say \"script exited rc=$?\"; report script < /tmp/refuse.out",
@@ -176,6 +187,19 @@ describe("ftrace backend, Debian 12's 6.1 under lockdown=integrity as the emulat
   });
 
   freezeChecks(() => boot, 2);
+
+  it("a vCPU hot-added after arming is watched from the next re-read of the VMM's threads, and its channel write freezes", () => {
+    const log = boot.step("hot-add");
+    const vmm = Number(/^@@ vmm hot pid (\d+) threads/.exec(matching(log, /^@@ vmm hot pid /)[0]!)![1]);
+    expect(matching(log, /^qtrip: host script armed: /)[0]).toContain(`VMM pid ${vmm} (threads ${vmm})`);
+    const changed = matching(log, /^@@ script: qtrip: the VMM's threads changed: now watching /);
+    expect(changed).toEqual([expect.stringMatching(new RegExp(`now watching ${vmm} \\d+$`))]);
+    const added = Number(changed[0]!.split(" ").pop());
+    expect(added).not.toBe(vmm);
+    expect(matching(log, /^qtrip: TRIP case E2E-HOST: /)).toEqual([expect.stringContaining(`vCPU thread ${added} of VMM pid ${vmm} wrote 0x1f to port 0x3ff`)]);
+    expect(matching(log, /^@@ exited rc=/)).toEqual(["@@ exited rc=0"]);
+    expect(matching(log, /^@@ state /)).toEqual(["@@ state hot-add: as before"]);
+  });
 
   it("refuses a pid that is not a VMM, arming nothing", () => {
     const log = boot.step("refuse");

@@ -3,7 +3,7 @@
  * One VM, one memory slot, one or more vCPUs in real mode (each in its own thread),
  * all running the same code made of the port accesses named on the command line, then hlt.
  *
- *   kvmguest [--label NAME] [--wait-for PATH] [--vcpus N] OP...
+ *   kvmguest [--label NAME] [--wait-for PATH] [--vcpus N | --hot-add TENTHS] OP...
  *   OP:  outb:PORT:BYTE  outw:PORT:WORD  outl:PORT:DWORD  (AL/AX/EAX then one OUT)
  *        outsb:PORT:B,B,...                               (rep outsb of those bytes)
  *        inb:PORT                                         (in al,dx with AL = 0x1f first)
@@ -17,6 +17,8 @@
  * before the first KVM_RUN (so a probe can be limited to this pid first).
  * With --vcpus N (N > 1) vCPU K's lines are labelled NAME/vK, and the N threads, once
  * set up, leave a barrier together: their writes reach KVM at about the same time.
+ * With --hot-add T, vCPU 0 is created and never run, and T/10 s after the start a new thread
+ * creates vCPU 1 and runs the OPs: a vCPU hot-added to a running VMM.
  * Built static at test time: the emulated host has no libc.
  */
 #include <fcntl.h>
@@ -42,6 +44,7 @@ static const char *label = "guest";
 static int kmsg = -1;
 static uint8_t *mem;
 static int nvcpus = 1;
+static int hot_add;
 static const char *wait_for;
 static int kvm, vm, run_size;
 static pthread_barrier_t start;
@@ -196,6 +199,8 @@ int main(int argc, char **argv)
 			wait_for = argv[i + 1];
 		else if (!strcmp(argv[i], "--vcpus"))
 			nvcpus = atoi(argv[i + 1]);
+		else if (!strcmp(argv[i], "--hot-add"))
+			hot_add = atoi(argv[i + 1]);
 		else
 			break;
 	}
@@ -231,6 +236,23 @@ int main(int argc, char **argv)
 	run_size = ioctl(kvm, KVM_GET_VCPU_MMAP_SIZE, 0);
 
 	pthread_barrier_init(&start, NULL, nvcpus);
+	if (hot_add > 0) {
+		if (ioctl(vm, KVM_CREATE_VCPU, 0) < 0)
+			die("KVM_CREATE_VCPU");
+		if (wait_for) {
+			printf("ready %d\n", (int)getpid());
+			fflush(stdout);
+			struct stat st;
+			while (stat(wait_for, &st) < 0)
+				usleep(20000);
+		}
+		usleep(hot_add * 100000);
+		pthread_t late;
+		if (pthread_create(&late, NULL, vcpu_thread, (void *)1))
+			die("pthread_create");
+		pthread_join(late, NULL);
+		return 0;
+	}
 	pthread_t threads[16];
 	for (long id = 1; id < nvcpus; id++)
 		if (pthread_create(&threads[id], NULL, vcpu_thread, (void *)id))
