@@ -63,6 +63,26 @@ describe("ftrace host script", () => {
     expect(name).toBe("x___rm_-rf_______reboot___id___q___");
   });
 
+  test("the thread filter: one test per thread, runs of consecutive thread ids as ranges", () => {
+    const { host } = compile("when syscall latency > 1s\n", { fileName: "r.qt", hostBackend: "ftrace" });
+    const fn = /^qt_pid_filter\(\) \{\n[\s\S]*?\n\}\n/m.exec(host)![0];
+    const filter = (tids: string) => spawnSync("dash", ["-c", `${fn}qt_pid_filter "$1"`, "sh", tids], { encoding: "utf8" }).stdout;
+    expect(filter("1234")).toBe("common_pid == 1234");
+    expect(filter("1239 1234 1235 1236 1240 1300")).toBe("(common_pid >= 1234 && common_pid <= 1236) || (common_pid >= 1239 && common_pid <= 1240) || common_pid == 1300");
+    expect(filter(Array.from({ length: 512 }, (_, i) => 100000 + i).join(" "))).toBe("(common_pid >= 100000 && common_pid <= 100511)");
+  });
+
+  test("the script's own usage errors exit 2 before anything else (options are read first)", () => {
+    const { host } = compile("when syscall latency > 1s\n", { fileName: "r.qt", hostBackend: "ftrace" });
+    const path = join(dir, "usage.sh");
+    writeFileSync(path, host);
+    const run = (...args: string[]) => spawnSync("dash", [path, ...args], { encoding: "utf8" });
+    expect(run("--help")).toMatchObject({ status: 0, stdout: expect.stringMatching(/^usage: sh r\.host\.sh -x VMM_PID \| --libvirt-domain DOMAIN/) });
+    expect(run("--bogus")).toMatchObject({ status: 2, stderr: expect.stringMatching(/^qtrip: unknown option '--bogus'\nusage: /) });
+    expect(run("--captures", "two")).toMatchObject({ status: 2, stderr: expect.stringMatching(/^qtrip: --captures takes a number, not 'two'\n/) });
+    expect(run("-x")).toMatchObject({ status: 2, stderr: expect.stringMatching(/^qtrip: -x takes a value\n/) });
+  });
+
   test("shellWord round-trips any text through the shell", () => {
     for (const text of ["", "plain", "it's", "'", "''", "a\nb", "$HOME `x` \\ \"", "é ünï"]) {
       expect(spawnSync("dash", ["-c", `printf '%s' ${shellWord(text)}`], { encoding: "utf8" }).stdout).toBe(text);

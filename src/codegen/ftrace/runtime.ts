@@ -82,12 +82,22 @@ qt_thread_list() {
 	if [ -n "$qt_vcpus" ]; then printf '%s' "$qt_vcpus"; else printf '%s' "$qt_all"; fi
 }
 qt_tids() { qt_thread_list | cut -d ' ' -f 1 | tr '\n' ' ' | sed 's/ $//'; }
-# "common_pid == T1 || common_pid == T2 …" for the thread ids given.
+# The filter on the thread ids given: "common_pid == T" each, a run of consecutive ids (QEMU's vCPU
+# threads, mostly) as one range, so that a large VM's filter stays under tracefs's page-size limit.
 qt_pid_filter() {
 	qt_f=
-	for qt_t in $1; do
-		[ -z "$qt_f" ] || qt_f="$qt_f || "
-		qt_f="$qt_f""common_pid == $qt_t"
+	qt_lo=
+	for qt_t in $(printf '%s\n' $1 | sort -n) ''; do
+		if [ -n "$qt_lo" ] && [ -n "$qt_t" ] && [ "$qt_t" -eq $((qt_hi + 1)) ]; then
+			qt_hi=$qt_t
+			continue
+		fi
+		if [ -n "$qt_lo" ]; then
+			[ -z "$qt_f" ] || qt_f="$qt_f || "
+			if [ "$qt_lo" = "$qt_hi" ]; then qt_f="$qt_f""common_pid == $qt_lo"; else qt_f="$qt_f""(common_pid >= $qt_lo && common_pid <= $qt_hi)"; fi
+		fi
+		qt_lo=$qt_t
+		qt_hi=$qt_t
 	done
 	printf '%s' "$qt_f"
 }
