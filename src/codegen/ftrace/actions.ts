@@ -99,9 +99,9 @@ export const FTRACE_ACTION_RECORDS: Record<FtraceAction, FtraceActionRecord> = {
       "and stops the instance's buffer; the script then asks for every host CPU's stack with sysrq l\n" +
       "(/proc/sysrq-trigger), saves them from the kernel log (cpu-stacks.txt) with the buffer and\n" +
       "meta.json in a capture directory, and says how long after the trip the CPUs' stacks were taken\n" +
-      "(the script polls every 0.2 s, so up to about that, and more on a loaded host).",
+      "(the script polls every 0.2 s: 0.2 to 0.4 s in the emulated host, more on a loaded one).",
     explain:
-      "takes the vCPU thread's stack there, then every host CPU's stack with sysrq l (up to about 0.2 s later: the script polls), and saves them into a capture directory; the host runs on",
+      "takes the vCPU thread's stack there, then every host CPU's stack with sysrq l (tenths of a second later: the script polls every 0.2 s), and saves them into a capture directory; the host runs on",
     shell: String.raw`${stopAtTrip}# Every CPU's stack, asked for at once: the write returns once the CPUs have printed them.
 qt_ask_cpu_stacks() {
 	qt_sysrq=

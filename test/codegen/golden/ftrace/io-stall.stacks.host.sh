@@ -29,7 +29,7 @@
 # and stops the instance's buffer; the script then asks for every host CPU's stack with sysrq l
 # (/proc/sysrq-trigger), saves them from the kernel log (cpu-stacks.txt) with the buffer and
 # meta.json in a capture directory, and says how long after the trip the CPUs' stacks were taken
-# (the script polls every 0.2 s, so up to about that, and more on a loaded host).
+# (the script polls every 0.2 s: 0.2 to 0.4 s in the emulated host, more on a loaded one).
 #
 # It leaves nothing in tracefs: it works in its own instance (instances/qtrip-CASE-PID), never in
 # the top-level buffer or another instance, and removes the instance with its triggers and events
