@@ -287,6 +287,8 @@ function freezeChecks(get: () => HostBoot, captures: number): void {
     const meta = JSON.parse(metaLines.slice(0, metaLines.indexOf("}") + 1).join("\n")) as Record<string, unknown>;
     expect(meta).toMatchObject({ case: "E2E-HOST", title: "ftrace e2e", action: "freeze", vmmPid: target, tripTid: target, thresholdNs: 10_000_000_000, channel: { port: 0x3ff, value: 0x1f }, bufferKb: 4096, traceClock: "perf" });
     expect(meta.vcpuThreads).toEqual([{ tid: target, comm: "kvmguest" }]);
+    // The trip's time is the channel write record's, in the trace's own clock.
+    expect(meta.tripTimestamp).toBe(Number(/ (\d+\.\d+): kvm_pio: /.exec(last[1]!)![1]));
     const delays = matching(log, /^qtrip: TRIP case E2E-HOST: /).map((l) => Number(/stopped (\d+) us later/.exec(l)?.[1]));
     expect(delays).toHaveLength(captures);
     console.log(`freeze delays (trip record → last record, µs): ${delays.join(", ")}`);
