@@ -132,7 +132,7 @@ qt_thread_list() {
 	done
 	if [ -n "$qt_vcpus" ]; then printf '%s' "$qt_vcpus"; else printf '%s' "$qt_all"; fi
 }
-qt_tids() { qt_thread_list | cut -d ' ' -f 1 | tr '\n' ' ' | sed 's/ $//'; }
+qt_tids_of() { printf '%s\n' "$1" | cut -d ' ' -f 1 | tr '\n' ' ' | sed 's/ $//'; }
 # The filter on the thread ids given: "common_pid == T" each, a run of consecutive ids (QEMU's vCPU
 # threads, mostly) as one range, so that a large VM's filter stays under tracefs's page-size limit.
 qt_pid_filter() {
@@ -152,7 +152,9 @@ qt_pid_filter() {
 	done
 	printf '%s' "$qt_f"
 }
-qt_threads=$(qt_tids)
+# The threads watched, "TID COMM" lines and their ids (meta.json names those watched at the trip).
+qt_thread_lines=$(qt_thread_list)
+qt_threads=$(qt_tids_of "$qt_thread_lines")
 [ -n "$qt_threads" ] || qt_fail "-x $qt_pid: no threads found in /proc/$qt_pid/task"
 
 [ -d "$qt_capture_dir" ] && [ -w "$qt_capture_dir" ] || qt_usage_error "--capture-dir $qt_capture_dir: not a writable directory"
@@ -178,7 +180,7 @@ qt_capture() {
 	qt_trip_ts=$(printf '%s' "$qt_trip" | cut -d ' ' -f 2)
 	qt_last_ts=$(sed -n 's/^.* \([0-9][0-9]*\.[0-9]*\): .*/\1/p' "$qt_dir/trace.txt" | tail -n 1)
 	qt_vcpus_json=
-	qt_thread_list > "$qt_dir/.threads"
+	printf '%s\n' "$qt_thread_lines" > "$qt_dir/.threads"
 	while read -r qt_t qt_c; do
 		[ -z "$qt_vcpus_json" ] || qt_vcpus_json="$qt_vcpus_json, "
 		qt_vcpus_json="$qt_vcpus_json{\"tid\": $qt_t, \"comm\": $(qt_json_string "$qt_c")}"
@@ -311,9 +313,11 @@ while :; do
 	qt_vmm_alive || qt_fail "the guest's VMM process (pid $qt_pid) has exited: disarmed; a restarted guest has a new pid: run this script again with -x NEW_PID"
 	qt_tick=$((qt_tick + 1))
 	if [ $((qt_tick % 5)) = 0 ]; then
-		qt_now=$(qt_tids)
+		qt_lines=$(qt_thread_list)
+		qt_now=$(qt_tids_of "$qt_lines")
 		if [ -n "$qt_now" ] && [ "$qt_now" != "$qt_threads" ]; then
 			qt_threads=$qt_now
+			qt_thread_lines=$qt_lines
 			qt_watch_threads
 			qt_say "the VMM's threads changed: now watching $qt_threads"
 		fi
