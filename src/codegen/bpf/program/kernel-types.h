@@ -24,7 +24,7 @@ enum bpf_map_type { BPF_MAP_TYPE_RINGBUF = 27 };
 
 /* The guest's registers as KVM keeps them: regs[VCPU_REGS_RAX] is regs[0]. */
 struct kvm_vcpu_arch {
-	unsigned long regs[16];
+	unsigned long regs[17]; /* NR_VCPU_REGS */
 } __attribute__((preserve_access_index));
 
 struct kvm_vcpu {
