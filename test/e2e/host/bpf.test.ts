@@ -15,7 +15,7 @@
 // Debian 12's own bpftool is tried first on the same object: it cannot attach it.
 // About 110 s for this boot (makedumpfile 17 s, crash 22 s of it) and 25 s for 5.10.
 // And one boot of Debian 11's 5.10 host, which it refuses in one line naming the
-// other backends.
+// other backends; one of Debian 13's 6.12 host, where the same script crashes it.
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { tmpdir } from "node:os";
@@ -249,7 +249,28 @@ describe("bpf host backend, Debian 12's 6.1 host with kdump", () => {
   }, 300_000);
 });
 
-const bullseye = listTargets().find((e) => e.suite === "bullseye")?.target;
+const target = (suite: string) => listTargets().find((e) => e.suite === suite)?.target;
+const bullseye = target("bullseye");
+const trixie = target("trixie");
+
+describe.skipIf(!trixie)("bpf host backend, Debian 13's 6.12 host with kdump", () => {
+  it("the same object and loader arm, and the channel write crashes the host; the dump's log ends at that KVM_RUN", async () => {
+    const boot = await bootHost({
+      name: "bpf-6.12",
+      machine: targetMachine(trixie!),
+      files: { "lib/qtrip/rule.host.sh": bpfScript() },
+      crashkernel: "256M",
+      timeoutMs: 300_000,
+      scenario: [scriptShell, "step kexec", "load_crash_kernel", "step arm", `vmm trip ${OPS.join(" ")}`, "bpf_arm trip -x $VMM", "step trip", "go trip; wait $VMM", 'say "the host survived the trip"'].join("\n"),
+    });
+    expect(matching(boot.step("arm"), /^qtrip: case E2E-HOST: armed: /)).toHaveLength(1);
+    expect(matching(boot.step("trip"), /survived/)).toEqual([]);
+    const trip = section(boot.dump, "trip");
+    expect(trip).toBeDefined();
+    expect(kvmRuns(trip!, "trip").map((r) => [r.n, r.returned !== undefined])).toEqual([1, 2, 3, 4, 5, 6].map((n) => [n, n < TRIP_RUN]));
+    expect(trip![trip!.length - 1]!.text).toMatch(new RegExp(`^kvmguest trip pid \\d+: KVM_RUN enter #${TRIP_RUN}$`));
+  }, 320_000);
+});
 
 describe.skipIf(!bullseye)("bpf host backend, Debian 11's 5.10 host", () => {
   it("refuses in one line that names the ftrace and SystemTap backends", async () => {
