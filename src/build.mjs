@@ -90,6 +90,8 @@ if (existsSync(`${bpfCache}/${loader}`)) {
   mkdirSync("dist/bpf", { recursive: true });
   copyFileSync(`${bpfCache}/${loader}`, `dist/bpf/${loader}`);
   chmodSync(`dist/bpf/${loader}`, 0o755);
+  // The object alone too (it is inside the loader): for bpftool, where it can attach it.
+  copyFileSync(`${bpfCache}/qtrip-crash.bpf.o`, "dist/bpf/qtrip-crash.bpf.o");
 } else {
   console.warn(`qtrip build: no BPF loader (--host-backend bpf): ${missing.join(", ")} not found (bash .ci/install installs them)`);
 }
