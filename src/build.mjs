@@ -3,7 +3,8 @@
 // the qtrip launcher that picks between them. prettier stays external: only
 // `qtrip fmt` loads it.
 import { execFileSync } from "node:child_process";
-import { chmodSync, copyFileSync, realpathSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { createHash } from "node:crypto";
+import { chmodSync, copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, realpathSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { build } from "esbuild";
 
 const common = { minify: true, bundle: true, platform: "node", format: "esm", target: "node20", logLevel: "warning", legalComments: "none" };
@@ -50,6 +51,8 @@ await build({
   format: "cjs",
   external: ["prettier", "prettier/*"],
   plugins: [lspOutside],
+  // The snapshot has no module path: the launcher tells it where dist/ is ($QTRIP_DIST).
+  define: { "import.meta.url": '""' },
 });
 execFileSync(process.execPath, ["--snapshot-blob", "dist/qtrip.blob", "--build-snapshot", "dist/qtrip-snapshot.cjs"], { stdio: "inherit" });
 const nodePath = realpathSync(process.execPath);
@@ -57,3 +60,38 @@ const node = statSync(nodePath);
 writeFileSync("dist/qtrip.blob.node", `${nodePath} ${node.size} ${Math.floor(node.mtimeMs / 1000)}\n`);
 copyFileSync("src/cli/launcher.sh", "dist/qtrip");
 chmodSync("dist/qtrip", 0o755);
+
+// The BPF host backend's loader (src/codegen/bpf/program): a static binary with
+// its BPF object inside, built with clang, bpftool and libbpf (.ci/install
+// installs them) into a cache keyed by the sources' contents, then copied into
+// dist/bpf/. Without those tools the rest of qtrip builds, and the bpf backend
+// says what is missing when asked for.
+const bpfSources = "src/codegen/bpf/program";
+const bpfHash = createHash("sha256");
+for (const name of readdirSync(bpfSources).sort()) bpfHash.update(`${name}\0`).update(readFileSync(`${bpfSources}/${name}`));
+const bpfCache = `node_modules/.cache/qtrip/bpf-${bpfHash.digest("hex").slice(0, 16)}`;
+const loader = "qtrip-bpf-crash";
+const missing = ["clang", "bpftool", "gcc", "make"].filter((tool) => {
+  try {
+    execFileSync("sh", ["-c", `command -v ${tool}`], { stdio: "ignore" });
+    return false;
+  } catch {
+    return true;
+  }
+});
+if (!existsSync(`${bpfCache}/${loader}`) && missing.length === 0) {
+  const tmp = `${bpfCache}.tmp-${process.pid}`;
+  rmSync(tmp, { recursive: true, force: true });
+  execFileSync("make", ["-s", "-C", bpfSources, `OUT=${realpathSync(".")}/${tmp}`], { stdio: "inherit" });
+  rmSync(bpfCache, { recursive: true, force: true });
+  renameSync(tmp, bpfCache);
+}
+if (existsSync(`${bpfCache}/${loader}`)) {
+  mkdirSync("dist/bpf", { recursive: true });
+  copyFileSync(`${bpfCache}/${loader}`, `dist/bpf/${loader}`);
+  chmodSync(`dist/bpf/${loader}`, 0o755);
+  // The object alone too (it is inside the loader): for bpftool, where it can attach it.
+  copyFileSync(`${bpfCache}/qtrip-crash.bpf.o`, "dist/bpf/qtrip-crash.bpf.o");
+} else {
+  console.warn(`qtrip build: no BPF loader (--host-backend bpf): ${missing.join(", ")} not found (bash .ci/install installs them)`);
+}

@@ -276,7 +276,7 @@ function buildProgram(io: Io, setExit: (code: number | Promise<number>) => void)
     .showHelpAfterError("(run 'qtrip --help' for the commands)");
 
   const hostBackendOption = () =>
-    new Option("--host-backend <backend>", "what the host script is made of (stap: a SystemTap module; ftrace: a shell script over tracefs)")
+    new Option("--host-backend <backend>", "what the host script is made of (stap: a SystemTap module; ftrace: a shell script over tracefs; bpf: a shell script loading a BPF program, Linux >= 6.1)")
       .choices(HOST_BACKENDS.map((b) => b.name))
       .default(DEFAULT_HOST_BACKEND);
   const backendDefaults = HOST_BACKENDS.map((b) => `${b.name}: ${b.actions[0]}`).join(", ");

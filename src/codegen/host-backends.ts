@@ -3,6 +3,7 @@
 // folder directly. Each backend is a folder under src/codegen/ exporting one
 // HostBackend. (The guest side has one backend, SystemTap.)
 import type { HostPlan, HostVmm } from "../plan/host.js";
+import { bpfHost } from "./bpf/index.js";
 import { ftraceHost } from "./ftrace/index.js";
 import { stapHost } from "./stap/index.js";
 
@@ -35,7 +36,7 @@ export interface HostBackend {
   explain(plan: HostPlan): string[];
 }
 
-export const HOST_BACKENDS: readonly HostBackend[] = [stapHost, ftraceHost];
+export const HOST_BACKENDS: readonly HostBackend[] = [stapHost, ftraceHost, bpfHost];
 
 export const DEFAULT_HOST_BACKEND: HostBackendName = "stap";
 

@@ -54,7 +54,7 @@ function unpackMakedumpfile(work: string): string {
 }
 
 // The capture kernel's init: the crashed kernel's log (makedumpfile --dump-dmesg), then one dump per level.
-const captureInit = (modules: string[]) => String.raw`#!/bin/busybox sh
+const captureInit = (modules: string[], levels: readonly DumpLevel[]) => String.raw`#!/bin/busybox sh
 /bin/busybox --install -s /bin
 mount -t proc proc /proc; mount -t sysfs sys /sys; mount -t devtmpfs dev /dev; mount -t tmpfs tmp /tmp
 say() { echo "@@ $*" > /dev/kmsg; }
@@ -67,7 +67,7 @@ mkdir -p /mnt; mount -t ext4 /dev/vda /mnt; say "dump disk mounted rc=$?"
 makedumpfile --dump-dmesg /proc/vmcore /tmp/dmesg.txt > /tmp/dmesg.out 2>&1
 say "vmcore-dmesg rc=$?"
 report dump < /tmp/dmesg.txt
-for level in ${DUMP_LEVELS.join(" ")}; do
+for level in ${levels.join(" ")}; do
   start=$(uptime_ms)
   makedumpfile -c -d $level /proc/vmcore /mnt/vmcore-d$level > /tmp/makedumpfile.out 2>&1
   rc=$?
@@ -82,7 +82,7 @@ poweroff -f
  * The capture initramfs, as archive entries that replace the emulated host's own
  * /boot/capture.cpio (the per-boot archive is unpacked after the shared one).
  */
-export function captureEntries(): CpioEntry[] {
+export function captureEntries(levels: readonly DumpLevel[] = DUMP_LEVELS): CpioEntry[] {
   const root = unpackMakedumpfile(workDir("capture-"));
   const modules = kernelModules(["virtio_pci", "virtio_blk", "crc32c_generic", "ext4"]);
   const capture = cpioArchive([
@@ -90,7 +90,7 @@ export function captureEntries(): CpioEntry[] {
     fileEntry("bin/busybox", "/usr/bin/busybox", 0o755),
     ...withLibraries([{ file: join(root, "usr/bin/makedumpfile"), at: "usr/bin/makedumpfile" }], join(root, "usr/lib/x86_64-linux-gnu") + ":" + join(root, "lib/x86_64-linux-gnu")),
     ...modules.entries,
-    textEntry("init", captureInit(modules.load), 0o755),
+    textEntry("init", captureInit(modules.load, levels), 0o755),
   ]);
   return [{ path: "boot/capture.cpio", mode: 0o644, data: capture }];
 }
