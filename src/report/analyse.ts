@@ -11,7 +11,7 @@ export interface Segment {
   end: Ns;
   /** The host CPU it ran on or waited for. */
   cpu?: number;
-  /** exit: the exit reason (vmm:REASON once it went to the VMM's user space); asleep: the task state (S, D). */
+  /** exit: the exit reason ("REASON (VMM)" once it went to the VMM's user space); asleep: the task state (S, D; ? when unknown). */
   label?: string;
 }
 
@@ -31,8 +31,8 @@ export interface VcpuReport {
   vcpu?: number;
   /** Time per state over the window. */
   time: Record<VcpuState, Ns>;
-  /** Exit time by reason, longest first. */
-  exits: { reason: string; ns: Ns; count: number }[];
+  /** Exit time by reason, longest first; vmmNs: the part spent in the VMM's user space (after kvm_userspace_exit). */
+  exits: { reason: string; ns: Ns; vmmNs: Ns; count: number }[];
   /** Who ran on the CPU while this thread was runnable there, longest first. */
   blockers: TaskTime[];
   /** Time asleep per task state letter (S, D, …). */
@@ -68,6 +68,8 @@ export function defaultWindow(meta: CaptureMeta): { ns: Ns; source: Analysis["wi
 }
 
 const HALT = /^(hlt|HLT|halt)$/;
+/** An exit segment's label once kvm_userspace_exit sent the exit to the VMM. */
+export const VMM_SUFFIX = " (VMM)";
 
 interface Tracker {
   state: VcpuState;
@@ -90,7 +92,7 @@ function inferred(e: TraceEvent, tid: number): Pick<Tracker, "state" | "cpu" | "
     case "sched_switch":
       return e.prevTid === tid ? { state: "exit", cpu: e.cpu } : { state: "runnable", cpu: e.cpu };
     case "sched_wakeup":
-      return { state: "asleep", label: "S" };
+      return { state: "asleep", label: "?" };
     default:
       return e.tid === tid ? { state: "exit", cpu: e.cpu } : { state: "unknown" };
   }
@@ -158,7 +160,8 @@ export function analyse(trace: ParsedTrace, meta: CaptureMeta, windowNs?: Ns): A
       }
       move(own, e.t, { state: "exit", cpu: e.cpu, label: e.reason });
     } else if (own && e.kind === "kvm_userspace_exit") {
-      move(own, e.t, { state: "exit", cpu: e.cpu, label: `vmm:${e.reason}` });
+      // The exit's reason stays the key; the label says its handling went on in the VMM's user space.
+      move(own, e.t, { state: "exit", cpu: e.cpu, label: `${own.lastExit ?? "?"}${VMM_SUFFIX}` });
     } else if (e.kind === "sched_switch") {
       const out = trackers.get(e.prevTid);
       if (out) move(out, e.t, switchedOut(e.prevState, e.cpu, out.lastExit));
@@ -241,17 +244,19 @@ function cpuReport(events: TraceEvent[], cpu: number, first: Ns, window: Analysi
 
 function summarise(k: Tracker, cpus: CpuReport[]): void {
   const r = k.report;
-  const exits = new Map<string, { ns: Ns; count: number }>();
+  const exits = new Map<string, { ns: Ns; vmmNs: Ns; count: number }>();
   const sleeps = new Map<string, Ns>();
   const blockers = new Map<string, TaskTime>();
   for (const s of r.segments) {
     const ns = s.end - s.start;
     r.time[s.state] += ns;
     if (s.state === "exit") {
-      const reason = s.label || "(unknown)";
+      const inVmm = s.label?.endsWith(VMM_SUFFIX) ?? false;
+      const reason = (inVmm ? s.label!.slice(0, -VMM_SUFFIX.length) : s.label) || "(unknown)";
       // An exit begun before the window and still handled in it counts once.
-      const row = exits.get(reason) ?? { ns: 0, count: Math.max(1, k.exitCounts.get(reason)?.count ?? 0) };
+      const row = exits.get(reason) ?? { ns: 0, vmmNs: 0, count: Math.max(1, k.exitCounts.get(reason)?.count ?? 0) };
       row.ns += ns;
+      if (inVmm) row.vmmNs += ns;
       exits.set(reason, row);
     } else if (s.state === "asleep" || s.state === "idle") {
       sleeps.set(s.label ?? "?", (sleeps.get(s.label ?? "?") ?? 0) + ns);
@@ -268,7 +273,7 @@ function summarise(k: Tracker, cpus: CpuReport[]): void {
       }
     }
   }
-  for (const [reason, { count }] of k.exitCounts) if (!exits.has(reason)) exits.set(reason, { ns: 0, count });
+  for (const [reason, { count }] of k.exitCounts) if (!exits.has(reason)) exits.set(reason, { ns: 0, vmmNs: 0, count });
   r.exits = [...exits].map(([reason, v]) => ({ reason, ...v })).sort((a, b) => b.ns - a.ns);
   r.sleeps = [...sleeps].map(([state, ns]) => ({ state, ns })).sort((a, b) => b.ns - a.ns);
   r.blockers = [...blockers.values()].sort((a, b) => b.ns - a.ns);

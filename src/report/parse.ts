@@ -18,8 +18,9 @@ export class TraceError extends Error {
 const RECORD_SHAPE = "an ftrace record: TASK-PID [CPU] FLAGS SECONDS.MICROS: EVENT: FIELDS";
 
 // TASK-PID, an optional (TGID), [CPU], optional irq-info flags, the timestamp, then the event.
-// The task name is greedy: names hold spaces and dashes ("CPU 0/KVM", "kworker/u4:2-events").
-const RECORD = /^\s*(.*)-(\d+)\s+(?:\(\s*(?:\d+|-+)\)\s+)?\[(\d+)\]\s+(?:(\S{4,5})\s+)?(\d+)\.(\d+):\s+(?:(\w+):\s*(.*)|(<stack trace>|<user stack trace>))\s*$/;
+// Task names hold spaces and dashes ("CPU 0/KVM", "kworker/u4:2-events"): the name ends at the
+// first "-PID" followed by the [CPU] column (lazy: scanning forward is cheaper than backtracking).
+const RECORD = /^\s*(.*?)-(\d+)\s+(?:\(\s*(?:\d+|-+)\)\s+)?\[(\d+)\]\s+(?:(\S{4,5})\s+)?(\d+)\.(\d+):\s+(?:(\w+):\s*(.*)|(<stack trace>|<user stack trace>))\s*$/;
 
 /** Lines that carry no record: the `trace` file's header and trace-cmd report's preamble and notices. */
 const NOT_RECORD = /^(#.*|\s*|cpus=\d+|version = .*|CPU \d+ is empty|CPU\d+ data recorded at offset=.*|\s*=> .*|\s*\.\.\. \d+ more.*)$/;
@@ -94,7 +95,7 @@ export function parseTrace(text: string): ParsedTrace {
         }),
       );
     }
-    const common = { line: lineNo, comm: m[1]!.trim(), tid: Number(m[2]), cpu: Number(m[3]), t: nanoseconds(m[5]!, m[6]!) };
+    const common: Common = { line: lineNo, comm: m[1]!.trim(), tid: Number(m[2]), cpu: Number(m[3]), t: nanoseconds(m[5]!, m[6]!) };
     if (m[9]) {
       const event: TraceEvent = { ...common, kind: "stack", frames: [] };
       stack = event.frames;
@@ -140,26 +141,28 @@ function kvmEntry(common: Common, name: string, body: string): TraceEvent | unde
   return { ...common, kind: "kvm_entry", ...(vcpu ? { vcpu: Number(vcpu[1]) } : {}) };
 }
 
-function typed(common: Common, name: keyof typeof FIELDS, f: RegExpExecArray): TraceEvent {
+function typed(c: Common, name: keyof typeof FIELDS, f: RegExpExecArray): TraceEvent {
+  // Written out, not spread: a 64 MB buffer makes hundreds of thousands of these.
+  const { line, comm, tid, cpu, t } = c;
   const n = (i: number) => Number(f[i]);
   switch (name) {
     case "sched_switch":
-      return { ...common, kind: "sched_switch", prevComm: f[1]!, prevTid: n(2), prevPrio: n(3), prevState: f[4]!, nextComm: f[5]!, nextTid: n(6), nextPrio: n(7) };
+      return { line, comm, tid, cpu, t, kind: "sched_switch", prevComm: f[1]!, prevTid: n(2), prevPrio: n(3), prevState: f[4]!, nextComm: f[5]!, nextTid: n(6), nextPrio: n(7) };
     case "sched_wakeup":
-      return { ...common, kind: "sched_wakeup", wakeComm: f[1]!, wakeTid: n(2), prio: n(3), targetCpu: n(4) };
+      return { line, comm, tid, cpu, t, kind: "sched_wakeup", wakeComm: f[1]!, wakeTid: n(2), prio: n(3), targetCpu: n(4) };
     case "sched_migrate_task":
-      return { ...common, kind: "sched_migrate_task", taskComm: f[1]!, taskTid: n(2), prio: n(3), origCpu: n(4), destCpu: n(5) };
+      return { line, comm, tid, cpu, t, kind: "sched_migrate_task", taskComm: f[1]!, taskTid: n(2), prio: n(3), origCpu: n(4), destCpu: n(5) };
     case "kvm_exit":
-      return { ...common, kind: "kvm_exit", reason: f[1]! };
+      return { line, comm, tid, cpu, t, kind: "kvm_exit", reason: f[1]! };
     case "kvm_userspace_exit":
-      return { ...common, kind: "kvm_userspace_exit", reason: f[1]! };
+      return { line, comm, tid, cpu, t, kind: "kvm_userspace_exit", reason: f[1]! };
     case "irq_handler_entry":
-      return { ...common, kind: "irq_entry", irq: f[1]!, name: f[2]! };
+      return { line, comm, tid, cpu, t, kind: "irq_entry", irq: f[1]!, name: f[2]! };
     case "irq_handler_exit":
-      return { ...common, kind: "irq_exit", irq: f[1]! };
+      return { line, comm, tid, cpu, t, kind: "irq_exit", irq: f[1]! };
     case "softirq_entry":
-      return { ...common, kind: "softirq_entry", vec: f[1]!, name: f[2]! };
+      return { line, comm, tid, cpu, t, kind: "softirq_entry", vec: f[1]!, name: f[2]! };
     case "softirq_exit":
-      return { ...common, kind: "softirq_exit", vec: f[1]! };
+      return { line, comm, tid, cpu, t, kind: "softirq_exit", vec: f[1]! };
   }
 }

@@ -34,7 +34,7 @@ function vcpuLines(r: Report, v: VcpuReport): string[] {
   const row = (name: string, ns: Ns, detail = "") => `  ${name.padEnd(18)}${ms(ns).padStart(10)} ${pct(ns, w).padStart(4)}${detail ? `   ${detail}` : ""}`;
   const out = [`${vcpuName(v)}${v.tid === r.meta.tripTid ? ", the thread that tripped" : ""}`];
   out.push(row("in the guest", v.time.guest));
-  out.push(row("in exits", v.time.exit, v.exits.slice(0, 6).map((e) => `${e.reason} ${ms(e.ns)} (×${e.count})`).join(", ")));
+  out.push(row("in exits", v.time.exit, v.exits.slice(0, 6).map((e) => `${e.reason} ${ms(e.ns)} (×${e.count}${e.vmmNs ? `, ${ms(e.vmmNs)} of it in the VMM` : ""})`).join(", ")));
   if (v.time.runnable || v.blockers.length) {
     out.push(row("runnable", v.time.runnable, v.blockers.length ? "waiting behind:" : ""));
     for (const b of v.blockers.slice(0, 6)) out.push(`      ${b.comm} (tid ${b.tid}, ${priority(b.prio)}) on CPU ${b.cpu}: ${ms(b.ns)}`);

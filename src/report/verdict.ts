@@ -48,14 +48,14 @@ function blockerText(v: VcpuReport): string {
   return `runnable for ${ms(v.time.runnable)} behind ${who} on CPU ${top.cpu}${others}`;
 }
 
-const SLEEP_WORDS: Record<string, string> = { S: "sleeping", D: "in uninterruptible sleep (D)", I: "idle-waiting" };
+const SLEEP_WORDS: Record<string, string> = { S: "sleeping", D: "in uninterruptible sleep (D)", I: "idle-waiting", "?": "since before the buffer's first record" };
 
 function part(v: VcpuReport, cause: Cause): string {
   switch (cause) {
     case "runnable":
       return blockerText(v);
     case "asleep": {
-      const state = v.sleeps.find((s) => s.state !== undefined)?.state ?? "S";
+      const state = v.sleeps[0]?.state ?? "?";
       return `asleep in the host for ${ms(v.time.asleep)} (${SLEEP_WORDS[state] ?? `state ${state}`})`;
     }
     case "stopped":

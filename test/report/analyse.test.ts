@@ -23,8 +23,8 @@ describe("analysis of a known trace", () => {
 
   test("exits by reason, with the time after the switch back in counted to the exit it was handling", () => {
     expect(v.exits).toEqual([
-      { reason: "EXIT_NPF", ns: 20 * MS, count: 1 },
-      { reason: "EXIT_IOIO", ns: 10 * MS, count: 1 },
+      { reason: "EXIT_NPF", ns: 20 * MS, vmmNs: 0, count: 1 },
+      { reason: "EXIT_IOIO", ns: 10 * MS, vmmNs: 0, count: 1 },
     ]);
   });
 
