@@ -185,7 +185,8 @@ export function analyse(trace: ParsedTrace, meta: CaptureMeta, windowNs?: Ns): A
   for (const k of trackers.values()) for (const s of k.report.segments) if (s.cpu !== undefined && s.state !== "asleep" && s.state !== "idle") cpuNumbers.add(s.cpu);
   const cpus = [...cpuNumbers].sort((a, b) => a - b).map((cpu) => cpuReport(events, cpu, first, window));
   for (const k of trackers.values()) summarise(k, cpus);
-  const stacks = events.filter((e): e is Extract<TraceEvent, { kind: "stack" }> => e.kind === "stack");
+  // The trigger's stack trace may be stamped a little after the channel write's record: look past the trip.
+  const stacks = trace.events.filter((e): e is Extract<TraceEvent, { kind: "stack" }> => e.kind === "stack" && (meta.tripTid === undefined || e.tid === meta.tripTid));
   const stack = stacks[stacks.length - 1]?.frames;
   return { meta, window, buffer, vcpus: [...trackers.values()].map((k) => k.report), cpus, ...(stack ? { stack } : {}) };
 }

@@ -64,7 +64,13 @@ export function loadCapture(path: string, options: CaptureOptions = {}): Capture
     const metaText = read(metaFile);
     const traceFile = join(path, "trace.txt");
     const text = read(traceFile);
-    return { traceFile, text, trace: parse(traceFile, text), meta: parseMeta(metaFile, metaText) };
+    const meta = parseMeta(metaFile, metaText);
+    const trace = parse(traceFile, text);
+    if (Number.isNaN(meta.tripTime)) {
+      meta.tripTime = trace.events[trace.events.length - 1]!.t;
+      meta.tripMissing = true;
+    }
+    return { traceFile, text, trace, meta };
   }
   if (options.tripTime === undefined) throw new CaptureUsageError(`'${path}' is a plain trace file: give the trip's time with --trip-time SECONDS (as the trace prints it)`);
   const tripTime = secondsToNs(options.tripTime);
@@ -91,7 +97,7 @@ function jsonErrorAt(text: string, message: string) {
   return spanAt(offset - (before.length - before.lastIndexOf("\n") - 1), line, before.length - before.lastIndexOf("\n") - 1);
 }
 
-type Field = "number" | "string" | "threads";
+type Field = "number" | "string" | "threads" | "channel";
 
 /** meta.json's fields: the freeze's contract (see docs/report.md). */
 const META_FIELDS: Record<string, Field> = {
@@ -104,7 +110,7 @@ const META_FIELDS: Record<string, Field> = {
   tripTimestamp: "number",
   tripTid: "number",
   thresholdNs: "number",
-  channel: "string",
+  channel: "channel",
   bufferKb: "number",
   capturedAt: "string",
 };
@@ -133,11 +139,14 @@ export function parseMeta(file: string, text: string): CaptureMeta {
     if (kind === "threads") {
       const ok = Array.isArray(v) && v.every((t) => typeof t === "object" && t !== null && Number.isInteger(t.tid) && typeof t.comm === "string");
       if (!ok) throw bad(key, "expected a list of {tid, comm}");
+    } else if (kind === "channel") {
+      // The freeze writes {port, value}; a string is accepted too.
+      if (typeof v !== "string" && (typeof v !== "object" || Array.isArray(v))) throw bad(key, "expected {port, value}");
     } else if (typeof v !== kind) throw bad(key, `expected a ${kind}`);
   }
-  if (typeof record.tripTimestamp !== "number") throw bad("tripTimestamp", "is missing: expected the trip's time in the trace's seconds");
   const { tripTimestamp, ...rest } = record as Record<string, never>;
-  const meta: CaptureMeta = { tripTime: Math.round((tripTimestamp as number) * 1e9) };
+  // null: the freeze found no channel write record (overwritten); the trace's last record stands in (loadCapture).
+  const meta: CaptureMeta = { tripTime: typeof tripTimestamp === "number" ? Math.round((tripTimestamp as number) * 1e9) : NaN };
   for (const key of Object.keys(META_FIELDS)) if (key !== "tripTimestamp" && rest[key] !== undefined && rest[key] !== null) (meta as unknown as Record<string, unknown>)[key] = rest[key];
   return meta;
 }

@@ -49,7 +49,9 @@ export interface CaptureMeta {
   tripTime: Ns;
   tripTid?: number;
   thresholdNs?: number;
-  channel?: string;
+  channel?: string | { port: number; value: number };
+  /** The capture has no channel write record (overwritten): the window ends at the buffer's last record instead. */
+  tripMissing?: boolean;
   bufferKb?: number;
   capturedAt?: string;
 }

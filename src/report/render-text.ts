@@ -22,6 +22,7 @@ function header(r: Report): string[] {
     `${what ? `${what}; ` : ""}trip at ${seconds(m.tripTime)} s${m.tripTid !== undefined ? ` in tid ${m.tripTid}` : ""}${m.vmmPid !== undefined ? `, VMM pid ${m.vmmPid}` : ""}${m.hostKernel ? `, host ${m.hostKernel}` : ""}`,
     `window: the ${ms(r.window.ns)} before the trip (${r.window.source === "threshold" ? `the rule's threshold ${ms(m.thresholdNs!)} + 10%` : r.window.source === "option" ? "--window" : "1 s: the capture gives no threshold"}), ${seconds(r.window.start)} to ${seconds(r.window.end)} s`,
   ];
+  if (m.tripMissing) lines.push("warning: the capture has no record of the channel write (overwritten?): the window ends at the buffer's last record");
   const b = r.buffer;
   const entries = b.entries ? `; the kernel kept ${b.entries.inBuffer} of ${b.entries.written} entries written` : "";
   lines.push(`buffer: ${b.events} records from ${seconds(b.first)} to ${seconds(b.last)} s${entries}`);

@@ -67,6 +67,16 @@ describe("qtrip report", () => {
     expect(qtrip(["report", "cap"], dir).stderr).toMatch(/^cap\/meta\.json:3:1: error: meta\.json is not JSON: /);
   });
 
+  test("meta.json as the ftrace backend's freeze writes it: channel {port, value}, an action, and no trip record", () => {
+    const meta = JSON.parse(SYNTHETIC_META_JSON);
+    writeFileSync(join(dir, "cap/meta.json"), JSON.stringify({ ...meta, action: "freeze", channel: { port: 1023, value: 31 }, traceClock: "perf" }));
+    expect(qtrip(["report", "cap"], dir).stdout.split("\n")[0]).toBe(VERDICT);
+    writeFileSync(join(dir, "cap/meta.json"), JSON.stringify({ ...meta, tripTimestamp: null, tripTid: null }));
+    const r = qtrip(["report", "cap"], dir);
+    expect(r.status).toBe(0);
+    expect(r.stdout).toContain("warning: the capture has no record of the channel write (overwritten?): the window ends at the buffer's last record\n");
+  });
+
   test("an empty trace file", () => {
     writeFileSync(join(dir, "empty"), "");
     const r = qtrip(["report", "empty", "--trip-time", "1.0"], dir);
