@@ -4,10 +4,10 @@
 import { statSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { Command, CommanderError, Option } from "commander";
-import { checkSource, emitScripts, outputBase, type CheckSourceResult, type CompileOptions, type CompileResult } from "../compile.js";
+import { checkSource, emitScripts, hostChoice, outputBase, type CheckSourceResult, type CompileOptions, type CompileResult, type HostOptions } from "../compile.js";
 import { explain } from "../explain/explain.js";
 import { sources, sourcesText } from "../explain/sources.js";
-import { HOST_ACTIONS, HOST_PROBE_RECORDS, HOST_PROBES, type HostAction, type HostProbe } from "../codegen/stap/index.js";
+import { ALL_HOST_ACTIONS, ALL_HOST_PROBES, DEFAULT_HOST_BACKEND, HOST_BACKENDS, type HostBackendName } from "../codegen/host-backends.js";
 import { QTRIP_VERSION } from "../version.js";
 import { hasErrors } from "../diagnostics/diagnostic.js";
 import { renderText, toJson } from "../diagnostics/render.js";
@@ -38,8 +38,9 @@ function parseDefines(pairs: string[]): Map<string, string> {
 }
 
 interface HostFlags {
-  hostAction: HostAction;
-  hostProbe: HostProbe;
+  hostBackend?: HostBackendName;
+  hostAction?: string;
+  hostProbe?: string;
   anyGuest?: boolean;
   libvirtDomain?: string;
 }
@@ -50,22 +51,23 @@ interface CompileFlags extends HostFlags {
   dryRun?: boolean;
 }
 
-/** The host script's options, checked: a libvirt domain name goes into a shell command in the header. */
-function hostOptions(flags: HostFlags): { hostAction: HostAction; hostProbe: HostProbe; anyGuest: boolean; libvirtDomain?: string } {
+/** The host script's options, checked: the backend must have them, and a libvirt domain name goes into shell commands. */
+function hostOptions(flags: HostFlags): HostOptions {
   const domain = flags.libvirtDomain;
-  if (flags.anyGuest && HOST_PROBE_RECORDS[flags.hostProbe].needsChosenGuest) {
-    throw new UsageError(`--host-probe ${flags.hostProbe} finds QEMU through the chosen guest's VMM process (stap -x PID): it cannot be combined with --any-guest`);
-  }
   if (domain !== undefined) {
     if (flags.anyGuest) throw new UsageError("--libvirt-domain chooses one guest; --any-guest lets any guest trip: give one of them");
     if (!/^[A-Za-z0-9][A-Za-z0-9._+-]*$/.test(domain)) throw new UsageError(`--libvirt-domain '${domain}': a domain name of letters, digits and . _ + - (libvirt's pid file is /run/libvirt/qemu/NAME.pid)`);
   }
-  return {
-    hostAction: flags.hostAction,
-    hostProbe: flags.hostProbe,
+  const options: HostOptions = {
+    ...(flags.hostBackend !== undefined ? { hostBackend: flags.hostBackend } : {}),
+    ...(flags.hostAction !== undefined ? { hostAction: flags.hostAction } : {}),
+    ...(flags.hostProbe !== undefined ? { hostProbe: flags.hostProbe } : {}),
     anyGuest: flags.anyGuest ?? false,
     ...(domain !== undefined ? { libvirtDomain: domain } : {}),
   };
+  const chosen = hostChoice(options);
+  if ("problem" in chosen) throw new UsageError(chosen.problem);
+  return options;
 }
 
 interface LoadedFile {
@@ -158,7 +160,8 @@ async function buildCommand(path: string, flags: BuildFlags, io: Io): Promise<nu
   const base = outputBase(path);
   const names = { guest: moduleName(base, "guest"), host: moduleName(base, "host") };
   for (const name of Object.values(names)) if (typeof name !== "string") throw new UsageError(name.error);
-  const [file] = loadAll([path], defines, { dryRun: flags.dryRun ?? false, hostAction: flags.hostAction, hostProbe: flags.hostProbe });
+  // Modules are SystemTap's: the host module is the stap backend's script.
+  const [file] = loadAll([path], defines, { dryRun: flags.dryRun ?? false, ...hostOptions({ ...flags, hostBackend: "stap" }) });
   if (reportText([file], io)) {
     const count = errorCount([file]);
     io.stderr(`qtrip: ${count} error${count === 1 ? "" : "s"}; nothing built\n`);
@@ -217,9 +220,7 @@ function explainCommand(path: string, flags: ExplainFlags, io: Io): number {
   const host = hostOptions(flags);
   const [file] = loadAll([path], parseDefines(flags.define), {});
   if (reportText([file], io)) return EXIT_RULE_ERRORS;
-  io.stdout(
-    explain(file.result.checked!, { fileName: path, dryRun: flags.dryRun ?? false, hostAction: host.hostAction, hostProbe: host.hostProbe, anyGuest: host.anyGuest }),
-  );
+  io.stdout(explain(file.result.checked!, { fileName: path, dryRun: flags.dryRun ?? false, ...host }));
   return EXIT_OK;
 }
 
@@ -275,8 +276,13 @@ function buildProgram(io: Io, setExit: (code: number | Promise<number>) => void)
     .version(QTRIP_VERSION, "-V, --version")
     .showHelpAfterError("(run 'qtrip --help' for the commands)");
 
-  const hostAction = () => new Option("--host-action <action>", "what the host probe does on a trip").choices(HOST_ACTIONS).default("int13");
-  const hostProbe = () => new Option("--host-probe <point>", "where the host probe watches for the write").choices(HOST_PROBES).default("kvm_fast_pio");
+  const hostBackendOption = () =>
+    new Option("--host-backend <backend>", "what the host script is made of (stap: a SystemTap module; ftrace: a shell script over tracefs)")
+      .choices(HOST_BACKENDS.map((b) => b.name))
+      .default(DEFAULT_HOST_BACKEND);
+  const backendDefaults = HOST_BACKENDS.map((b) => `${b.name}: ${b.actions[0]}`).join(", ");
+  const hostAction = () => new Option("--host-action <action>", `what the host script does on a trip (default: the backend's first, ${backendDefaults})`).choices(ALL_HOST_ACTIONS);
+  const hostProbe = () => new Option("--host-probe <point>", "where the host script watches for the write (default: the backend's first)").choices(ALL_HOST_PROBES);
   const anyGuest = ["--any-guest", "the host script trips for ANY guest on the hypervisor (default: only the VMM process given with stap -x PID)"] as const;
   const libvirtDomain = ["--libvirt-domain <name>", "show the host command for this libvirt domain (its VMM pid from /run/libvirt/qemu/NAME.pid)"] as const;
   const define = ["-D, --define <name=value>", "a parameter's value (repeatable)", collect, [] as string[]] as const;
@@ -288,6 +294,7 @@ function buildProgram(io: Io, setExit: (code: number | Promise<number>) => void)
     .option("-o, --output <dir>", "write into DIR (default: beside each input)")
     .option(...define)
     .option("--dry-run", "rehearsal: the guest script logs the trip and never writes the port")
+    .addOption(hostBackendOption())
     .addOption(hostAction())
     .addOption(hostProbe())
     .option(...anyGuest)
@@ -324,9 +331,11 @@ function buildProgram(io: Io, setExit: (code: number | Promise<number>) => void)
     .argument("<file>", "a rule file (*.qt)")
     .option(...define)
     .option("--dry-run", "explain the rehearsal scripts")
+    .addOption(hostBackendOption())
     .addOption(hostAction())
     .addOption(hostProbe())
     .option(...anyGuest)
+    .option(...libvirtDomain)
     .action((path: string, flags: ExplainFlags) => setExit(explainCommand(path, flags, io)));
 
   program

@@ -2,7 +2,8 @@
 // SystemTap — what it watches, where and how often it probes, what the filters
 // and modifiers do, when it trips, and what the host does then.
 import type { CheckedFile, CheckedRule, Operand } from "../check/checked.js";
-import { HOST_ACTION_RECORDS, probePoints, SUPPORTED_KERNELS, type HostAction, type HostProbe } from "../codegen/stap/index.js";
+import { planHostSide, type HostOptions } from "../compile.js";
+import { probePoints, SUPPORTED_KERNELS } from "../codegen/stap/index.js";
 import { hex } from "../codegen/stap/syntax.js";
 import { planGuest } from "../plan/plan.js";
 import { ATTRIBUTES } from "../../stdlib/index.js";
@@ -37,12 +38,9 @@ function trips(rule: CheckedRule, inflight: boolean): string {
   return `${when}${count}${after}`;
 }
 
-export interface ExplainOptions {
+export interface ExplainOptions extends HostOptions {
   fileName: string;
   dryRun: boolean;
-  hostAction: HostAction;
-  hostProbe: HostProbe;
-  anyGuest: boolean;
 }
 
 export function explain(file: CheckedFile, options: ExplainOptions): string {
@@ -73,15 +71,12 @@ export function explain(file: CheckedFile, options: ExplainOptions): string {
     );
   }
   const { port, value } = file.channel;
+  const host = planHostSide(file, { name: options.fileName, text: "" }, options);
   out.push(
     options.dryRun
       ? `On a trip the guest logs "qtrip: tripped: LABEL" and writes nothing (dry run): the host is not told.`
       : `On a trip the guest puts "qtrip: tripped: LABEL" in its kernel log and writes byte ${hex(value)} to I/O port ${hex(port)} at once; the consoles print the line afterwards, so a busy console cannot delay the write.`,
-    `The host probe (${options.hostProbe}) sees that write ${options.hostProbe === "qemu" ? "in QEMU, once the exit has reached user space" : "in KVM"}, ${
-      options.anyGuest
-        ? "from ANY guest on the hypervisor (--any-guest)"
-        : "only from the chosen guest (its VMM process, given with stap -x PID, and that process's vCPU threads)"
-    }, logs a banner naming the case and the guest, and ${HOST_ACTION_RECORDS[options.hostAction].explain}.`,
+    ...host.backend.explain(host.plan),
   );
   if (plan.runtimeParams.length) {
     out.push(`Start the guest script with ${plan.runtimeParams.map((p) => `-G ${p.name}=…`).join(" ")}.`);

@@ -44,7 +44,7 @@ function nameInCondition(rule: Rule, offset: number): Hover | undefined {
 function explainRule(checked: CheckedFile, rule: Rule, fileName: string): string | undefined {
   const one = checked.rules.find((r) => r.span.start.offset === rule.span.start.offset);
   if (!one) return undefined;
-  const text = explain({ ...checked, rules: [one] }, { fileName, dryRun: false, hostAction: "int13", hostProbe: "kvm_fast_pio", anyGuest: false });
+  const text = explain({ ...checked, rules: [one] }, { fileName, dryRun: false });
   // Its first lines count the file's rules: this is about one.
   return text.split("\n").slice(3).join("\n").trim();
 }

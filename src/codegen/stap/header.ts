@@ -8,7 +8,8 @@ export interface HeaderInput {
   /** The source file name as given. */
   sourceName: string;
   sourceText: string;
-  file: CheckedFile;
+  /** What the header shows of the rule file. */
+  file: Pick<CheckedFile, "caseId" | "title" | "channel">;
   /** One line saying what this script is. */
   role: string;
   /** How to run it: the lines under "Run:". */

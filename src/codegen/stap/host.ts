@@ -1,7 +1,7 @@
 // The host emitter: the fixed probe that crashes the hypervisor when a guest
 // writes the channel byte to the channel port. It depends on the channel, the
 // action, the probe point and the case only — never on the rules.
-import type { CheckedFile } from "../../check/checked.js";
+import type { HostPlan } from "../../plan/host.js";
 import { emitFragments, type Fragment } from "./fragment.js";
 import { header } from "./header.js";
 import { HOST_ACTION_RECORDS, HOST_PROBE_RECORDS, type HostAction, type HostProbe } from "./host-records.js";
@@ -12,17 +12,9 @@ import { moduleSymbols } from "./runtime/kernel-facts.js";
 import { refuse } from "./runtime/refuse.js";
 import { commentText, hex, stapString } from "./syntax.js";
 
-export interface HostScriptInput {
-  file: CheckedFile;
-  action: HostAction;
-  probe: HostProbe;
-  /** Any guest on the host may trip it; otherwise only the VMM process given with -x. */
-  anyGuest: boolean;
-  /** A libvirt domain name for the header's command. */
-  libvirtDomain?: string;
-  sourceName: string;
-  sourceText: string;
-  outputName: string;
+/** `rule` → `rule.host.stp` */
+export function hostScriptName(outputBase: string): string {
+  return `${outputBase}.host.stp`;
 }
 
 /** The banner, then the action: the first vCPU to write acts, unless the action only logs. */
@@ -108,9 +100,16 @@ function guestDoc(anyGuest: boolean): string {
         "When that process exits (a restarted guest has a new pid) the script stops, saying so.";
 }
 
-export function emitHost({ file, action, probe, anyGuest, libvirtDomain, sourceName, sourceText, outputName }: HostScriptInput): string {
-  const port = hex(file.channel.port);
-  const value = hex(file.channel.value);
+/** The host script of a plan whose action and probe are SystemTap's (the registry checked them). */
+export function emitHost(plan: HostPlan): string {
+  const action = plan.action as HostAction;
+  const probe = plan.probe as HostProbe;
+  const anyGuest = plan.vmm.kind === "any";
+  const libvirtDomain = plan.vmm.kind === "libvirt" ? plan.vmm.domain : undefined;
+  const { name: sourceName, text: sourceText } = plan.source;
+  const outputName = hostScriptName(plan.outputBase);
+  const port = hex(plan.channel.port);
+  const value = hex(plan.channel.value);
   const actionRecord = HOST_ACTION_RECORDS[action];
   const probeRecord = HOST_PROBE_RECORDS[probe];
   if (anyGuest && probeRecord.needsChosenGuest) throw new Error(`host probe point ${probe} needs a chosen guest (stap -x): not with anyGuest`);
@@ -122,11 +121,11 @@ export function emitHost({ file, action, probe, anyGuest, libvirtDomain, sourceN
     ...(anyGuest ? [] : [chosenGuest]),
     watch,
   ];
-  const caseId = stapString(file.caseId ?? "");
+  const caseId = stapString(plan.caseId ?? "");
   const top = header({
     sourceName,
     sourceText,
-    file,
+    file: plan,
     role: `qtrip host probe: action ${action}, probe point ${probe}`,
     run: runLines(outputName, anyGuest, libvirtDomain),
     body: [

@@ -1,6 +1,6 @@
-// The SystemTap backend: a plan → the guest script; the host options → the host probe.
+// The SystemTap backend: a plan → the guest script; the host plan → the host probe (through the registry: stapHost).
 export { emitGuest, type GuestScriptInput } from "./guest.js";
-export { emitHost, type HostScriptInput } from "./host.js";
+export { stapHost } from "./host-backend.js";
 export { emitLauncher, launcherName, type LauncherInput } from "./launcher.js";
 export { HOST_ACTION_RECORDS, HOST_ACTIONS, HOST_PROBE_RECORDS, HOST_PROBES, type HostAction, type HostProbe } from "./host-records.js";
 export { SUPPORTED_KERNELS, type KernelRange } from "./kernel.js";

@@ -3,7 +3,7 @@
  * One VM, one memory slot, one or more vCPUs in real mode (each in its own thread),
  * all running the same code made of the port accesses named on the command line, then hlt.
  *
- *   kvmguest [--label NAME] [--wait-for PATH] [--vcpus N] OP...
+ *   kvmguest [--label NAME] [--wait-for PATH] [--vcpus N | --hot-add TENTHS] OP...
  *   OP:  outb:PORT:BYTE  outw:PORT:WORD  outl:PORT:DWORD  (AL/AX/EAX then one OUT)
  *        outsb:PORT:B,B,...                               (rep outsb of those bytes)
  *        inb:PORT                                         (in al,dx with AL = 0x1f first)
@@ -11,6 +11,7 @@
  *                                                          TSC time have passed since the op began)
  *        storm:PORT:MS                                    (out dx,al to PORT in a loop for MS ms: an exit
  *                                                          storm; these exits are not logged)
+ *        pause:TENTHS   (an OUT to port 0x7f: kvmguest sleeps TENTHS/10 s before the next KVM_RUN)
  *
  * Around every KVM_RUN it writes a line to /dev/kmsg, so the kernel log clock
  * shows when the vCPU entered the kernel and whether KVM_RUN ever came back:
@@ -20,6 +21,8 @@
  * before the first KVM_RUN (so a probe can be limited to this pid first).
  * With --vcpus N (N > 1) vCPU K's lines are labelled NAME/vK, and the N threads, once
  * set up, leave a barrier together: their writes reach KVM at about the same time.
+ * With --hot-add T, vCPU 0 is created and never run, and T/10 s after the start a new thread
+ * creates vCPU 1 and runs the OPs: a vCPU hot-added to a running VMM.
  * Built static at test time: the emulated host has no libc.
  */
 #include <errno.h>
@@ -40,11 +43,14 @@
 #define MEM_SIZE 0x10000
 #define CODE_AT 0x1000
 #define DATA_AT 0x8000
+/* An OUT here is the pause op's: user space sleeps, so a host script can re-arm in between. */
+#define PAUSE_PORT 0x7f
 
 static const char *label = "guest";
 static int kmsg = -1;
 static uint8_t *mem;
 static int nvcpus = 1;
+static int hot_add;
 static const char *wait_for;
 static int kvm, vm, run_size;
 static pthread_barrier_t start;
@@ -139,7 +145,13 @@ static int emit(const char *op, uint8_t **pc, size_t *data_used)
 		return 1;
 	}
 	*p++ = 0xba, *p++ = port & 0xff, *p++ = port >> 8;          /* mov dx, port */
-	if (!strcmp(kind, "inb")) {
+	if (!strcmp(kind, "pause")) {
+		/* "pause:N": OP's PORT is the tenths; the OUT goes to PAUSE_PORT. */
+		p -= 3;
+		*p++ = 0xba, *p++ = PAUSE_PORT, *p++ = 0x00;               /* mov dx, PAUSE_PORT */
+		*p++ = 0xb0, *p++ = port;                                  /* mov al, tenths */
+		*p++ = 0xee;                                               /* out dx, al */
+	} else if (!strcmp(kind, "inb")) {
 		*p++ = 0xb0, *p++ = 0x1f;                                  /* mov al, 0x1f: a stale AL */
 		*p++ = 0xec;                                               /* in al, dx */
 	} else if (!strcmp(kind, "outsb")) {
@@ -236,6 +248,8 @@ static void *vcpu_thread(void *arg)
 			say("KVM_RUN returned #%d exit io %s port 0x%x size %u count %u data %s", n,
 			    run->io.direction == KVM_EXIT_IO_OUT ? "out" : "in", run->io.port, run->io.size,
 			    run->io.count, hexdata);
+			if (run->io.port == PAUSE_PORT && run->io.direction == KVM_EXIT_IO_OUT)
+				usleep(data[0] * 100000);
 			break;
 		}
 		case KVM_EXIT_HLT:
@@ -259,6 +273,8 @@ int main(int argc, char **argv)
 			wait_for = argv[i + 1];
 		else if (!strcmp(argv[i], "--vcpus"))
 			nvcpus = atoi(argv[i + 1]);
+		else if (!strcmp(argv[i], "--hot-add"))
+			hot_add = atoi(argv[i + 1]);
 		else
 			break;
 	}
@@ -295,6 +311,23 @@ int main(int argc, char **argv)
 	run_size = ioctl(kvm, KVM_GET_VCPU_MMAP_SIZE, 0);
 
 	pthread_barrier_init(&start, NULL, nvcpus);
+	if (hot_add > 0) {
+		if (ioctl(vm, KVM_CREATE_VCPU, 0) < 0)
+			die("KVM_CREATE_VCPU");
+		if (wait_for) {
+			printf("ready %d\n", (int)getpid());
+			fflush(stdout);
+			struct stat st;
+			while (stat(wait_for, &st) < 0)
+				usleep(20000);
+		}
+		usleep(hot_add * 100000);
+		pthread_t late;
+		if (pthread_create(&late, NULL, vcpu_thread, (void *)1))
+			die("pthread_create");
+		pthread_join(late, NULL);
+		return 0;
+	}
 	pthread_t threads[16];
 	for (long id = 1; id < nvcpus; id++)
 		if (pthread_create(&threads[id], NULL, vcpu_thread, (void *)id))

@@ -302,6 +302,8 @@ export interface BootOptions {
   kvmLater?: boolean;
   /** The emulated host's CPUs (default 1). */
   smp?: number;
+  /** More kernel command-line parameters (e.g. lockdown=integrity). */
+  cmdline?: string[];
   /** crashkernel= reservation, for kdump scenarios (128M is the least that worked). */
   crashkernel?: string;
   /** Another kernel, and the system whose staprun loads the modules (a build target's: see test/e2e/support/machine.ts). */
@@ -332,6 +334,7 @@ export async function bootHost(opts: BootOptions): Promise<HostBoot> {
     "printk.devkmsg=on", // no rate limit on /dev/kmsg: every record of the scenario is kept
     "panic=1", // with -no-reboot, a panic without kdump ends QEMU
     ...(opts.crashkernel ? [`crashkernel=${opts.crashkernel}`] : []),
+    ...(opts.cmdline ?? []),
   ].join(" ");
   const run = await runQemu({
     dir: mkdtempSync(join(work, "boot-")),
