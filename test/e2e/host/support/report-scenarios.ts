@@ -159,3 +159,42 @@ export function captureDir(boot: HostBoot, name: CaseName, dir: string, keepSeco
   writeFileSync(join(dir, "meta.json"), `${JSON.stringify(capture, null, 2)}\n`);
   return dir;
 }
+
+/** The rule whose host script (the ftrace backend's freeze) makes the 'freeze' capture: its threshold makes the window 220 ms. */
+export const FREEZE_RULE = `case "E2E-REPORT"\ntitle "report e2e"\nwhen syscall latency > 200ms\n`;
+
+/**
+ * The 'starved' case again, captured by the real freeze (/lib/qtrip/freeze.sh, the ftrace
+ * backend's host script) instead of a hand-made instance; its capture directory goes to
+ * the console as "@@F LINE" (gzip'd, base64): meta.json, a line "@@@", then trace.txt.
+ */
+export const FREEZE_SCENARIO = String.raw`
+step report-freeze
+mkdir -p /tmp/cap
+vmm freeze ${REPORT_CASES.starved.ops.join(" ")}
+sh /lib/qtrip/freeze.sh -x $VMM --capture-dir /tmp/cap > /tmp/freeze.out 2>&1 & script=$!
+for i in $(seq 300); do grep -q 'host script armed' /tmp/freeze.out && break; sleep 0.1; done
+go freeze
+${REPORT_CASES.starved.during}
+finish $script 60
+wait $VMM
+report script < /tmp/freeze.out
+{ cat /tmp/cap/*/meta.json; echo @@@; cat /tmp/cap/*/trace.txt; } | gzip | base64 | sed "s/^/@@F /" > /dev/console
+say "freeze capture dumped"
+`;
+
+/** Writes the freeze's capture directory, as the emulated host's script saved it, into DIR. */
+export function freezeCaptureDir(boot: HostBoot, dir: string): string {
+  const base64 = boot.console
+    .replace(/\r/g, "")
+    .split("\n")
+    .flatMap((line) => (line.startsWith("@@F ") ? [line.slice(4)] : []))
+    .join("");
+  const text = gunzipSync(Buffer.from(base64, "base64")).toString("utf8");
+  const at = text.indexOf("\n@@@\n");
+  if (at < 0) throw new Error(`no freeze capture on the console:\n${boot.console.slice(-3000)}`);
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(join(dir, "meta.json"), text.slice(0, at + 1));
+  writeFileSync(join(dir, "trace.txt"), text.slice(at + 5));
+  return dir;
+}
