@@ -14,6 +14,7 @@ import { renderText, toJson } from "../diagnostics/render.js";
 import { toSarif } from "../diagnostics/sarif.js";
 import { parse } from "../syntax/parse.js";
 import { readRuleFile, UsageError, writeAllOrNothing } from "./files.js";
+import { addReportCommand } from "./report.js";
 import type { BuildTarget } from "../build/build.js";
 import { BuildError } from "../build/errors.js";
 
@@ -367,6 +368,7 @@ function buildProgram(io: Io, setExit: (code: number | Promise<number>) => void)
       setExit(EXIT_OK);
     });
 
+  addReportCommand(program, io, setExit);
   return program;
 }
 

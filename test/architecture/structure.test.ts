@@ -26,6 +26,7 @@ const LAYERS: [string, RegExp][] = [
   ["check", /^src\/check\//],
   ["plan", /^src\/plan\//],
   ["backend", /^src\/codegen\//],
+  ["report", /^src\/report\//],
   ["cli", /^src\/(compile\.ts|explain|format|build\/|cli|lsp|generate\.ts|build\.mjs)/],
 ];
 

@@ -7,6 +7,10 @@
  *   OP:  outb:PORT:BYTE  outw:PORT:WORD  outl:PORT:DWORD  (AL/AX/EAX then one OUT)
  *        outsb:PORT:B,B,...                               (rep outsb of those bytes)
  *        inb:PORT                                         (in al,dx with AL = 0x1f first)
+ *        spin:MS                                          (guest code alone, no exit, until MS ms of
+ *                                                          TSC time have passed since the op began)
+ *        storm:PORT:MS                                    (out dx,al to PORT in a loop for MS ms: an exit
+ *                                                          storm; these exits are not logged)
  *        pause:TENTHS   (an OUT to port 0x7f: kvmguest sleeps TENTHS/10 s before the next KVM_RUN)
  *
  * Around every KVM_RUN it writes a line to /dev/kmsg, so the kernel log clock
@@ -21,6 +25,7 @@
  * creates vCPU 1 and runs the OPs: a vCPU hot-added to a running VMM.
  * Built static at test time: the emulated host has no libc.
  */
+#include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
 #include <linux/kvm.h>
@@ -32,6 +37,7 @@
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #define MEM_SIZE 0x10000
@@ -49,6 +55,55 @@ static const char *wait_for;
 static int kvm, vm, run_size;
 static pthread_barrier_t start;
 static __thread char vcpu_label[96];
+/* TSC ticks per millisecond, measured once; the guest's TSC runs at the host's rate. */
+static uint64_t tsc_per_ms;
+/* The port of a storm op: its thousands of exits are not logged. */
+static int quiet_port = -1;
+
+static uint64_t rdtsc(void)
+{
+	uint32_t lo, hi;
+	__asm__ volatile("rdtsc" : "=a"(lo), "=d"(hi));
+	return (uint64_t)hi << 32 | lo;
+}
+
+static void measure_tsc(void)
+{
+	struct timespec a, b;
+	clock_gettime(CLOCK_MONOTONIC, &a);
+	uint64_t t0 = rdtsc();
+	usleep(100000);
+	clock_gettime(CLOCK_MONOTONIC, &b);
+	uint64_t ns = (b.tv_sec - a.tv_sec) * 1000000000ull + b.tv_nsec - a.tv_nsec;
+	tsc_per_ms = (rdtsc() - t0) * 1000000ull / ns;
+}
+
+/*
+ * Guest code that runs `body` (k bytes, or none) in a loop until `ms` ms of TSC
+ * time have passed since the loop began: a deadline, not a count, so that a vCPU
+ * the host did not run for a while ends the loop as soon as it runs again.
+ */
+static uint8_t *emit_until(uint8_t *p, unsigned ms, const uint8_t *body, int k)
+{
+	uint64_t ticks = tsc_per_ms * ms;
+	*p++ = 0x0f, *p++ = 0x31;                                          /* rdtsc */
+	*p++ = 0x66, *p++ = 0x89, *p++ = 0xc3;                             /* mov ebx, eax */
+	*p++ = 0x66, *p++ = 0x89, *p++ = 0xd6;                             /* mov esi, edx */
+	*p++ = 0x66, *p++ = 0x81, *p++ = 0xc3;                             /* add ebx, low(ticks) */
+	for (int i = 0; i < 4; i++)
+		*p++ = ticks >> (8 * i);
+	*p++ = 0x66, *p++ = 0x81, *p++ = 0xd6;                             /* adc esi, high(ticks) */
+	for (int i = 0; i < 4; i++)
+		*p++ = ticks >> (32 + 8 * i);
+	memcpy(p, body, k), p += k;                                        /* again: body */
+	*p++ = 0x0f, *p++ = 0x31;                                          /* rdtsc */
+	*p++ = 0x66, *p++ = 0x39, *p++ = 0xf2;                             /* cmp edx, esi */
+	*p++ = 0x72, *p++ = (uint8_t)-(k + 7);                             /* jb again */
+	*p++ = 0x77, *p++ = 5;                                             /* ja done */
+	*p++ = 0x66, *p++ = 0x39, *p++ = 0xd8;                             /* cmp eax, ebx */
+	*p++ = 0x72, *p++ = (uint8_t)-(k + 14);                            /* jb again; done: */
+	return p;
+}
 
 static void say(const char *fmt, ...)
 {
@@ -79,6 +134,16 @@ static int emit(const char *op, uint8_t **pc, size_t *data_used)
 
 	if (sscanf(op, "%7[a-z]:%i:%255s", kind, &port, list) < 2)
 		return 0;
+	if (!strcmp(kind, "spin")) {
+		*pc = emit_until(p, port, NULL, 0);
+		return 1;
+	}
+	if (!strcmp(kind, "storm")) {
+		uint8_t body[] = { 0xba, port & 0xff, port >> 8, 0xb0, 0x00, 0xee }; /* mov dx, port; mov al, 0; out dx, al */
+		quiet_port = port;
+		*pc = emit_until(p, strtoul(list, NULL, 0), body, sizeof body);
+		return 1;
+	}
 	*p++ = 0xba, *p++ = port & 0xff, *p++ = port >> 8;          /* mov dx, port */
 	if (!strcmp(kind, "pause")) {
 		/* "pause:N": OP's PORT is the tenths; the OUT goes to PAUSE_PORT. */
@@ -158,10 +223,16 @@ static void *vcpu_thread(void *arg)
 	}
 	pthread_barrier_wait(&start); /* and off together */
 
+	int quiet = 0; /* the last exit was a storm's: its KVM_RUNs are not logged either */
 	for (int n = 1;; n++) {
-		say("KVM_RUN enter #%d", n);
-		if (ioctl(vcpu, KVM_RUN, 0) < 0)
+		if (!quiet)
+			say("KVM_RUN enter #%d", n);
+		if (ioctl(vcpu, KVM_RUN, 0) < 0) {
+			/* A signal (SIGSTOP and SIGCONT too) ends KVM_RUN early: run again, as a VMM does. */
+			if (errno == EINTR)
+				continue;
 			die("KVM_RUN");
+		}
 		switch (run->exit_reason) {
 		case KVM_EXIT_IO: {
 			uint8_t *data = (uint8_t *)run + run->io.data_offset;
@@ -169,6 +240,9 @@ static void *vcpu_thread(void *arg)
 			unsigned len = run->io.size * run->io.count;
 			if (run->io.direction == KVM_EXIT_IO_IN)
 				memset(data, 0xa5, len);                /* what the guest reads */
+			quiet = run->io.port == quiet_port;
+			if (quiet)
+				break;
 			for (unsigned b = 0, at = 0; b < len && b < 16; b++)
 				at += sprintf(hexdata + at, b ? " %02x" : "%02x", data[b]);
 			say("KVM_RUN returned #%d exit io %s port 0x%x size %u count %u data %s", n,
@@ -213,6 +287,7 @@ int main(int argc, char **argv)
 	mem = mmap(NULL, MEM_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 	if (mem == MAP_FAILED)
 		die("mmap");
+	measure_tsc();
 	uint8_t *pc = mem + CODE_AT;
 	size_t data_used = 0;
 	for (; i < argc; i++)

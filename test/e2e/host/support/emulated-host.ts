@@ -69,10 +69,11 @@ refused() {
   report staprun < /tmp/$name.out
 }
 # vmm LABEL [KVMGUEST OPTIONS] OPS: starts kvmguest in the background, set up and waiting for /tmp/go-LABEL; VMM is its pid.
+# With VMM_CPU=N set, kvmguest and its vCPU threads run on host CPU N only.
 vmm() {
   label=$1; shift
   rm -f /tmp/go-$label
-  kvmguest --label $label --wait-for /tmp/go-$label "$@" > /tmp/vmm-$label.out &
+  ${"$"}{VMM_CPU:+taskset -c $VMM_CPU} kvmguest --label $label --wait-for /tmp/go-$label "$@" > /tmp/vmm-$label.out &
   VMM=$!
   for i in $(seq 100); do grep -q ready /tmp/vmm-$label.out 2>/dev/null && break; sleep 0.1; done
   say "vmm $label pid $VMM threads $(ls /proc/$VMM/task | tr '\n' ' ')"
