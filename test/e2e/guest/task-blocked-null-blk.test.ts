@@ -13,29 +13,32 @@ const THRESHOLD_MS = 3000;
 const RULE = `when task blocked > ${THRESHOLD_MS / 1000}s on comm "dd" as "dd in D state"\n`;
 const NULL_BLK = `/lib/modules/${kernelRelease}/kernel/drivers/block/null_blk/null_blk.ko`;
 
-/** Loads null_blk (nullb0) with completions after `ms`, each from the driver's hrtimer. */
-const nullBlk = (ms: number) => `insmod /null_blk.ko irqmode=2 completion_nsec=${ms * 1_000_000} || echo "qtrip-e2e: insmod null_blk failed"`;
-const dd = (count: number) => `dd if=/dev/nullb0 of=/dev/null bs=4k count=${count} iflag=direct`;
+/** null_blk's nullb0, its completions after 1 s, each from the driver's hrtimer; nullb1 (configfs), after 4 s. */
+const NULL_BLK_DEVICES = `insmod /null_blk.ko irqmode=2 completion_nsec=1000000000 || echo "qtrip-e2e: insmod null_blk failed"
+mount -t configfs configfs /sys/kernel/config
+mkdir /sys/kernel/config/nullb/nullb1
+echo 2 > /sys/kernel/config/nullb/nullb1/irqmode
+echo 4000000000 > /sys/kernel/config/nullb/nullb1/completion_nsec
+echo 1 > /sys/kernel/config/nullb/nullb1/power`;
+const dd = (device: string, count: number) => `dd if=/dev/${device} of=/dev/null bs=4k count=${count} iflag=direct`;
 
 describe("task blocked with null_blk's timer completions in a real guest", { timeout: 300_000 }, () => {
   test("dd's 1 s reads (count=1, count=2) do not trip a 3 s rule; a 4 s read does, 3 s into it", async () => {
     // 0x31: one read; 0x32: two reads; each followed by 3 s: a stale start would trip 3 s after its read began.
-    // 0x33: the control, a read that null_blk completes after 4 s.
+    // 0x33: the control, a read of nullb1, which null_blk completes after 4 s.
     const run = await bootRules(RULE, {
       kernelModules: ["configfs"],
       files: { "/null_blk.ko": NULL_BLK },
-      session: `${nullBlk(1000)}
+      session: `${NULL_BLK_DEVICES}
                 arm
                 mark 0x31
-                ${dd(1)}
+                ${dd("nullb0", 1)}
                 sleep 3
                 mark 0x32
-                ${dd(2)}
+                ${dd("nullb0", 2)}
                 sleep 3
-                rmmod null_blk
-                ${nullBlk(4000)}
                 mark 0x33
-                ${dd(1)}
+                ${dd("nullb1", 1)}
                 mark 0x34`,
       timeoutMs: 120_000,
     });
