@@ -137,10 +137,14 @@ export const LOWERING: { [E in EventName]: EventLowering<E> } = {
     probes: trace("sched:sched_switch"),
     key: "$prev->pid",
     // Not preempted, and in D state as ps shows it: TASK_UNINTERRUPTIBLE (0x2) without TASK_NOLOAD (0x400, idle
-    // kernel threads). The state is an argument since 5.18, prev->__state since 5.14, prev->state before.
-    guard: (kernel) => `!$preempt && (${changedIn(kernel, "5.18", changedIn(kernel, "5.14", "$prev->state", "$prev->__state"), "$prev_state")} & 0x402) == 0x2`,
+    // kernel threads). The task's state as it is now (prev->__state since 5.14, prev->state before), not
+    // sched_switch's prev_state argument (5.18+): that is what __schedule() read before signal_pending_state(),
+    // so a killable sleeper with SIGKILL pending shows D there while __schedule() made it TASK_RUNNING and
+    // left it on the run queue. (Not prev->on_rq: 6.12's delayed dequeue leaves sleepers queued.) A waker on
+    // another CPU may already have made it TASK_WAKING: its sleep is over then.
+    guard: (kernel) => `!$preempt && (${changedIn(kernel, "5.14", "$prev->state", "$prev->__state")} & 0x402) == 0x2`,
     reads: taskAt("$prev"),
-    kernels: "4.4+ (sched_switch's preempt argument); the state's source changed in 5.14 and 5.18",
+    kernels: "4.4+ (sched_switch's preempt argument); the task's state is prev->__state since 5.14",
   },
   "function-entry": { probes: (e) => [functionPlaces(e.symbol!).probe], key: "tid()", reads: CURRENT, returnProbed: true, fragments: functionFragments, kernels: "any" },
   "function-return": {

@@ -58,4 +58,20 @@ describe("function latency in a real guest", { timeout: 180_000 }, () => {
     expect(run.console).toMatch(/qtrip: slow sleep: [1-6] call\(s\) so far not timed: their return probe found no free instance/);
     expect(run.console).toContain("qtrip: 6 call(s) past the threshold were not timed: their return probe found no free instance");
   });
+
+  // Issue #23, item 9: the function graph tracer puts its own trampoline (return_to_handler) in
+  // the return-address slot the return probe's check reads: a traced call looked untimed.
+  test("with the function graph tracer on the same function, a long sleep still trips", async () => {
+    const tracing = "/sys/kernel/debug/tracing";
+    const run = await bootRules(RULE, {
+      session: `spawn t nanosleep:100x3 nanosleep:1000
+                echo hrtimer_nanosleep > ${tracing}/set_graph_function
+                echo function_graph > ${tracing}/current_tracer
+                arm
+                run t
+                echo "qtrip-e2e: tracer $(cat ${tracing}/current_tracer)"`,
+    });
+    expect(run.console).toContain("qtrip-e2e: tracer function_graph");
+    expectTrip(run, "slow sleep", atThreshold(4));
+  });
 });

@@ -158,14 +158,22 @@ export const NMI_BACKTRACE = "echo l > /proc/sysrq-trigger";
 /**
  * A fresh raw disk image of `mib` MiB, as a QEMU `-drive` value (virtio: /dev/vda, vdb, ...
  * in order). `throttling`: QEMU's limit, e.g. "iops-total=1". `ext4`: formatted, and
- * initialised in full now, so that no lazy-init thread writes in the guest.
+ * initialised in full now, so that no lazy-init thread writes in the guest. `failingSectors`:
+ * reads of these sectors fail (QEMU's blkdebug).
  */
-export function virtioDisk(opts: { mib: number; throttling?: string; ext4?: boolean }): string {
-  const file = join(mkdtempSync(join(tmpdir(), "qtrip-disk-")), "disk.raw");
+export function virtioDisk(opts: { mib: number; throttling?: string; ext4?: boolean; failingSectors?: number[] }): string {
+  const dir = mkdtempSync(join(tmpdir(), "qtrip-disk-"));
+  const file = join(dir, "disk.raw");
   writeFileSync(file, "");
   truncateSync(file, opts.mib << 20);
   if (opts.ext4) execFileSync("mkfs.ext4", ["-q", "-F", "-E", "lazy_itable_init=0,lazy_journal_init=0", file]);
-  return `file=${file},if=virtio,format=raw${opts.throttling ? `,throttling.${opts.throttling}` : ""}`;
+  const throttling = opts.throttling ? `,throttling.${opts.throttling}` : "";
+  if (!opts.failingSectors?.length) return `file=${file},if=virtio,format=raw${throttling}`;
+  // QEMU's blkdebug fails every read that touches one of these 512-byte sectors with EIO, which
+  // virtio reports to the guest (rerror=report): a real failing request, logged by the guest's block layer.
+  const config = join(dir, "blkdebug.conf");
+  writeFileSync(config, opts.failingSectors.map((n) => `[inject-error]\nevent = "read_aio"\nerrno = "5"\nsector = "${n}"\n`).join("\n"));
+  return `file=blkdebug:${config}:${file},if=virtio,format=raw${throttling}`;
 }
 
 // ---------------------------------------------------------------------------

@@ -5,8 +5,11 @@
 // scenario per probe family whose interface changed between 5.10 and 6.1 (sched_switch's
 // prev_state, the block tracepoints, printk:console, kprobes on SystemTap 4.4), each a
 // no-trip part then a trip. syscall latency and function latency: targets.test.ts.
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import { describe, expect, test } from "vitest";
 import { listTargets, buildForTarget, type Suite, type Target } from "../../support/targets.js";
+import { repoRoot } from "../../support/stap.js";
 import { compileRule } from "../support/compile.js";
 import { targetMachine } from "../support/machine.js";
 import { expectTrip, msBetween, SLACK_MS, soon, THRESHOLD_MS } from "./expect-trip.js";
@@ -15,6 +18,9 @@ import { lastMarkerBeforeTrip, markerAt, NMI_BACKTRACE, PHASE, runGuest, SYSRQ, 
 /** Every Debian suite; Debian 13 arms since the uprobe look-up is compiled out (FINDINGS (i), (l)). */
 const SUITES: Suite[] = ["bullseye", "bookworm", "trixie"];
 const VIRTIO = ["virtio_pci", "virtio_blk"];
+
+/** An O_DIRECT read of 4 KiB block `n` of vda (busybox dd prints the failure). */
+const readBlock = (n: number) => `dd if=/dev/vda of=/dev/null bs=4k count=1 skip=${n} iflag=direct`;
 
 /** Lines for /dev/kmsg at a level, e.g. "<6>" (info). */
 const kmsg = (level: number, text: string) => `echo "<${level}>${text}" > /dev/kmsg`;
@@ -86,6 +92,22 @@ const SCENARIOS: Record<string, Scenario> = {
       const ms = msBetween(markerAt(run, read), trips(run)[0]!.us);
       expect(ms).toBeGreaterThanOrEqual(500);
       expect(ms).toBeLessThanOrEqual(500 + SLACK_MS);
+    },
+  },
+  // Issue #23, item 10: the example as shipped, with the line each kernel prints for a failing request
+  // ("blk_update_request: I/O error, dev vda, …" on 5.10, "I/O error, dev vda, …" on 6.1 and 6.12).
+  "message (examples/io-errors-logged.qt, three failing reads)": {
+    rule: readFileSync(join(repoRoot, "examples/io-errors-logged.qt"), "utf8"),
+    label: "rule.qt:10",
+    // Sectors 64, 72 and 80 (4 KiB blocks 8-10) fail: two failed reads do not trip, the third does.
+    session: {
+      kernelModules: VIRTIO,
+      drives: [virtioDisk({ mib: 1, failingSectors: [64, 72, 80] })],
+      session: ["arm", ...[8, 9].map(readBlock), "sleep 1", "mark 0x30", readBlock(10), "mark 0x31"].join("\n"),
+    },
+    check: (run) => {
+      expectTrip(run, "rule.qt:10", soon(0x30));
+      expect(run.console).toMatch(/I\/O error, dev vda, sector 80/);
     },
   },
   "signal (signal:signal_generate)": {

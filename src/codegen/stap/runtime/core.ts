@@ -11,6 +11,7 @@ function trip(dryRun: boolean): string {
 	/* The last act: the vCPU exits to the hypervisor on this instruction. */
 	outb(QT_CHANNEL_VALUE, QT_CHANNEL_PORT);`;
   return String.raw`#include <linux/atomic.h>
+#include <linux/hardirq.h>
 #include <linux/kernel.h>
 #include <linux/printk.h>
 #include <linux/ratelimit.h>
@@ -19,22 +20,29 @@ function trip(dryRun: boolean): string {
 
 static atomic_t qt_tripped;
 
-/* SystemTap's count of skipped probe hits (in an NMI during another handler, a low stack), defined after this block. */
+/* SystemTap's counts of skipped probe hits, in all and by reason, defined after this block. */
 static inline atomic_t *skipped_count(void);
+static inline atomic_t *skipped_count_lowstack(void);
+static inline atomic_t *skipped_count_reentrant(void);
 static int qt_skipped_said;
 static DEFINE_RATELIMIT_STATE(qt_skipped_limit, 5 * HZ, 1);
 
 /* printk_deferred(), which modules cannot call: the line is in the log buffer at once (a dump
  * holds it), on the consoles later (irq_work). printk() may first print the whole console backlog
- * (seconds on a serial console, or the rest of another CPU's), and deadlock under the scheduler's locks. */
+ * (seconds on a serial console, or the rest of another CPU's), and deadlock under the scheduler's locks.
+ * In an NMI, vprintk(): 5.10's vprintk_emit() takes logbuf_lock, which the interrupted code may hold,
+ * and vprintk() stores in printk_safe's NMI buffer (flushed after the NMI); since 5.15 it defers too. */
 static __printf(1, 2) void qt_log_deferred(const char *fmt, ...)
 {
 	va_list args;
 	va_start(args, fmt);
+	if (in_nmi())
+		vprintk(fmt, args);
+	else
 #if LINUX_VERSION_CODE >= KERNEL_VERSION(5,10,0)
-	vprintk_emit(0, LOGLEVEL_SCHED, NULL, fmt, args);
+		vprintk_emit(0, LOGLEVEL_SCHED, NULL, fmt, args);
 #else
-	vprintk_emit(0, LOGLEVEL_SCHED, NULL, 0, fmt, args);
+		vprintk_emit(0, LOGLEVEL_SCHED, NULL, 0, fmt, args);
 #endif
 	va_end(args);
 }
@@ -46,7 +54,8 @@ static void qt_say_skipped(const char *when, int limited)
 	if (skipped == READ_ONCE(qt_skipped_said) || (limited && !__ratelimit(&qt_skipped_limit)))
 		return;
 	WRITE_ONCE(qt_skipped_said, skipped);
-	qt_log_deferred(KERN_WARNING "qtrip: %d probe hit(s) skipped by SystemTap %s (another handler running on the CPU, or a low stack): the rules did not see them\n", skipped, when);
+	qt_log_deferred(KERN_WARNING "qtrip: %d probe hit(s) skipped by SystemTap %s (%d: another handler running on the CPU; %d: a low stack): the rules did not see them\n",
+			skipped, when, atomic_read(skipped_count_reentrant()), atomic_read(skipped_count_lowstack()));
 }
 
 /* Once: the first rule that holds trips, every later one finds it done. */

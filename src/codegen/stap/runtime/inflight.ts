@@ -83,6 +83,8 @@ static void qt_inflight_start(int table, long key, u64 rules, unsigned long fram
 	struct qt_slot *free = NULL, *s = NULL;
 	u64 start, first = U64_MAX;
 	int i;
+	if (!key) /* 0 marks a free slot: the idle tasks' thread id, never timed */
+		return;
 
 	/* Reuse the key's own slot if a missed stop left one behind; else the first free one. */
 	for (i = 0; i < QT_PROBE_RUN && !s; i++) {
@@ -124,7 +126,8 @@ static void qt_inflight_start(int table, long key, u64 rules, unsigned long fram
 static void qt_inflight_stop(int table, long key)
 {
 	int i;
-	if (!atomic_read(&qt_occupied[table]))
+	/* Key 0 (the idle task switched in) matches free slots: counted freed, the count reaches 0 with things in flight. */
+	if (!key || !atomic_read(&qt_occupied[table]))
 		return;
 	for (i = 0; i < QT_PROBE_RUN; i++) {
 		struct qt_slot *s = qt_slot_of(table, key, i);

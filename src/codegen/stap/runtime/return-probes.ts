@@ -4,7 +4,8 @@
 // call still running — a false trip once it is older than the threshold. The
 // entry probe cannot tell (it is a separate kprobe), so the start records where
 // the call's return address is on its stack; a call with a return probe has the
-// kretprobe trampoline there until it returns. When such a call becomes due, the
+// kretprobe trampoline there until it returns (or the function graph tracer's, which
+// hides ours). When such a call becomes due, the
 // scan looks: the trampoline, it trips; anything else, it was never timed — no
 // trip, counted, and said in the kernel log at once (and again at the end).
 import type { Fragment } from "../fragment.js";
@@ -18,6 +19,7 @@ export const returnProbes: Fragment = {
 #include <linux/uaccess.h>
 
 static unsigned long qt_return_trampoline;	/* where a kretprobe sends the returns it catches; 0: unknown */
+static unsigned long qt_graph_trampoline;	/* the function graph tracer's (return_to_handler); 0: none */
 static atomic_t qt_lost_returns;	/* calls due but not timed: their return probe had no instance */
 static DEFINE_RATELIMIT_STATE(qt_lost_said, 5 * HZ, 1);
 
@@ -34,7 +36,10 @@ static int qt_return_probed(unsigned long frame)
 	if (probe_kernel_read(&ret, (void *)frame, sizeof(ret)))
 #endif
 		return 0;
-	return ret == qt_return_trampoline;
+	/* The function graph tracer (and fprobe, which is built on it since 6.14) hooks the same call after the
+	 * kprobes and puts its own trampoline in the slot, keeping ours on its shadow stack, which only the task's
+	 * own unwinder reads: a call it traces is trusted, as when the trampoline is unknown. */
+	return ret == qt_return_trampoline || (qt_graph_trampoline && ret == qt_graph_trampoline);
 }
 
 /* A due call of rule label's function that was never timed: the first is said at once, then a line at most every 5 s. Hard-IRQ context: deferred. */
@@ -52,6 +57,7 @@ function qt_find_return_trampoline() %{
 		qt_return_trampoline = kallsyms_lookup_name(names[i]);
 	if (!qt_return_trampoline)
 		_stp_warn("qtrip: the kretprobe trampoline is not in kallsyms: a call whose return probe found no free instance may trip");
+	qt_graph_trampoline = kallsyms_lookup_name("return_to_handler");
 %}
 
 /* Start timing a call at its entry probe, where the stack pointer points at its return address. */
