@@ -35,6 +35,7 @@ export function kernelThreadModule(body: string, top = ""): Promise<string> {
 #include <linux/preempt.h>
 #include <linux/printk.h>
 #include <linux/rcupdate.h>
+#include <linux/sched.h>
 ${top}
 static int qt_e2e_thread(void *unused)
 {
@@ -67,6 +68,11 @@ export function rcuStall(ms: number): Promise<string> {
     `\tcall_rcu(&qt_e2e_head, qt_e2e_done);\n\tpreempt_disable();\n\tmdelay(${ms});\n\tpreempt_enable();`,
     "static struct rcu_head qt_e2e_head;\nstatic void qt_e2e_done(struct rcu_head *head) {}",
   );
+}
+
+/** A real hung task: the kernel thread sleeps `ms` in D state (TASK_UNINTERRUPTIBLE), as a task waiting on I/O does. */
+export function sleepingInD(ms: number): Promise<string> {
+  return kernelThreadModule(`\tschedule_timeout_uninterruptible(msecs_to_jiffies(${ms}));`);
 }
 
 /** A line the kernel thread logs: a kernel line with words of the test's choice. */
