@@ -10,6 +10,8 @@ export interface AttributeInfo {
   max?: bigint;
   /** strings: the longest value, in bytes. */
   maxBytes?: number;
+  /** strings: the only values it takes, each with what it means; they are written in the rule (no `$param`). */
+  values?: Record<string, string>;
   /** For `explain`: "only for <words> 1234". */
   words: string;
   /** What it is, for `qtrip sources` and the reference. */
@@ -24,6 +26,15 @@ export const ATTRIBUTES = {
   uid: { type: "int", max: 4_294_967_294n, words: "user id", doc: "real user id" }, // (uid_t)-1 is "no user"
   cpu: { type: "int", max: 8_191n, words: "CPU", doc: "CPU number" }, // NR_CPUS is at most 8192 on x86_64
   device: { type: "string", maxBytes: 127, words: "disk", doc: "disk name, e.g. vda (a SystemTap string holds 127 bytes)" },
+  context: {
+    type: "string",
+    values: {
+      kernel: "the kernel logged it on its own: from a kernel thread or an interrupt, where no user task chose its words",
+      user: "the kernel logged it while working for a user task (its system call, its fault), or a root process wrote it to /dev/kmsg",
+    },
+    words: "lines logged in the context",
+    doc: 'where a kernel log line was logged: "kernel" (a kernel thread or an interrupt) or "user" (a user task\'s system call or fault)',
+  },
 } as const satisfies Record<string, AttributeInfo>;
 
 export type Attribute = keyof typeof ATTRIBUTES;
@@ -34,6 +45,10 @@ export const ATTRIBUTE_NAMES = Object.keys(ATTRIBUTES) as Attribute[];
 export const SUBJECTS = {
   /** The task running when the event happens. */
   "current task": ["pid", "tid", "comm", "uid", "cpu"],
+  /** The task running when a kernel log line is logged, and the context it is logged in. */
+  "logging task": ["pid", "tid", "comm", "uid", "cpu", "context"],
+  /** The task the hung-task detector reports (not khungtaskd, which reports it). */
+  "hung task": ["pid", "tid", "comm", "uid", "cpu"],
   /** A block request, with the task that issued it and its disk. */
   "block request": ["pid", "tid", "comm", "uid", "cpu", "device"],
   /** The task that is woken. */

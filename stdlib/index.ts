@@ -25,7 +25,8 @@ export const catalogue: readonly ConditionSpec[] = [
   signal,
 ];
 
-export { ATTRIBUTE_NAMES, ATTRIBUTES, SUBJECTS, type Attribute, type Subject } from "./attributes.js";
+export { ATTRIBUTE_NAMES, ATTRIBUTES, SUBJECTS, type Attribute, type AttributeInfo, type Subject } from "./attributes.js";
+export { RCU_STALL_LINE } from "./event.js";
 export { EVENTS, type EventName } from "./events.js";
 export { KERNEL_EVENTS, type KernelEvent } from "./kernel-events.js";
 export type * from "./spec.js";

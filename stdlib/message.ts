@@ -8,10 +8,12 @@ export const message = condition({
   head: "message",
   pattern: [{ string: "text" }],
   threshold: false,
-  subject: "current task",
+  subject: "logging task",
   watches: ({ strings }) => `kernel log lines containing ${JSON.stringify(strings.text)}`,
   cost: { class: "low", detail: "one event per kernel log message" },
-  caveats: [],
+  caveats: [
+    "an unprivileged guest user can put words of their choice into kernel log lines (a program's name and its file's name are logged when it crashes), so this rule can be tripped by any user of the guest; on context \"kernel\" keeps only the lines the kernel logged from a kernel thread or an interrupt",
+  ],
   example: 'when message "blk_update_request: I/O error" 3 times within 1m',
   needs: ({ strings }) => ({ kind: "event", at: { on: "console-line" }, select: [{ kind: "line-contains", texts: [strings.text] }] }),
 });

@@ -42,6 +42,14 @@ export type Selection =
   | { kind: "syscall-failed"; errnos: number[] }
   /** console-line: the line contains one of the texts (qtrip's own lines never count). */
   | { kind: "line-contains"; texts: string[] }
+  /** console-line: the line begins with one of the texts (after its log level), as the kernel's own report does. */
+  | { kind: "line-starts"; texts: string[] }
+  /**
+   * console-line: the line was logged from the kernel's own context: a kernel thread or any
+   * interrupt ("kernel"), or a hard interrupt only ("hard interrupt"). A user task's system
+   * call or fault is neither, however its name or its files are called.
+   */
+  | { kind: "logged-from"; context: "kernel" | "hard interrupt" }
   /** signal-sent: the signal is this one and was queued for delivery. */
   | { kind: "signal-is"; number: number }
   /** cpu-tick: the time since this CPU's previous tick exceeds the rule's threshold (time spent idle does not count). */

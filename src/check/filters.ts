@@ -3,7 +3,7 @@
 import { error } from "../diagnostics/diagnostic.js";
 import { didYouMean } from "../diagnostics/suggest.js";
 import type * as ast from "../syntax/ast.js";
-import { ATTRIBUTE_NAMES, ATTRIBUTES, type Attribute, type ConditionSpec } from "../../stdlib/index.js";
+import { ATTRIBUTE_NAMES, ATTRIBUTES, type Attribute, type AttributeInfo, type ConditionSpec } from "../../stdlib/index.js";
 import { checkDeviceCaution } from "./cautions.js";
 import type { CheckedFilter } from "./checked.js";
 import type { CheckContext } from "./context.js";
@@ -45,7 +45,7 @@ export function checkFilters(ctx: CheckContext, rule: ast.Rule, entry: Condition
     }
     seen.set(attribute, filter);
     const value = operand(ctx, filter.value, ATTRIBUTES[attribute].type, `'${attribute}'`);
-    if (value && valueInBounds(ctx, attribute, filter.value, value)) {
+    if (value && oneOfItsValues(ctx, attribute, filter.value, value) && valueInBounds(ctx, attribute, filter.value, value)) {
       if (attribute === "device") checkDeviceCaution(ctx, filter, value);
       filters.push({ attribute, value, span: filter.span });
     }
@@ -53,9 +53,31 @@ export function checkFilters(ctx: CheckContext, rule: ast.Rule, entry: Condition
   return filters;
 }
 
+/** An attribute with a fixed set of values (`context`): one of them, written in the rule, so a typo cannot reach the guest. */
+function oneOfItsValues(ctx: CheckContext, attribute: Attribute, given: ast.Value, value: CheckedFilter["value"]): boolean {
+  const values = (ATTRIBUTES[attribute] as AttributeInfo).values;
+  if (!values) return true;
+  const names = Object.keys(values);
+  const notes = names.map((n) => `"${n}": ${values[n]}`);
+  if (value.kind === "param" || given.kind === "ParamRef") {
+    ctx.report(error("E0157", given.span, `'${attribute}' takes ${names.map((n) => `"${n}"`).join(" or ")}, written in the rule, not a parameter`, { notes }));
+    return false;
+  }
+  if (typeof value.value === "string" && names.includes(value.value)) return true;
+  const hint = didYouMean(String(value.value), names);
+  ctx.report(
+    error("E0157", given.span, `'${attribute}' is ${names.map((n) => `"${n}"`).join(" or ")}, not ${JSON.stringify(String(value.value))}`, {
+      ...(hint ? { suggestion: hint.replace(/'/g, '"') } : {}),
+      notes,
+    }),
+  );
+  return false;
+}
+
 function valueInBounds(ctx: CheckContext, attribute: Attribute, given: ast.Value, value: CheckedFilter["value"]): boolean {
   if (value.kind !== "const") return true;
-  const info: { max?: bigint; maxBytes?: number } = ATTRIBUTES[attribute];
+  const info: AttributeInfo = ATTRIBUTES[attribute];
+  if (info.values) return true; // one of them: oneOfItsValues()
   if (typeof value.value === "bigint") {
     if (info.max === undefined || value.value <= info.max) return true;
     ctx.report(error("E0155", given.span, `${attribute} ${value.value} is out of range: at most ${info.max}`));

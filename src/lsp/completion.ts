@@ -1,10 +1,11 @@
 // Completion: condition head words after `when`, names from the system call,
 // errno, signal and event tables where the condition takes them, the filter
-// attributes of the condition at hand after `on`/`and`, the file's `$param`s,
+// attributes of the condition at hand after `on`/`and`, the values of an
+// attribute that has a fixed set of them (`context`), the file's `$param`s,
 // and units after a number that is a duration.
 import { CompletionItemKind, type CompletionItem, type Range } from "vscode-languageserver";
 import type { TextDocument } from "vscode-languageserver-textdocument";
-import { catalogue, tables, type NameTable, type ParamDecl } from "./compiler.js";
+import { ATTRIBUTES, catalogue, tables, type NameTable, type ParamDecl } from "./compiler.js";
 import type { Analysis } from "./document.js";
 import { fittingEntries, nextAfter, type Term } from "./pattern.js";
 import { cursorContext, STATEMENT_KEYWORDS, type Token } from "./scan.js";
@@ -93,7 +94,15 @@ function inRule(rest: Token[], current: Token | undefined, range: Range): Comple
     return attributes.map((a) => item(a, CompletionItemKind.Property, range, { detail: `filter on ${a}` }));
   }
   if (current?.kind === "number" && BEFORE_DURATION.has(last.text)) return units(current, range);
+  const before = rest.at(-2)?.text;
+  if (before === "on" || before === "and") return attributeValues(last.text, range);
   return [];
+}
+
+/** The values of an attribute that takes only a few (`context "kernel"`), as strings. */
+function attributeValues(attribute: string, range: Range): CompletionItem[] {
+  const info = Object.hasOwn(ATTRIBUTES, attribute) ? (ATTRIBUTES[attribute as keyof typeof ATTRIBUTES] as { values?: Record<string, string> }) : undefined;
+  return Object.entries(info?.values ?? {}).map(([value, doc]) => item(`"${value}"`, CompletionItemKind.EnumMember, range, { detail: doc }));
 }
 
 export function complete(document: TextDocument, analysis: Analysis, offset: number): CompletionItem[] {

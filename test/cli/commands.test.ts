@@ -68,13 +68,22 @@ describe("qtrip explain", () => {
   test("names the probe points the rule's script really uses", () => {
     writeFileSync(join(dir, "e.qt"), "when event hung_task\nwhen syscall latency > 200ms\n");
     const out = qtrip(["explain", "e.qt"], dir).stdout;
-    expect(out).toContain('  Probes: kernel.trace("printk:console") on 5.19+ kernels, kprobe.function("vprintk_emit") before.\n');
+    expect(out).toContain('  Probes: kernel.trace("sched:sched_process_hang").\n');
     expect(out).toContain('  Probes: kernel.trace("raw_syscalls:sys_enter") (start), kernel.trace("raw_syscalls:sys_exit") (stop), kernel.trace("sched:sched_process_exit") (stop), kernel.trace("sched:sched_process_exec") (stop), a one-shot hrtimer of the runtime, at the first moment one could cross its threshold (scan).\n');
     // What ends a timing, and that the console cannot delay the write.
     expect(out).toContain(
       "  Stops timing one when the call returned; the thread exited before it ended (exit, exit_group, or killed while blocked); the thread exec'd from a thread other than its process's leader, and took the leader's pid.\n",
     );
     expect(out).toContain('writes byte 0x1f to I/O port 0x3ff at once; the consoles print the line afterwards, so a busy console cannot delay the write.');
+  });
+
+  test("says what an unprivileged guest user can trip, and what not", () => {
+    writeFileSync(join(dir, "u.qt"), 'when message "detected stall"\nwhen message "I/O error" on context "kernel"\nwhen event softlockup\n');
+    const out = qtrip(["explain", "u.qt"], dir).stdout;
+    expect(out).toContain("so this rule can be tripped by any user of the guest");
+    expect(out).toContain('Watches kernel log lines containing "I/O error", only for lines logged in the context "kernel".');
+    expect(out).toContain("the same words logged by a user task (a program named after them that crashes) do not count");
+    expect(out).toContain('  Probes: kernel.trace("printk:console") on 5.19+ kernels, kprobe.function("vprintk_emit") before.\n');
   });
 
   test("a wrong rule is reported as by compile", () => {

@@ -86,7 +86,14 @@ describe("completion", () => {
     expect(await labels("when io latency > 5s on |")).toEqual(["comm", "cpu", "device", "pid", "tid", "uid"]);
     expect(await labels("when syscall latency > 5s on pid 1 and |")).toEqual(["comm", "cpu", "pid", "tid", "uid"]);
     expect(await labels("when tick gap > 100ms on |")).toEqual(["cpu"]);
-    expect(await labels('when message "x" on |')).toEqual(["comm", "cpu", "pid", "tid", "uid"]);
+    expect(await labels('when message "x" on |')).toEqual(["comm", "context", "cpu", "pid", "tid", "uid"]);
+  });
+
+  test("the values of `context`, the one filter with a fixed set of them", async () => {
+    const items = await complete('when message "x" on comm "a" and context |');
+    expect(items.map((i) => i.label)).toEqual(['"kernel"', '"user"']);
+    expect(items[0].detail).toContain("kernel thread or an interrupt");
+    expect(await labels("when syscall latency > 1s on pid |")).toEqual([]);
   });
 
   test("$param names declared in the file", async () => {

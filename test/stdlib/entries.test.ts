@@ -145,9 +145,22 @@ describe("code generation details", () => {
     expect(guestOf('when message "I/O error"')).toContain(`qt_text_contains(${LINE}, "I/O error")`);
   });
 
+  test('on context reads where the line was logged, and only a rule that filters on it carries the check', () => {
+    const kernel = guestOf('when message "I/O error" on context "kernel"');
+    expect(kernel).toContain(`if ((qt_logged_from_kernel() ? "kernel" : "user") == "kernel" && %( kernel_v >= "5.19" %? 1 %: qt_logged_line() %) && qt_text_contains(${LINE}, "I/O error")) {`);
+    expect(kernel).toContain("STAP_RETURN(!in_task() || (current->flags & PF_KTHREAD));");
+    expect(guestOf('when message "segfault" on context "user"')).toContain('(qt_logged_from_kernel() ? "kernel" : "user") == "user"');
+    expect(guestOf('when message "I/O error"')).not.toContain("qt_logged_from_kernel");
+  });
+
   test.each([
-    ["softlockup", `qt_text_contains(${LINE}, "soft lockup - CPU#")`],
-    ["rcu_stall", `(qt_text_contains(${LINE}, "detected stall") || qt_text_contains(${LINE}, "detected expedited stall"))`],
+    // The watchdog's own line, at its start, logged from its hard-irq timer: not a user's words anywhere in a line.
+    ["softlockup", `qt_text_starts(${LINE}, "watchdog: BUG: soft lockup - CPU#") && qt_logged_in_hardirq()`],
+    ["hung_task", 'probe kernel.trace("sched:sched_process_hang") {'],
+    ["rcu_stall", 'probe %( kernel_v >= "5.13" %? kernel.trace("rcu:rcu_stall_warning") %: kprobe.function("vprintk_emit") %) {'],
+    // Before 5.13: RCU's line, at its start, logged from an interrupt or a kernel thread.
+    ["rcu_stall", 'qt_text_starts(qt_logged_text(), qt_logged_length(), "rcu: INFO: ") && ('],
+    ["rcu_stall", '" self-detected stall on CPU") || qt_text_contains(qt_logged_text(), qt_logged_length(), " detected expedited stalls on CPUs/tasks:")) && qt_logged_from_kernel() %)'],
     ["oom_kill", 'probe kernel.trace("oom:mark_victim")'],
     ["nmi_backtrace", 'probe kprobe.function("nmi_trigger_cpumask_backtrace") !, kprobe.function("nmi_cpu_backtrace")'],
     ["panic", 'probe kprobe.function("panic") !, kprobe.function("vpanic")'],

@@ -91,6 +91,7 @@ function addEvent(script: GuestScript, { rule, at, select }: EventRule): void {
   const { handlers } = script;
   const lowered = lower(at, script.kernel);
   script.use(lowered.fragments);
+  for (const f of rule.filters) script.use(lowered.readFragments[f.attribute] ?? []);
   const tests = select.map((s) => lowerSelection(s, lowered.values, rule.index));
   for (const t of tests) {
     script.use(t.fragments);

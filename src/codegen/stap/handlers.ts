@@ -66,7 +66,7 @@ export function ruleComment(rule: CheckedRule, indent: string): string[] {
 }
 
 /** Cheap tests first: a task's ids are a load; the comm, a string compare, comes last, after the condition's own tests. */
-const ATTRIBUTE_ORDER: Attribute[] = ["pid", "tid", "cpu", "uid", "device"];
+const ATTRIBUTE_ORDER: Attribute[] = ["pid", "tid", "cpu", "uid", "device", "context"];
 
 /** A rule's filters and the condition's tests, as one SystemTap boolean expression (undefined: always). */
 export function ruleTest(rule: CheckedRule, reads: Partial<Record<string, string>>, tests: string[]): string | undefined {

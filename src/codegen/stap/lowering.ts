@@ -3,10 +3,11 @@
 // filter attributes, and the values its tests read. The one table a new event
 // (and so most new conditions) adds a row to; kernel-version differences live
 // here too.
-import { EVENTS, SUBJECTS, type EventName, type GuestEvent, type KernelEvent } from "../../../stdlib/index.js";
+import { EVENTS, RCU_STALL_LINE, SUBJECTS, type EventName, type GuestEvent, type KernelEvent } from "../../../stdlib/index.js";
 import type { Fragment } from "./fragment.js";
-import { changedIn, type KernelRange } from "./kernel.js";
-import { LOGGED_LINE, loggedLine, moduleSymbols, oldKprobeRuntime } from "./runtime/kernel-facts.js";
+import { changedIn, sinceKernel, type KernelRange } from "./kernel.js";
+import { LOGGED_LINE, LOGGED_LINE_BEFORE_5_19, loggedFromKernel, loggedLine, moduleSymbols, oldKprobeRuntime } from "./runtime/kernel-facts.js";
+import { lowerSelection } from "./selections.js";
 import { stapString } from "./syntax.js";
 
 type SubjectOf<E extends EventName> = (typeof EVENTS)[E]["subject"];
@@ -38,6 +39,8 @@ export interface EventLowering<E extends EventName> {
   returnProbed?: boolean;
   /** Runtime fragments the probes need. */
   fragments?: (event: GuestEvent) => Fragment[];
+  /** Runtime fragments an attribute's read needs, when a rule filters on it. */
+  readFragments?: Partial<Record<AttributesOf<E>, Fragment[]>>;
   /** Where these probes work, for `qtrip sources`. */
   kernels: string;
 }
@@ -62,6 +65,21 @@ function OOM_VICTIM() {
 }
 
 const trace = (name: string) => () => [`kernel.trace(${stapString(name)})`];
+
+/** A line's context as the `context` filter reads it: "kernel" (a kernel thread or an interrupt) or "user". */
+const LOGGING_TASK = () => ({ ...CURRENT(), context: '(qt_logged_from_kernel() ? "kernel" : "user")' });
+
+/**
+ * RCU's stall report: the rcu:rcu_stall_warning tracepoint since 5.13 (normal, self-detected and
+ * expedited stalls); before, its line as RCU logs it (RCU_STALL_LINE), through the kprobe form of
+ * the log probe (printk:console misses lines the consoles do not print before 5.19).
+ */
+const RCU_STALL_TRACEPOINT_SINCE = "5.13";
+function rcuStallLine() {
+  const line = { text: LOGGED_LINE_BEFORE_5_19.text, length: LOGGED_LINE_BEFORE_5_19.length };
+  const tests = RCU_STALL_LINE.map((s) => lowerSelection(s, { line }, 0));
+  return { test: [LOGGED_LINE_BEFORE_5_19.guard, ...tests.map((t) => t.test)].join(" && "), fragments: [loggedLine, ...tests.flatMap((t) => t.fragments)] };
+}
 
 /**
  * Modules whose functions are often named in rules, by the prefix of their
@@ -166,10 +184,20 @@ export const LOWERING: { [E in EventName]: EventLowering<E> } = {
   "console-line": {
     probes: () => [LOGGED_LINE.probe],
     guard: () => LOGGED_LINE.guard,
-    reads: CURRENT,
+    reads: LOGGING_TASK,
     values: { line: { text: LOGGED_LINE.text, length: LOGGED_LINE.length } },
     fragments: () => [loggedLine],
+    readFragments: { context: [loggedFromKernel] },
     kernels: "printk:console on 5.19+; a kprobe on vprintk_emit before (the tracepoint there sees only the lines the consoles print)",
+  },
+  // khungtaskd fires it for the hung task ($tsk), before it prints the task's report.
+  "task-hung": { probes: trace("sched:sched_process_hang"), reads: taskAt("$tsk"), kernels: "3.14+ (CONFIG_DETECT_HUNG_TASK)" },
+  "rcu-stall": {
+    probes: () => [sinceKernel(RCU_STALL_TRACEPOINT_SINCE, 'kernel.trace("rcu:rcu_stall_warning")', LOGGED_LINE_BEFORE_5_19.probe)],
+    guard: () => sinceKernel(RCU_STALL_TRACEPOINT_SINCE, "1", rcuStallLine().test),
+    reads: CURRENT,
+    fragments: () => rcuStallLine().fragments,
+    kernels: "rcu:rcu_stall_warning since 5.13; before, RCU's stall line logged from its timer interrupt or kernel threads (a kprobe on vprintk_emit)",
   },
   "kernel-event": {
     probes: (e) => {
@@ -202,6 +230,7 @@ export function lower(event: GuestEvent, kernel: KernelRange) {
     guard: lowering.guard?.(kernel),
     reads: lowering.reads(kernel) as Partial<Record<string, string>>,
     values: lowering.values ?? {},
+    readFragments: (lowering.readFragments ?? {}) as Partial<Record<string, Fragment[]>>,
     returnProbed: lowering.returnProbed ?? false,
     fragments: lowering.fragments?.(event) ?? [],
   };

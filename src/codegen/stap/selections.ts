@@ -3,7 +3,7 @@
 import type { Selection } from "../../../stdlib/index.js";
 import type { Fragment } from "./fragment.js";
 import type { EventValues } from "./lowering.js";
-import { compat, consoleSearch, tickTracking } from "./runtime/kernel-facts.js";
+import { compat, consoleSearch, lineStart, loggedFromKernel, loggedInHardIrq, tickTracking } from "./runtime/kernel-facts.js";
 import { exceeds } from "./runtime/core.js";
 import { stapString } from "./syntax.js";
 
@@ -41,6 +41,14 @@ export function lowerSelection(selection: Selection, values: EventValues, rule: 
       const line = value(values.line, selection);
       return { test: anyOf(selection.texts.map((t) => `qt_text_contains(${line.text}, ${line.length}, ${stapString(t)})`)), fragments: [consoleSearch] };
     }
+    case "line-starts": {
+      const line = value(values.line, selection);
+      return { test: anyOf(selection.texts.map((t) => `qt_text_starts(${line.text}, ${line.length}, ${stapString(t)})`)), fragments: [lineStart] };
+    }
+    case "logged-from":
+      return selection.context === "kernel"
+        ? { test: "qt_logged_from_kernel()", fragments: [loggedFromKernel] }
+        : { test: "qt_logged_in_hardirq()", fragments: [loggedInHardIrq] };
     case "signal-is": {
       const signal = value(values.signal, selection);
       return { test: `${signal.number} == ${selection.number} && ${signal.result} == 0`, fragments: [] };

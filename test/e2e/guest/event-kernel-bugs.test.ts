@@ -2,12 +2,13 @@
 // and its sysrq-c panics outright, so oopses and warnings come from tiny guru-mode SystemTap
 // modules of the test's own, loaded with staprun beside qtrip's: their begin probe writes
 // through NULL (an oops in staprun's task; without panic_on_oops the guest lives on) or
-// calls WARN(). An RCU stall is matched by the kernel's message, so a line written to
-// /dev/kmsg stands for it (as event.test.ts does for hung_task and softlockup).
+// calls WARN(). An RCU stall is real too: a kernel thread of another helper spins with
+// preemption off on one of two vCPUs while a grace period waits for it (kernel-lines.ts).
 import { basename } from "node:path";
 import { describe, expect, test } from "vitest";
-import { expectTrip, soon } from "./expect-trip.js";
+import { expectTrip } from "./expect-trip.js";
 import { bootRules, buildModule, NMI_BACKTRACE, SYSRQ } from "./harness.js";
+import { crashAsUser, crashReport, QUICK_RCU_STALLS, rcuStall } from "./kernel-lines.js";
 
 const SOME = `when event oops as "oops"
 when event rcu_stall as "rcu stall"
@@ -34,7 +35,13 @@ async function helpers() {
   };
 }
 
-const RCU_STALL = 'echo "rcu: INFO: rcu_preempt detected stalls on CPUs/tasks:" > /dev/kmsg';
+/** RCU's words, written by root to /dev/kmsg (a user task's write): they used to trip. */
+const RCU_STALL_LINES = [
+  "rcu: INFO: rcu_preempt detected stalls on CPUs/tasks:",
+  "rcu: INFO: rcu_preempt detected expedited stalls on CPUs/tasks: { 0-... } 21 jiffies s: 153 root: 0x1/.",
+].map((line) => `echo "${line}" > /dev/kmsg`);
+/** A program named after them, crashing as an ordinary user: the kernel logs its name. */
+const RCU_STALL_NAME = "detected stall";
 /**
  * For events a helper module provokes: the marker comes before staprun loads that module,
  * whose load time under TCG varies with the host's load (291 ms seen), so the bound is that
@@ -94,33 +101,30 @@ describe("kernel bug events in a real guest", { timeout: 180_000 }, () => {
     expect(run.console).toContain(OOPSED);
   });
 
-  test("rcu_stall: the stall message trips", async () => {
-    const run = await bootRules(SOME, { session: `arm\nmark 0x30\n${RCU_STALL}` });
-    expectTrip(run, "rcu stall", soon(0x30));
-  });
-
-  // Regression: expedited stalls print "detected expedited stalls", which "detected stall" missed.
-  test("rcu_stall: the expedited stall message trips", async () => {
-    const expedited = 'echo "rcu: INFO: rcu_preempt detected expedited stalls on CPUs/tasks: { 0-... } 21 jiffies s: 153 root: 0x1/." > /dev/kmsg';
-    const run = await bootRules(SOME, { session: `arm\nmark 0x30\n${expedited}` });
-    expectTrip(run, "rcu stall", soon(0x30));
-  });
-
-  test("rcu_stall: a WARN, an NMI backtrace and other RCU lines do not trip; then a stall message does", async () => {
+  test("rcu_stall: a WARN, an NMI backtrace, RCU's words from root and from a user's crashing program do not trip; then a real stall does", async () => {
     const h = await helpers();
+    const stall = await rcuStall(6000);
     const run = await bootRules(SOME, {
-      files: h.files,
+      smp: 2,
+      files: { ...h.files, [`/${basename(stall)}`]: stall },
       session: `${SYSRQ}
                 arm
                 ${h.WARN}
                 ${NMI_BACKTRACE}
                 echo "rcu: INFO: rcu_preempt stall ended (e2e: no stall was detected)" > /dev/kmsg
-                echo "rcu: e2e: stall warnings suppressed, none detected" > /dev/kmsg
+                ${RCU_STALL_LINES.join("\n")}
+                ${crashAsUser(RCU_STALL_NAME)}
                 sleep 1
+                ${QUICK_RCU_STALLS}
                 mark 0x31
-                ${RCU_STALL}`,
+                staprun -L /${basename(stall)}
+                sleep 7`,
     });
-    expectTrip(run, "rcu stall", soon(0x31));
+    // RCU reports the stall 3 s after the grace period began (just after the spin did), on its next check.
+    expectTrip(run, "rcu stall", { marker: 0x31, minMs: 3000, maxMs: 7000 });
+    // RCU's own report (root's lines have no "t=… jiffies").
+    expect(run.console).toMatch(/rcu: INFO: rcu_preempt (self-)?detected stalls? on CPU[\s\S]*t=\d+ jiffies/);
     expect(run.console).toContain(WARNED);
+    expect(run.console).toContain(crashReport(RCU_STALL_NAME));
   });
 });

@@ -1,11 +1,14 @@
 // `event NAME` in a real guest. Each module watches some events; a scenario provokes the
 // others first (they must not trip), then one it watches. Provoked for real: sysrq-l asks
 // every CPU for a backtrace (nmi_backtrace), a memory hog in a small guest meets the OOM
-// killer (oom_kill), sysrq-c panics (panic); hung_task and softlockup are matched by the
-// kernel's messages, so a line written to /dev/kmsg stands for them.
+// killer (oom_kill), sysrq-c panics (panic), a kernel thread of a helper module sleeps in D
+// state for seconds (hung_task) or spins with preemption off (soft lockup). Before each, the same words that used to trip (a root
+// line in /dev/kmsg, a program named after them that crashes as an ordinary user) do not.
+import { basename } from "node:path";
 import { describe, expect, test } from "vitest";
 import { expectTrip, soon } from "./expect-trip.js";
 import { bootRules, buildRuleModule, markerAt, NMI_BACKTRACE, PHASE, runGuest, SYSRQ, trips } from "./harness.js";
+import { crashAsUser, crashReport, QUICK_HUNG_TASKS, QUICK_WATCHDOG, sleepingInD, spinning } from "./kernel-lines.js";
 
 const SOME = `when event hung_task as "hung task"
 when event oom_kill as "oom kill"
@@ -15,10 +18,16 @@ const OTHERS = `when event nmi_backtrace as "nmi backtrace"
 when event softlockup as "soft lockup"
 `;
 
-const HUNG_TASK = 'echo "INFO: task e2e:123 blocked for more than 120 seconds." > /dev/kmsg';
-const SOFT_LOCKUP = 'echo "watchdog: BUG: soft lockup - CPU#0 stuck for 22s! [e2e:123]" > /dev/kmsg';
+/** Lines that used to trip: the kernel's words, written by root to /dev/kmsg (a user task's write). */
+const HUNG_TASK_LINE = 'echo "INFO: task e2e:123 blocked for more than 120 seconds." > /dev/kmsg';
+const SOFT_LOCKUP_LINE = 'echo "watchdog: BUG: soft lockup - CPU#0 stuck for 22s! [e2e:123]" > /dev/kmsg';
+/** Programs named after the kernel's words, crashing as an ordinary user: the kernel logs both names. */
+const HUNG_TASK_NAME = "x blocked for more than 1 seconds";
+const SOFT_LOCKUP_NAME = "soft lockup - CPU#0 stuck for 1s!";
 /** 256 MiB of guest memory, no swap: the hog (marks every 16 MiB) is killed well before 1 GiB. */
 const OOM = { memoryMb: 256, hog: "spawn hog base:0xa0 hog:1024\nrun hog" };
+/** A soft lockup comes 2-2.4 s into the spin (past the helper's load, up to 1.5 s under TCG). */
+const SOFT_LOCKUP_AFTER = (marker: number) => ({ marker, minMs: 2000, maxMs: 5000 });
 
 describe("event in a real guest", { timeout: 180_000 }, () => {
   test("nmi_backtrace: sysrq-l trips", async () => {
@@ -31,20 +40,30 @@ describe("event in a real guest", { timeout: 180_000 }, () => {
     expectTrip(run, "nmi backtrace", soon(0x30));
   });
 
-  test("hung_task: an NMI backtrace, a soft lockup and other lines do not trip; then a hung task does", async () => {
+  test("hung_task: an NMI backtrace, the hung-task line from root and a program named after it crashing as a user do not trip; then a real hung task does", async () => {
+    const sleeper = await sleepingInD(5000);
     const run = await bootRules(SOME, {
+      files: { [`/${basename(sleeper)}`]: sleeper },
       session: `${SYSRQ}
                 arm
                 ${NMI_BACKTRACE}
-                ${SOFT_LOCKUP}
-                echo "e2e: blocked for less than a second" > /dev/kmsg
+                ${SOFT_LOCKUP_LINE}
+                ${HUNG_TASK_LINE}
+                ${crashAsUser(HUNG_TASK_NAME)}
                 sleep 1
+                ${QUICK_HUNG_TASKS}
                 mark 0x31
-                ${HUNG_TASK}`,
+                staprun -L /${basename(sleeper)}
+                sleep 6`,
     });
-    expectTrip(run, "hung task", soon(0x31));
-    expect(run.console).toContain("soft lockup - CPU#0");
-  });
+    // khungtaskd checks every second: the thread is reported 1-2 s into its sleep (past the helper's load).
+    expectTrip(run, "hung task", { marker: 0x31, minMs: 1000, maxMs: 5000 });
+    expect(run.console).toMatch(/INFO: task qt-e2e:\d+ blocked for more than 1 seconds/);
+    // The words that used to trip were logged.
+    expect(run.console).toContain("INFO: task e2e:123 blocked for more than 120 seconds.");
+    expect(run.console).toContain(crashReport(HUNG_TASK_NAME));
+    expect(run.console).toContain(`in ${HUNG_TASK_NAME}[`);
+  }, 300_000);
 
   test("oom_kill: a memory hog in a 256 MiB guest trips", async () => {
     const run = await bootRules(SOME, { memoryMb: OOM.memoryMb, session: `arm\n${OOM.hog}` });
@@ -54,18 +73,27 @@ describe("event in a real guest", { timeout: 180_000 }, () => {
     expect(run.console).toMatch(/Out of memory: Killed process \d+ \(qt-trigger\)/);
   });
 
-  test("softlockup: a hung task and an OOM kill do not trip; then a soft lockup does", async () => {
+  test("softlockup: a hung-task line, an OOM kill, the soft lockup line from root and a program named after it crashing as a user do not trip; then a real soft lockup does", async () => {
+    const spin = await spinning(4000);
     const run = await bootRules(OTHERS, {
       memoryMb: OOM.memoryMb,
+      files: { [`/${basename(spin)}`]: spin },
       session: `arm
-                ${HUNG_TASK}
+                ${HUNG_TASK_LINE}
                 ${OOM.hog}
+                ${SOFT_LOCKUP_LINE}
+                ${crashAsUser(SOFT_LOCKUP_NAME)}
                 sleep 1
+                ${QUICK_WATCHDOG}
                 mark 0x31
-                ${SOFT_LOCKUP}`,
+                staprun -L /${basename(spin)}
+                sleep 5`,
     });
-    expectTrip(run, "soft lockup", soon(0x31));
+    expectTrip(run, "soft lockup", SOFT_LOCKUP_AFTER(0x31));
+    expect(run.console).toMatch(/watchdog: BUG: soft lockup - CPU#0 stuck for \d+s! \[qt-e2e:\d+\]/);
     expect(run.console).toMatch(/Out of memory: Killed process \d+ \(qt-trigger\)/);
+    expect(run.console).toContain(crashReport(SOFT_LOCKUP_NAME));
+    expect(run.console).toContain(`in ${SOFT_LOCKUP_NAME}[`);
   });
 
   test("panic: sysrq-c trips before the guest goes down", async () => {

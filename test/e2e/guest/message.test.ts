@@ -1,8 +1,12 @@
 // `message "TEXT" N times within D` in a real guest: lines written to /dev/kmsg are
-// printed to the console (printk:console) like the kernel's own.
+// printed to the console (printk:console) like the kernel's own. `on context "kernel"`:
+// the same words from root's /dev/kmsg write and from an ordinary user's crashing program
+// do not count; from a kernel thread they do.
+import { basename } from "node:path";
 import { describe, expect, test } from "vitest";
 import { expectTrip } from "./expect-trip.js";
 import { bootRules } from "./harness.js";
+import { crashAsUser, crashReport, kernelThreadLine } from "./kernel-lines.js";
 
 const RULE = 'when message "disk on fire" 3 times within 5s as "fire"\n';
 
@@ -39,5 +43,23 @@ describe("message in a real guest", { timeout: 180_000 }, () => {
     // The lines the rule must skip did reach the console.
     expect(run.console).toContain("qtrip: e2e: disk on fire");
     expect(run.console).toContain("e2e: disk on ice");
+  });
+
+  test('on context "kernel": a user\'s crashing program and root\'s line with the words do not trip; a kernel thread\'s line does', async () => {
+    const line = await kernelThreadLine("e2e: detected stall, logged by a kernel thread");
+    const run = await bootRules('when message "detected stall" on context "kernel" as "kernel line"\n', {
+      files: { [`/${basename(line)}`]: line },
+      session: `arm
+                ${crashAsUser("detected stall")}
+                ${log("e2e: detected stall, written by root")}
+                sleep 1
+                mark 0x30
+                staprun -L /${basename(line)}
+                sleep 1`,
+    });
+    // The helper's load takes up to 1.5 s under TCG.
+    expectTrip(run, "kernel line", { marker: 0x30, minMs: 0, maxMs: 2000 });
+    expect(run.console).toContain(crashReport("detected stall"));
+    expect(run.console).toContain("e2e: detected stall, written by root");
   });
 });

@@ -66,6 +66,58 @@ static int qt_line_contains(const char *text, long len, const char *needle)
 %}`,
 };
 
+/**
+ * A kernel log line begins with a text: the kernel's own reports have a fixed start (its
+ * pr_fmt prefix), where a user's words can come only after the kernel's. Before 5.19 the
+ * line is the caller's format, with its level ("\0013") first: that is skipped.
+ */
+export const lineStart: Fragment = {
+  name: "line start",
+  c: String.raw`#include <linux/kern_levels.h>
+#include <linux/string.h>
+
+static int qt_line_starts(const char *text, long len, const char *prefix)
+{
+	long n = strlen(prefix);
+
+	if (!text)
+		return 0;
+	while (len >= 2 && text[0] == KERN_SOH_ASCII && text[1]) {
+		text += 2;
+		len -= 2;
+	}
+	return n > 0 && len >= n && memcmp(text, prefix, n) == 0;
+}`,
+  stap: String.raw`function qt_text_starts:long(text:long, len:long, prefix:string) %{
+	STAP_RETURN(qt_line_starts((const char *)(unsigned long)STAP_ARG_text, STAP_ARG_len, STAP_ARG_prefix));
+%}`,
+};
+
+/**
+ * Where the line being logged comes from, read at the log probe, which runs in the context of
+ * the printk() caller (printk:console fires in vprintk_store() since 5.19; before, the ftrace-based
+ * kprobe on vprintk_emit() adds nothing to the preempt count). A kernel thread, or any interrupt
+ * (hard, soft, NMI): no user task chose that line's words. A user task's system call or fault
+ * (the segfault report that logs its name) is neither.
+ */
+export const loggedFromKernel: Fragment = {
+  name: "logged from the kernel",
+  c: String.raw`#include <linux/preempt.h>
+#include <linux/sched.h>`,
+  stap: String.raw`function qt_logged_from_kernel:long() %{ /* pure */
+	STAP_RETURN(!in_task() || (current->flags & PF_KTHREAD));
+%}`,
+};
+
+/** The line is logged in a hard interrupt: the watchdog's hrtimer (HRTIMER_MODE_REL_HARD) logs soft lockups there. */
+export const loggedInHardIrq: Fragment = {
+  name: "logged in a hard interrupt",
+  c: String.raw`#include <linux/preempt.h>`,
+  stap: String.raw`function qt_logged_in_hardirq:long() %{ /* pure */
+	STAP_RETURN(hardirq_count() != 0);
+%}`,
+};
+
 /** Each CPU's previous tick; an idle CPU gets no ticks (NO_HZ), and the time it spent idle is not a gap. */
 export const tickTracking: Fragment = {
   name: "tick tracking",
@@ -119,12 +171,19 @@ export const noUprobes: Fragment = {
  * (kprobe handlers do not nest on a CPU). Lines printed in NMI reach vprintk_emit() when
  * they are flushed. Each expression is a SystemTap conditional on the target's kernel.
  */
+export const LOGGED_LINE_BEFORE_5_19 = {
+  probe: 'kprobe.function("vprintk_emit")',
+  /** Formats the line; 0 when it is empty. */
+  guard: "qt_logged_line()",
+  text: "qt_logged_text()",
+  length: "qt_logged_length()",
+};
+
 export const LOGGED_LINE = {
-  probe: sinceKernel("5.19", 'kernel.trace("printk:console")', 'kprobe.function("vprintk_emit")'),
-  /** Before 5.19: formats the line; 0 when it is empty. */
-  guard: sinceKernel("5.19", "1", "qt_logged_line()"),
-  text: sinceKernel("5.19", "$text", "qt_logged_text()"),
-  length: sinceKernel("5.19", "$len", "qt_logged_length()"),
+  probe: sinceKernel("5.19", 'kernel.trace("printk:console")', LOGGED_LINE_BEFORE_5_19.probe),
+  guard: sinceKernel("5.19", "1", LOGGED_LINE_BEFORE_5_19.guard),
+  text: sinceKernel("5.19", "$text", LOGGED_LINE_BEFORE_5_19.text),
+  length: sinceKernel("5.19", "$len", LOGGED_LINE_BEFORE_5_19.length),
 };
 
 /** The per-CPU buffer and the functions of LOGGED_LINE's kprobe form (the kprobe needs oldKprobeRuntime on SystemTap 4.4). */

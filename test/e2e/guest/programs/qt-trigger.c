@@ -19,6 +19,9 @@
  *   dread:DEV[xN]         N times: a marker, then an O_DIRECT read(2) of the next 4 KiB of DEV
  *   fsync:PATH[xN]        N times: write 4 KiB to PATH (created), a marker, then fsync(2) it
  *   comm:NAME             set the task's name (what `on comm` and the kernel's messages see)
+ *   uid:N                 become user N (and group N, no other groups): an ordinary user from now on
+ *   segfault:0            write through NULL: the kernel logs "NAME[PID]: segfault at 0 ... in FILE[...]",
+ *                         the task's name and its file's name, whatever words they hold
  *   fifo:PRIO             become SCHED_FIFO at PRIO: on one vCPU nothing else runs while it spins
  *   hog:MB                allocate and touch MB MiB, one MiB at a time, a marker after each 16
  *   restart:MS            a marker, then a read(2) of a timerfd that expires after MS, interrupted
@@ -49,6 +52,7 @@
 #include <pthread.h>
 #include <sched.h>
 #include <signal.h>
+#include <grp.h>
 #include <sys/io.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
@@ -401,6 +405,12 @@ static void run_step(const char *step)
 		(step[0] == 'o' ? open_path : step[0] == 'd' ? direct_read : write_fsync)(path, times);
 	} else if (!strncmp(step, "comm:", 5)) {
 		prctl(PR_SET_NAME, arg);
+	} else if (!strncmp(step, "uid:", 4)) {
+		uid_t id = strtoul(arg, NULL, 10);
+		if (setgroups(0, NULL) || setresgid(id, id, id) || setresuid(id, id, id) || getuid() != id)
+			die("cannot become user", arg);
+	} else if (!strncmp(step, "segfault:", 9)) {
+		*(volatile int *)(long)atoi(arg) = 0;
 	} else if (!strncmp(step, "fifo:", 5)) {
 		become_fifo(atoi(arg));
 	} else if (!strncmp(step, "sleepers:", 9)) {
