@@ -80,7 +80,7 @@ static inline struct qt_slot *qt_slot_of(int table, long key, int i)
 
 static void qt_inflight_start(int table, long key, u64 rules, unsigned long frame)
 {
-	struct qt_slot *free = NULL, *s = NULL;
+	struct qt_slot *s = NULL;
 	u64 start, first = U64_MAX;
 	int i;
 
