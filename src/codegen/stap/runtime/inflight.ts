@@ -84,13 +84,12 @@ static void qt_inflight_start(int table, long key, u64 rules, unsigned long fram
 	u64 start, first = U64_MAX;
 	int i;
 
-	/* Reuse the key's own slot if a missed stop left one behind ... */
+	/* The key's own slot if a missed stop left one behind; else a free one (a CAS lost to another CPU's start moves on). */
 	for (i = 0; i < QT_PROBE_RUN && !s; i++) {
 		struct qt_slot *t = qt_slot_of(table, key, i);
 		if (atomic_long_read(&t->key) == key)
 			s = t;
 	}
-	/* ... else take a free one: a start on another CPU that wins a slot sends this one on to the next free slot. */
 	for (i = 0; i < QT_PROBE_RUN && !s; i++) {
 		struct qt_slot *t = qt_slot_of(table, key, i);
 		if (atomic_long_read(&t->key) == 0 && atomic_long_cmpxchg(&t->key, 0, key) == 0) {
@@ -99,7 +98,7 @@ static void qt_inflight_start(int table, long key, u64 rules, unsigned long fram
 		}
 	}
 	if (!s) {
-		/* Every slot this key may use is taken. Counted here, said by the scan: this may run under the scheduler's locks, where printk can deadlock. */
+		/* Every slot this key may use is taken. Counted, said by the scan: this may run under the scheduler's locks. */
 		atomic_inc(&qt_untracked);
 		return;
 	}
