@@ -4,6 +4,8 @@
 // patched runtime copy), as `sudo -E` or a sudo that keeps HOME would run it: HOME and
 // XDG_CACHE_HOME naming a normal user's directory. Then with a planted cache: owned by that
 // user, writable by others, a symbolic link to the user's directory.
+// stap runs with -p1 here (parse only): what is checked is where the launcher points it; the
+// builds from that cache are test/targets/kallsyms.test.ts's.
 import { chmodSync, chownSync, lstatSync, mkdirSync, rmSync, statSync, symlinkSync } from "node:fs";
 import { join } from "node:path";
 import { beforeAll, describe, expect, test } from "vitest";
@@ -20,7 +22,7 @@ async function launch(root: string): Promise<RootRun> {
   const { outputs } = compileSource('when function "hrtimer_nanosleep" latency > 200ms\n', { fileName: "c.qt" });
   replaceFile(join(root, "root/r", outputs!.guestName), outputs!.guest);
   replaceFile(join(root, "root/r", outputs!.launcherName), outputs!.launcher, 0o755);
-  return runInRoot(root, ["HOME=/home/u", "XDG_CACHE_HOME=/home/u/.cache", "sh", `/root/r/${outputs!.launcherName}`, "-p2", "-r", t!.kernelRelease], 600_000);
+  return runInRoot(root, ["HOME=/home/u", "XDG_CACHE_HOME=/home/u/.cache", "sh", `/root/r/${outputs!.launcherName}`, "-p1", "-r", t!.kernelRelease], 600_000);
 }
 
 /** The stap options the launcher ran with: -R DIR and --sysroot=DIR. */
