@@ -44,9 +44,11 @@ export function headerRunLines(script: string): RunLine[] {
         run.build.push(words[i]!);
         continue;
       }
-      // A value may be a shell command substitution of several words: `-x $(cat /run/libvirt/qemu/DOMAIN.pid)`.
+      // A value may hold a shell command substitution of several words: `-x $(cat /run/libvirt/qemu/DOMAIN.pid)`,
+      // `-G qt_pidfile_time=$(stat -c %Y /run/libvirt/qemu/DOMAIN.pid)`.
       let value = words[++i] ?? "";
-      while (value.startsWith("$(") && !value.endsWith(")") && i + 1 < words.length) value += ` ${words[++i]}`;
+      const open = (v: string) => v.split("(").length > v.split(")").length;
+      while (open(value) && i + 1 < words.length) value += ` ${words[++i]}`;
       const { staprun, param } = load(value);
       if (staprun) run.staprun.push(...staprun);
       if (param) run.params.push(param);

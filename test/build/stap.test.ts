@@ -23,7 +23,7 @@ describe("the header's run lines", () => {
     const { host } = compileRule({ source: "when syscall latency > 1s\n" });
     expect(headerRunLines(host)).toEqual([
       { build: splitOptions(HOST_STAP_OPTIONS), staprun: ["-x", "VMM_PID"], params: [], note: "VMM_PID: the guest's QEMU process" },
-      { build: splitOptions(HOST_STAP_OPTIONS), staprun: ["-x", "$(cat /run/libvirt/qemu/DOMAIN.pid)"], params: [], note: "libvirt: DOMAIN is the guest's domain name" },
+      { build: splitOptions(HOST_STAP_OPTIONS), staprun: ["-x", "$(cat /run/libvirt/qemu/DOMAIN.pid)"], params: ["qt_pidfile_time=$(stat -c %Y /run/libvirt/qemu/DOMAIN.pid)"], note: "libvirt: DOMAIN is the guest's domain name" },
     ]);
   });
 

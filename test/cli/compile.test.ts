@@ -70,12 +70,16 @@ describe("qtrip compile", () => {
     const commands = chosen.split("\n").filter((l) => /^# {3}stap /.test(l));
     expect(commands).toEqual([
       expect.stringMatching(/^# {3}stap -g .* -x VMM_PID rule\.host\.stp {3}# VMM_PID: the guest's QEMU process$/),
-      expect.stringMatching(/^# {3}stap -g .* -x \$\(cat \/run\/libvirt\/qemu\/DOMAIN\.pid\) rule\.host\.stp {3}# libvirt: DOMAIN is the guest's domain name$/),
+      expect.stringMatching(
+        /^# {3}stap -g .* -x \$\(cat \/run\/libvirt\/qemu\/DOMAIN\.pid\) -G qt_pidfile_time=\$\(stat -c %Y \/run\/libvirt\/qemu\/DOMAIN\.pid\) rule\.host\.stp {3}# libvirt: DOMAIN is the guest's domain name$/,
+      ),
     ]);
     expect(chosen).toContain("if (target() == 0) {");
     expect(chosen).toContain("pid() == target()");
     expect(qtrip(["compile", "--libvirt-domain", "db-7.prod", "rule.qt"], dir).status).toBe(0);
-    expect(readFileSync(join(dir, "rule.host.stp"), "utf8")).toMatch(/^# {3}stap -g .* -x \$\(cat \/run\/libvirt\/qemu\/db-7\.prod\.pid\) rule\.host\.stp {3}# libvirt$/m);
+    expect(readFileSync(join(dir, "rule.host.stp"), "utf8")).toMatch(
+      /^# {3}stap -g .* -x \$\(cat \/run\/libvirt\/qemu\/db-7\.prod\.pid\) -G qt_pidfile_time=\$\(stat -c %Y \/run\/libvirt\/qemu\/db-7\.prod\.pid\) rule\.host\.stp {3}# libvirt$/m,
+    );
     expect(qtrip(["compile", "--any-guest", "rule.qt"], dir).status).toBe(0);
     const any = readFileSync(join(dir, "rule.host.stp"), "utf8");
     expect(any.split("\n").filter((l) => /^# {3}stap /.test(l))).toEqual([

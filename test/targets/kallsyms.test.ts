@@ -48,7 +48,7 @@ for (const entry of listTargets()) {
   const t = entry.target;
   const name = t ? `Debian ${t.debianVersion} (${t.kernelRelease}, SystemTap ${t.stapVersion})` : `${entry.suite}: ${entry.reason}`;
   describe.skipIf(!t)(`${name}: kprobe rules on a stock install, symbols from /proc/kallsyms`, () => {
-    const sysroot = () => `/root/.cache/qtrip/sysroot-${t!.kernelRelease}`;
+    const sysroot = () => `/var/cache/qtrip-guest/sysroot-${t!.kernelRelease}`;
     const map = () => `${sysroot()}/boot/System.map-${t!.kernelRelease}`;
 
     test("the stock root is stock: /boot's System.map is Debian's stub, the build tree has none", () => {

@@ -19,6 +19,7 @@ import { durations, refuse } from "./runtime/refuse.js";
 import { returnProbes } from "./runtime/return-probes.js";
 import { scanTimer } from "./runtime/scan-timer.js";
 import { lowerSelection } from "./selections.js";
+import { shellWord } from "../shell.js";
 import { commentText, hex, stapInt, stapString } from "./syntax.js";
 
 const UNSET_INT = "-9223372036854775808";
@@ -236,14 +237,14 @@ export function emitGuest({ plan, kernel, sourceName, sourceText, outputName }: 
     sourceText,
     file,
     role: `qtrip guest trip-wire${plan.dryRun ? " (DRY RUN: logs the trip, never writes the port)" : ""}`,
-    run: [`stap ${GUEST_STAP_OPTIONS}${defines} ${outputName}`],
+    run: [`stap ${GUEST_STAP_OPTIONS}${defines} ${shellWord(outputName)}`],
     stock: [
       "On a stock install, its launcher (beside it) says first what is missing, adds what this SystemTap needs, runs it:",
-      `  sh ${launcherName(outputName)}${defines}`,
+      `  sh ${shellWord(launcherName(outputName))}${defines}`,
     ],
     body: [
       "Runs inside the guest; needs the guest kernel's headers and a compiler there, not its debuginfo.\n" +
-        `Without a compiler: \`qtrip build ${commentText(sourceName)} --kernel GUEST_RELEASE\` on a machine with those headers,\n` +
+        `Without a compiler: \`qtrip build ${commentText(shellWord(sourceName))} --kernel GUEST_RELEASE\` on a machine with those headers,\n` +
         "then in the guest the staprun command it prints (Secure Boot: sign the module, see README).\n" +
         "The -D options keep SystemTap from stopping the script under load; without them it warns.",
       `The first rule that holds puts "qtrip: tripped: LABEL" in the kernel log${plan.dryRun ? "" : `, then writes\nbyte ${hex(file.channel.value)} to port ${hex(file.channel.port)} once; the host probe crashes the hypervisor on that write`}.\nThe consoles print the line afterwards: a busy console cannot delay the trip.`,

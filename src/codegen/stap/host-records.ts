@@ -23,6 +23,10 @@ export interface HostActionRecord {
   act: string[];
 }
 
+/** Rehearsal banners: at most LOG_BURST every LOG_INTERVAL_S seconds, so that a guest looping on the write cannot flood the host's console. */
+export const LOG_BURST = 10;
+export const LOG_INTERVAL_S = 5;
+
 export const HOST_ACTION_RECORDS: Record<HostAction, HostActionRecord> = {
   int13: {
     banner: "crashing the host with int $13 (kdump)",
@@ -46,7 +50,10 @@ export const HOST_ACTION_RECORDS: Record<HostAction, HostActionRecord> = {
   log: {
     banner: "rehearsal: logging only",
     explain: "only logs (rehearsal)",
-    doc: "Action log: rehearsal. Logs the banner for every matching write and does nothing else.",
+    doc:
+      "Action log: rehearsal. Logs the banner for a matching write and does nothing else: at most\n" +
+      `${LOG_BURST} banners every ${LOG_INTERVAL_S} s (a guest looping on the write must not flood the console with interrupts\n` +
+      "off); the writes not logged are counted, the count said at the next banner and at the end.",
     crashes: false,
     act: [],
   },

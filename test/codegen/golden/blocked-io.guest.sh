@@ -7,7 +7,7 @@ set -u
 fail() { echo "qtrip: $*" >&2; exit 1; }
 say() { echo "qtrip: $*" >&2; }
 here=$(cd "$(dirname "$0")" && pwd)
-script="$here"/'blocked-io.guest.stp'
+script="$here"/blocked-io.guest.stp
 [ -f "$script" ] || fail "$script is missing: keep it beside $0 (qtrip compile writes both)"
 [ "$(id -u)" = 0 ] || fail "run this as root: stap loads a kernel module"
 release=$(uname -r)
@@ -23,6 +23,21 @@ header() {
     [ -f "$tree/include/$1" ] && { cat "$tree/include/$1"; return; }
   done
 }
+# Where this launcher keeps what it makes, as root: root's alone, checked before use.
+umask 077
+cache() {
+  dir=
+  for part in var cache qtrip-guest; do
+    dir=$dir/$part
+    if [ "$dir" = /var/cache/qtrip-guest ] && [ ! -e "$dir" ] && [ ! -L "$dir" ]; then mkdir -m 700 "$dir" || fail "cannot make $dir"; fi
+    if [ -L "$dir" ]; then fail "$dir is a symbolic link (to $(readlink "$dir")): this launcher runs as root and trusts only a directory of root's; remove it"; fi
+    [ -d "$dir" ] || fail "$dir is not a directory: remove it"
+    owner_mode=$(stat -c '%u %a' "$dir") || fail "cannot read $dir's owner"
+    [ "${owner_mode%% *}" = 0 ] || fail "$dir is owned by uid ${owner_mode%% *}, not root: this launcher runs as root and trusts only a directory of root's; remove it"
+    [ $((0${owner_mode#* } & 022)) = 0 ] || fail "$dir is writable by others (mode ${owner_mode#* }): this launcher runs as root and trusts only a directory of root's; remove it, or chmod go-w $dir"
+  done
+  echo "$dir"
+}
 # No kprobe on the kernel: no symbol table needed.
 runtime=${SYSTEMTAP_RUNTIME:-$(dirname "$(dirname "$(readlink -f "$stap")")")/share/systemtap/runtime}
 [ -f "$runtime/runtime.h" ] || fail "SystemTap's runtime is not in $runtime (reinstall systemtap, or set SYSTEMTAP_RUNTIME)"
@@ -31,11 +46,14 @@ if header linux/task_work.h | grep -q '\btask_work_cancel_func\b' && ! grep -q '
   && grep -q '\btask_work_cancel\b' "$runtime/stp_task_work.c"; then
   # Keyed by the runtime's content and this fix: made once, reused, never the system's copy.
   key=$( (cd "$runtime" && find . -type f | LC_ALL=C sort | xargs sha256sum; echo 'fix 1 task_work_cancel_func') | sha256sum | cut -c1-16)
-  copy=${XDG_CACHE_HOME:-$HOME/.cache}/qtrip/stap-runtime-$key
+  copy=$(cache)/stap-runtime-$key || exit 1
   if [ ! -f "$copy/runtime.h" ]; then
-    mkdir -p "$(dirname "$copy")" && rm -rf "$copy.tmp" && cp -r "$runtime" "$copy.tmp" \
-      && sed -i -E 's/\btask_work_cancel\b/task_work_cancel_func/g' "$copy.tmp/stp_task_work.c" && mv "$copy.tmp" "$copy" \
-      || fail "cannot make a patched copy of SystemTap's runtime in $copy"
+    tmp=$(mktemp -d "$copy.XXXXXX") && cp -r "$runtime/." "$tmp" \
+      && sed -i -E 's/\btask_work_cancel\b/task_work_cancel_func/g' "$tmp/stp_task_work.c" \
+      || { rm -rf "$tmp"; fail "cannot make a patched copy of SystemTap's runtime in $copy"; }
+    # Another launcher may have made it meanwhile: its copy is as good.
+    mv -T "$tmp" "$copy" 2>/dev/null || rm -rf "$tmp"
+    [ -f "$copy/runtime.h" ] || fail "cannot make a patched copy of SystemTap's runtime in $copy"
   fi
   say "SystemTap's runtime does not build for $release as shipped (task_work_cancel was renamed task_work_cancel_func by a stable backport): using a patched copy, $copy"
   set -- -R "$copy" "$@"

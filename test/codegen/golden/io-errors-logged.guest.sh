@@ -7,7 +7,7 @@ set -u
 fail() { echo "qtrip: $*" >&2; exit 1; }
 say() { echo "qtrip: $*" >&2; }
 here=$(cd "$(dirname "$0")" && pwd)
-script="$here"/'io-errors-logged.guest.stp'
+script="$here"/io-errors-logged.guest.stp
 [ -f "$script" ] || fail "$script is missing: keep it beside $0 (qtrip compile writes both)"
 [ "$(id -u)" = 0 ] || fail "run this as root: stap loads a kernel module"
 release=$(uname -r)
@@ -23,17 +23,33 @@ header() {
     [ -f "$tree/include/$1" ] && { cat "$tree/include/$1"; return; }
   done
 }
+# Where this launcher keeps what it makes, as root: root's alone, checked before use.
+umask 077
+cache() {
+  dir=
+  for part in var cache qtrip-guest; do
+    dir=$dir/$part
+    if [ "$dir" = /var/cache/qtrip-guest ] && [ ! -e "$dir" ] && [ ! -L "$dir" ]; then mkdir -m 700 "$dir" || fail "cannot make $dir"; fi
+    if [ -L "$dir" ]; then fail "$dir is a symbolic link (to $(readlink "$dir")): this launcher runs as root and trusts only a directory of root's; remove it"; fi
+    [ -d "$dir" ] || fail "$dir is not a directory: remove it"
+    owner_mode=$(stat -c '%u %a' "$dir") || fail "cannot read $dir's owner"
+    [ "${owner_mode%% *}" = 0 ] || fail "$dir is owned by uid ${owner_mode%% *}, not root: this launcher runs as root and trusts only a directory of root's; remove it"
+    [ $((0${owner_mode#* } & 022)) = 0 ] || fail "$dir is writable by others (mode ${owner_mode#* }): this launcher runs as root and trusts only a directory of root's; remove it, or chmod go-w $dir"
+  done
+  echo "$dir"
+}
 # kprobe.function() probes need the kernel's symbol table (Debian's /boot/System.map is a stub):
 # the names of its functions, from /proc/kallsyms, in a private sysroot that stap reads (--sysroot).
 [ -r /proc/kallsyms ] || fail "this rule's kprobes need kernel $release's symbol table, and /proc/kallsyms is not readable (no /proc mounted, or a kernel built without CONFIG_KALLSYMS): build elsewhere with that kernel's System.map: qtrip build RULE.qt --kernel $release"
-sysroot=${XDG_CACHE_HOME:-$HOME/.cache}/qtrip/sysroot-$release
+sysroot=$(cache)/sysroot-$release || exit 1
 map=$sysroot/boot/System.map-$release
 mkdir -p "$sysroot/boot" "$sysroot/lib/modules/$release" || fail "cannot make a sysroot for SystemTap in $sysroot"
 # vmlinux's text symbols only (module symbols have a fourth field, [module]), addresses zeroed.
-awk 'NF == 3 && ($2 == "t" || $2 == "T") { print "0000000000000000", $2, $3 }' /proc/kallsyms >"$map.$$" \
-  || fail "cannot write kernel $release's symbol names from /proc/kallsyms to $map.$$"
-[ "$(wc -l <"$map.$$")" -ge 1000 ] || { rm -f "$map.$$"; fail "this rule's kprobes need kernel $release's symbol table, and /proc/kallsyms lists under 1000 functions: build elsewhere with that kernel's System.map: qtrip build RULE.qt --kernel $release"; }
-if cmp -s "$map.$$" "$map"; then rm -f "$map.$$"; else mv -f "$map.$$" "$map" || fail "cannot write $map"; fi
+new=$(mktemp "$map.XXXXXX") || fail "cannot make a file in $sysroot/boot"
+awk 'NF == 3 && ($2 == "t" || $2 == "T") { print "0000000000000000", $2, $3 }' /proc/kallsyms >"$new" \
+  || { rm -f "$new"; fail "cannot write kernel $release's symbol names from /proc/kallsyms to $new"; }
+[ "$(wc -l <"$new")" -ge 1000 ] || { rm -f "$new"; fail "this rule's kprobes need kernel $release's symbol table, and /proc/kallsyms lists under 1000 functions: build elsewhere with that kernel's System.map: qtrip build RULE.qt --kernel $release"; }
+if cmp -s "$new" "$map"; then rm -f "$new"; else mv -f "$new" "$map" || fail "cannot write $map"; fi
 for entry in "/lib/modules/$release"/*; do
   link=$sysroot/lib/modules/$release/${entry##*/}
   [ "$(readlink "$link")" = "$entry" ] || ln -sfn "$entry" "$link" || fail "cannot link $link to $entry"
@@ -47,11 +63,14 @@ if header linux/task_work.h | grep -q '\btask_work_cancel_func\b' && ! grep -q '
   && grep -q '\btask_work_cancel\b' "$runtime/stp_task_work.c"; then
   # Keyed by the runtime's content and this fix: made once, reused, never the system's copy.
   key=$( (cd "$runtime" && find . -type f | LC_ALL=C sort | xargs sha256sum; echo 'fix 1 task_work_cancel_func') | sha256sum | cut -c1-16)
-  copy=${XDG_CACHE_HOME:-$HOME/.cache}/qtrip/stap-runtime-$key
+  copy=$(cache)/stap-runtime-$key || exit 1
   if [ ! -f "$copy/runtime.h" ]; then
-    mkdir -p "$(dirname "$copy")" && rm -rf "$copy.tmp" && cp -r "$runtime" "$copy.tmp" \
-      && sed -i -E 's/\btask_work_cancel\b/task_work_cancel_func/g' "$copy.tmp/stp_task_work.c" && mv "$copy.tmp" "$copy" \
-      || fail "cannot make a patched copy of SystemTap's runtime in $copy"
+    tmp=$(mktemp -d "$copy.XXXXXX") && cp -r "$runtime/." "$tmp" \
+      && sed -i -E 's/\btask_work_cancel\b/task_work_cancel_func/g' "$tmp/stp_task_work.c" \
+      || { rm -rf "$tmp"; fail "cannot make a patched copy of SystemTap's runtime in $copy"; }
+    # Another launcher may have made it meanwhile: its copy is as good.
+    mv -T "$tmp" "$copy" 2>/dev/null || rm -rf "$tmp"
+    [ -f "$copy/runtime.h" ] || fail "cannot make a patched copy of SystemTap's runtime in $copy"
   fi
   say "SystemTap's runtime does not build for $release as shipped (task_work_cancel was renamed task_work_cancel_func by a stable backport): using a patched copy, $copy"
   set -- -R "$copy" "$@"

@@ -85,8 +85,8 @@ for (const entry of listTargets()) {
       expect(build.stdout).toBe(`wrote stall_guest.ko\nwrote stall_host.ko\nwrote stall.staprun.txt\n${commands}`);
       expect(printedStaprunCommands(build.stdout)).toEqual([
         "staprun -L stall_guest.ko pid=VALUE",
-        "staprun -L -x VMM_PID stall_host.ko                               # VMM_PID: the guest's QEMU process",
-        "staprun -L -x $(cat /run/libvirt/qemu/DOMAIN.pid) stall_host.ko   # libvirt: DOMAIN is the guest's domain name",
+        "staprun -L -x VMM_PID stall_host.ko                                                                                          # VMM_PID: the guest's QEMU process",
+        "staprun -L -x $(cat /run/libvirt/qemu/DOMAIN.pid) stall_host.ko qt_pidfile_time=$(stat -c %Y /run/libvirt/qemu/DOMAIN.pid)   # libvirt: DOMAIN is the guest's domain name",
       ]);
       expect(commands).toContain(`# In the guest (kernel ${t!.kernelRelease}), as root:`);
       expectSuiteFixes(t!, build.stderr);

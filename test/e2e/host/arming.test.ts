@@ -4,6 +4,7 @@
 // exit status 1 and qtrip's one-line message; what counts is the emulated host's
 // kernel log (kvmguest's KVM exits, qtrip's lines, the kernel's kprobes list).
 import { beforeAll, describe, expect, it } from "vitest";
+import { LOG_BURST } from "../../../src/codegen/stap/host-records.js";
 import { bootHost, hostModule, kvmRuns, matching, TRIP, type HostBoot, type LogRecord } from "./support/emulated-host.js";
 
 /** A probe point that cannot exist: the script's probe renamed. */
@@ -15,6 +16,9 @@ function renamed(from: string, to: string): (script: string) => string {
 }
 
 const STAPRUN = /^@@ staprun: /;
+
+/** The writes of the channel byte in the flood step. */
+const FLOOD = 3000;
 
 /** staprun's exit and its ERROR lines in a step. */
 function stopped(log: LogRecord[]): { exit: string[]; errors: string[] } {
@@ -83,6 +87,22 @@ describe("host script arming, in an emulated KVM host (kvm loaded by the scenari
         "refused thread -x $thread /lib/qtrip/qt_chosen.ko",
         "refused not-vmm -x 1 /lib/qtrip/qt_chosen.ko",
         "go idle; wait $VMM",
+        // A libvirt pid file left from an earlier guest, whose pid a later VMM now has (issue 23, item 6).
+        "step stale-pidfile",
+        "vmm stale outb:0x3fe:0x00",
+        'echo $VMM > /tmp/stale.pid; touch -d @$(( $(date +%s) - 600 )) /tmp/stale.pid',
+        "refused stale -x $(cat /tmp/stale.pid) /lib/qtrip/qt_chosen.ko qt_pidfile_time=$(stat -c %Y /tmp/stale.pid)",
+        "echo $VMM > /tmp/fresh.pid",
+        "arm -x $(cat /tmp/fresh.pid) /lib/qtrip/qt_chosen.ko qt_pidfile_time=$(stat -c %Y /tmp/fresh.pid) && say armed",
+        "go stale; wait $VMM",
+        "finish $STAPRUN 15; report staprun < /tmp/staprun.out",
+        // A guest looping on the channel with --host-action log (issue 23, item 5).
+        "step flood",
+        `vmm flood --quiet outbn:0x3ff:0x1f,${FLOOD}`,
+        "arm -x $VMM /lib/qtrip/qt_chosen.ko",
+        "go flood; wait $VMM",
+        "kill $STAPRUN; wait $STAPRUN",
+        'say "staprun ended"',
       ].join("\n"),
     });
   });
@@ -163,5 +183,30 @@ describe("host script arming, in an emulated KVM host (kvm loaded by the scenari
       ],
     });
     expect(matching(log, /qtrip: host probe armed/)).toEqual([]);
+  });
+
+  it("refuses a stale libvirt pid file: the pid belongs to a VMM started after the file was written", () => {
+    const log = boot.step("stale-pidfile");
+    const errors = stopped(log).errors;
+    expect(errors[0]).toMatch(/^ERROR: qtrip: -x \d+ \('kvmguest'\) started \d+ s after its pid file was written: the pid file is stale and the pid now belongs to another process \(is the guest running\?\)$/);
+    expect(matching(log, /^@@ exited rc=/)[0]).toBe("@@ exited rc=1");
+    // The same VMM with a pid file written after it started arms, trips, and the script ends with it.
+    expect(matching(log, /^@@ armed$/)).toHaveLength(1);
+    expect(matching(log, TRIP)).toHaveLength(0); // it wrote only to port 0x3fe
+    expect(errors[1]).toMatch(/^ERROR: qtrip: the guest's VMM process \(pid \d+\) has exited: host probe disarmed/);
+  });
+
+  it("rate-limits the log action's banners for a guest looping on the write, and counts every write it did not log", () => {
+    const log = boot.step("flood");
+    expect(matching(log, /^kvmguest flood pid \d+: KVM_RUN returned #\d+ exit hlt/)).toEqual([expect.stringMatching(new RegExp(`#${FLOOD + 1} exit hlt: done$`))]);
+    const banners = matching(log, TRIP);
+    expect(banners.length).toBeGreaterThan(0);
+    expect(banners.length).toBeLessThanOrEqual(LOG_BURST * 4);
+    const said = (line: string, pattern: RegExp) => Number(pattern.exec(line)?.[1] ?? 0);
+    const inBanners = banners.reduce((n, b) => n + said(b, /\((\d+) earlier writes not logged: at most 10 banners every 5 s\)$/), 0);
+    const atEnd = matching(log, /^qtrip: \d+ writes of the channel byte since the last banner were not logged/);
+    expect(atEnd).toHaveLength(1);
+    // Every write is either a banner or in a count.
+    expect(banners.length + inBanners + said(atEnd[0]!, /^qtrip: (\d+) writes/)).toBe(FLOOD);
   });
 });

@@ -5,7 +5,8 @@
 // boots, and vmcore-dmesg reads the crashed kernel's log, banner included, out of
 // /proc/vmcore. Everything asserted is in the emulated host's kernel log or the dump.
 //
-// Each case is one boot (15–20 s under TCG): all four run in CI.
+// Each case is one boot (15–20 s under TCG): all four run in CI. Between arming with a crash
+// kernel and the trip, one more step unloads it (kexec -p -u) and trips: the host must stay up.
 import { beforeAll, describe, expect, it } from "vitest";
 import type { HostAction } from "../../../src/codegen/stap/index.js";
 import { KERNEL_PROBES } from "./support/emulated-host.js";
@@ -62,6 +63,22 @@ describe.each(cases)("host script, action $action, probe point $probe, with kdum
   it("arms once kexec -p has loaded a crash kernel", () => {
     expect(matching(boot.step("kexec"), /^@@ kexec -p /)).toEqual(["@@ kexec -p rc=0 kexec_crash_loaded=1"]);
     expect(matching(boot.step("arm"), /^@@ armed$/)).toHaveLength(1);
+  });
+
+  it("armed, then the crash kernel unloaded: the trip logs why, does not crash the host, and the script ends", () => {
+    const log = boot.step("unloaded");
+    expect(matching(log, /^@@ (armed|kexec -p -u|the host survived|exited|still running)/)).toEqual([
+      "@@ armed",
+      "@@ kexec -p -u rc=0 kexec_crash_loaded=0",
+      "@@ the host survived the trip",
+      "@@ exited rc=1",
+    ]);
+    expect(matching(log, TRIP)).toEqual([
+      expect.stringMatching(/; NOT crashing: no crash kernel is loaded any more \(unloaded since the script armed\), and a crash would leave no dump; host probe disarmed$/),
+    ]);
+    expect(matching(log, /^@@ staprun: ERROR/)).toEqual(["@@ staprun: ERROR: qtrip: no crash kernel was loaded at the trip: the host was not crashed; host probe disarmed"]);
+    expect(kvmRuns(log, "unloaded").map((r) => r.returned?.exit)).toEqual(["exit io out port 0x3ff size 1 count 1 data 1f", "exit hlt: done"]);
+    expect(matching(log, /^@@ kexec -p rc=0 kexec_crash_loaded=1$/)).toHaveLength(1); // loaded again for the next step
   });
 
   it("crashes the host in the vCPU thread, before KVM_RUN returns (console)", () => {

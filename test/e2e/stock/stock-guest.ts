@@ -147,4 +147,4 @@ export function warmedFor(stock: StockImage, scriptName: string, script: string)
 }
 
 /** Session lines that empty the guest's SystemTap cache first (on the snapshot): the user's first, cold run. */
-export const COLD_CACHE = "rm -rf /newroot/root/.systemtap /newroot/root/.cache/qtrip";
+export const COLD_CACHE = "rm -rf /newroot/root/.systemtap /newroot/root/.cache/qtrip /newroot/var/cache/qtrip-guest";

@@ -31,7 +31,7 @@ struct qt_slot {
 
 static struct qt_slot qt_inflight[QT_TABLES][QT_INFLIGHT_SLOTS];
 static atomic_t qt_occupied[QT_TABLES];	/* slots in use: a stop of an empty table (every unwatched task's) is one load */
-static atomic_t qt_untracked;	/* starts not timed: a table was full */
+static atomic_t qt_untracked;	/* starts not timed: every slot their key may use was taken */
 static int qt_untracked_said;	/* how many of them the scan has reported */
 
 /* A table's scan timer (runtime/scan-timer.ts): due is when it fires, S64_MAX while off or scanning; else it only moves earlier. */
@@ -80,29 +80,29 @@ static inline struct qt_slot *qt_slot_of(int table, long key, int i)
 
 static void qt_inflight_start(int table, long key, u64 rules, unsigned long frame)
 {
-	struct qt_slot *free = NULL, *s = NULL;
+	struct qt_slot *s = NULL;
 	u64 start, first = U64_MAX;
 	int i;
 	if (!key) /* 0 marks a free slot: the idle tasks' thread id, never timed */
 		return;
 
-	/* Reuse the key's own slot if a missed stop left one behind; else the first free one. */
+	/* The key's own slot if a missed stop left one behind; else a free one (a CAS lost to another CPU's start moves on). */
 	for (i = 0; i < QT_PROBE_RUN && !s; i++) {
 		struct qt_slot *t = qt_slot_of(table, key, i);
-		long owner = atomic_long_read(&t->key);
-		if (owner == key)
+		if (atomic_long_read(&t->key) == key)
 			s = t;
-		else if (owner == 0 && !free)
-			free = t;
+	}
+	for (i = 0; i < QT_PROBE_RUN && !s; i++) {
+		struct qt_slot *t = qt_slot_of(table, key, i);
+		if (atomic_long_read(&t->key) == 0 && atomic_long_cmpxchg(&t->key, 0, key) == 0) {
+			s = t;
+			atomic_inc(&qt_occupied[table]);
+		}
 	}
 	if (!s) {
-		if (!free || atomic_long_cmpxchg(&free->key, 0, key) != 0) {
-			/* Counted here, said by the scan: this may run under the scheduler's locks, where printk can deadlock. */
-			atomic_inc(&qt_untracked);
-			return;
-		}
-		s = free;
-		atomic_inc(&qt_occupied[table]);
+		/* Every slot this key may use is taken. Counted, said by the scan: this may run under the scheduler's locks. */
+		atomic_inc(&qt_untracked);
+		return;
 	}
 	WRITE_ONCE(s->start, 0);
 	smp_wmb();

@@ -44,9 +44,9 @@ static u64 qt_scan(int table, u32 *late_counts, u64 *next)
 	u64 now = ktime_get_mono_fast_ns(), found = 0;
 	int i, r, untracked = atomic_read(&qt_untracked);
 
-	/* A trip-wire that stops seeing says so while armed (the timer's context may printk). */
+	/* A trip-wire that stops seeing says so while armed; deferred like the trip's line: a direct print could drain the console backlog here, in hard-IRQ context, and delay the scan. */
 	if (untracked != qt_untracked_said && printk_ratelimit()) {
-		printk(KERN_WARNING "qtrip: %d starts not timed so far: an in-flight table is full (raise -DQT_INFLIGHT_SLOTS)\n", untracked);
+		qt_log_deferred(KERN_WARNING "qtrip: %d starts not timed so far: all %d slots an in-flight table offers their key were taken (the table is full or crowded there: raise -DQT_INFLIGHT_SLOTS)\n", untracked, QT_PROBE_RUN);
 		qt_untracked_said = untracked;
 	}
 	qt_say_skipped("so far", 1);

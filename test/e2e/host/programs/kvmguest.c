@@ -12,11 +12,13 @@
  *        storm:PORT:MS                                    (out dx,al to PORT in a loop for MS ms: an exit
  *                                                          storm; these exits are not logged)
  *        pause:TENTHS   (an OUT to port 0x7f: kvmguest sleeps TENTHS/10 s before the next KVM_RUN)
+ *        outbn:PORT:BYTE,N                                (N times: AL then one OUT, in a loop)
  *
  * Around every KVM_RUN it writes a line to /dev/kmsg, so the kernel log clock
  * shows when the vCPU entered the kernel and whether KVM_RUN ever came back:
  *   kvmguest NAME pid P: KVM_RUN enter #N
  *   kvmguest NAME pid P: KVM_RUN returned #N exit io out port 0x3ff size 1 count 1 data 1f
+ * With --quiet it writes only the last line (hlt: its number counts the exits), for loops.
  * With --wait-for it sets everything up, prints "ready" and waits for PATH to exist
  * before the first KVM_RUN (so a probe can be limited to this pid first).
  * With --vcpus N (N > 1) vCPU K's lines are labelled NAME/vK, and the N threads, once
@@ -51,6 +53,7 @@ static int kmsg = -1;
 static uint8_t *mem;
 static int nvcpus = 1;
 static int hot_add;
+static int quiet_all; /* --quiet */
 static const char *wait_for;
 static int kvm, vm, run_size;
 static pthread_barrier_t start;
@@ -171,6 +174,17 @@ static int emit(const char *op, uint8_t **pc, size_t *data_used)
 			*p++ = 0xb8, *p++ = 0x00, *p++ = 0x55;                 /* mov ax, 0x5500 */
 			*p++ = 0xb0, *p++ = value;                             /* mov al, value */
 			*p++ = 0xee;                                           /* out dx, al */
+		} else if (!strcmp(kind, "outbn")) {
+			char *end;
+			unsigned n = strtoul(list, &end, 0), times = *end == ',' ? strtoul(end + 1, NULL, 0) : 0;
+			value = n;
+			if (times < 1 || times > 0xffff)
+				return 0;
+			*p++ = 0xb9, *p++ = times & 0xff, *p++ = times >> 8;   /* mov cx, times */
+			*p++ = 0xb8, *p++ = 0x00, *p++ = 0x55;                 /* again: mov ax, 0x5500 */
+			*p++ = 0xb0, *p++ = value;                             /* mov al, value */
+			*p++ = 0xee;                                           /* out dx, al */
+			*p++ = 0xe2, *p++ = 0xf8;                              /* loop again (-8) */
 		} else if (!strcmp(kind, "outw")) {
 			*p++ = 0xb8, *p++ = value, *p++ = value >> 8;          /* mov ax, value */
 			*p++ = 0xef;                                           /* out dx, ax */
@@ -225,7 +239,7 @@ static void *vcpu_thread(void *arg)
 
 	int quiet = 0; /* the last exit was a storm's: its KVM_RUNs are not logged either */
 	for (int n = 1;; n++) {
-		if (!quiet)
+		if (!quiet && !quiet_all)
 			say("KVM_RUN enter #%d", n);
 		if (ioctl(vcpu, KVM_RUN, 0) < 0) {
 			/* A signal (SIGSTOP and SIGCONT too) ends KVM_RUN early: run again, as a VMM does. */
@@ -245,7 +259,8 @@ static void *vcpu_thread(void *arg)
 				break;
 			for (unsigned b = 0, at = 0; b < len && b < 16; b++)
 				at += sprintf(hexdata + at, b ? " %02x" : "%02x", data[b]);
-			say("KVM_RUN returned #%d exit io %s port 0x%x size %u count %u data %s", n,
+			if (!quiet_all)
+				say("KVM_RUN returned #%d exit io %s port 0x%x size %u count %u data %s", n,
 			    run->io.direction == KVM_EXIT_IO_OUT ? "out" : "in", run->io.port, run->io.size,
 			    run->io.count, hexdata);
 			if (run->io.port == PAUSE_PORT && run->io.direction == KVM_EXIT_IO_OUT)
@@ -267,7 +282,10 @@ int main(int argc, char **argv)
 	int i = 1;
 
 	for (; i + 1 < argc && argv[i][0] == '-'; i += 2) {
-		if (!strcmp(argv[i], "--label"))
+		if (!strcmp(argv[i], "--quiet")) {
+			quiet_all = 1;
+			i--;
+		} else if (!strcmp(argv[i], "--label"))
 			label = argv[i + 1];
 		else if (!strcmp(argv[i], "--wait-for"))
 			wait_for = argv[i + 1];

@@ -27,6 +27,18 @@ const refusal = [
   "kill $refused 2>/dev/null; wait $refused",
 ];
 
+/** Armed with a crash kernel that is unloaded before the trip (issue 23, item 4): the trip must not crash the host. */
+const unloaded = [
+  "step unloaded",
+  "vmm unloaded outb:0x3ff:0x1f",
+  "arm -x $VMM /lib/qtrip/qt_crash.ko && say armed",
+  'kexec -p -u; say "kexec -p -u rc=$? kexec_crash_loaded=$(cat /sys/kernel/kexec_crash_loaded)"',
+  "go unloaded; wait $VMM",
+  'say "the host survived the trip"',
+  "finish $STAPRUN 15; report staprun < /tmp/staprun.out",
+  "load_crash_kernel",
+];
+
 /** Boots the crash scenario; `refusal: false` skips the refusal steps (for the benchmark); `target`: on that suite's kernel, built by its stap. */
 export async function crashBoot(
   action: HostAction,
@@ -44,6 +56,7 @@ export async function crashBoot(
       ...(opts.refusal === false ? [] : refusal),
       "step kexec",
       "load_crash_kernel",
+      ...(opts.refusal === false ? [] : unloaded),
       "step arm",
       // Two writes to another port first: the tripping KVM_RUN is a warm one.
       "vmm trip outb:0x3fe:0x00 outb:0x3fe:0x01 outb:0x3ff:0x1f outb:0x3fe:0x02",
