@@ -40,7 +40,8 @@ test("every diagnostic code in src/ has a UI case, and every case a .qt file", (
     expect(cases, f).toContain(f.slice(0, -7));
     for (const [, code] of readFileSync(join(dir, f), "utf8").matchAll(/ \[([EW]\d{4})\]$/gm)) shown.add(code!);
   }
-  const codes = new Set(sourceFiles(join(repoRoot, "src")).flatMap((f) => [...readFileSync(f, "utf8").matchAll(/"([EW]\d{4})"/g)].map((m) => m[1]!)));
+  // Rule files' codes; a capture's (src/report, E09xx) are not a rule file's: test/report/codes.test.ts has those.
+  const codes = new Set(sourceFiles(join(repoRoot, "src")).filter((f) => !f.includes("/src/report/")).flatMap((f) => [...readFileSync(f, "utf8").matchAll(/"([EW]\d{4})"/g)].map((m) => m[1]!)));
   expect([...codes].filter((c) => !shown.has(c)).sort()).toEqual([]);
 });
 

@@ -92,7 +92,7 @@ describe("ftrace host script", () => {
   test("the run line and the default domain follow --libvirt-domain; the threshold is the largest", () => {
     const { host } = compile("when syscall latency > 1s\nwhen syscall latency > 2500ms\n", { fileName: "r.qt", hostBackend: "ftrace", libvirtDomain: "db-7" });
     expect(host).toContain("#   sh r.host.sh   # libvirt domain db-7 (compiled in); -x VMM_PID chooses another guest");
-    expect(host).toContain("QT_DOMAIN='db-7'");
+    expect(host).toContain("QT_DOMAIN=db-7");
     expect(host).toContain("QT_THRESHOLD_NS=2500000000");
     expect(host).toContain("QT_ACTION=freeze");
   });

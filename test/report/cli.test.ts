@@ -64,7 +64,7 @@ describe("qtrip report", () => {
     expect(r.status).toBe(1);
     expect(r.stderr).toMatch(/^cap\/meta\.json:2:3: error: meta\.json: 'tripTimestamp' expected a number \[E0904\]\n/);
     writeFileSync(join(dir, "cap/meta.json"), '{\n  "tripTimestamp": 1,\n');
-    expect(qtrip(["report", "cap"], dir).stderr).toMatch(/^cap\/meta\.json:3:1: error: meta\.json is not JSON: /);
+    expect(qtrip(["report", "cap"], dir).stderr).toMatch(/^cap\/meta\.json:3:1: error: meta\.json is not JSON: .* \[E0903\]\n/);
   });
 
   test("meta.json as the ftrace backend's freeze writes it: channel {port, value}, an action, and no trip record", () => {

@@ -62,8 +62,12 @@ function provokeLines(helper: string, symbol?: string): string {
   return `mark 0x30\nstaprun -L /${basename(helper)} ${lock}\nmark 0x31`;
 }
 
+// CI's time budget: the 6.1 case (its NMI path is unchanged: deferred) and the control (a 60 s
+// hang) run only with QTRIP_EXTRA=1; the 5.10 trip, the one the fix is for, always runs.
+const extra = process.env.QTRIP_EXTRA === "1";
+
 describe("event warn in an NMI, in a real guest", { timeout: 900_000 }, () => {
-  test("Debian 12 (6.1): a WARN in an NMI trips", async () => {
+  test.skipIf(!extra)("Debian 12 (6.1): a WARN in an NMI trips", async () => {
     const helper = await buildModule(HELPER, "-g");
     const run = await bootRules(RULE, { files: { [`/${basename(helper)}`]: helper }, session: `arm\n${provokeLines(helper)}` });
     expectTrip(run, "warn", { marker: 0x30, minMs: 0, maxMs: 1500 });
@@ -101,7 +105,7 @@ describe("event warn in an NMI, in a real guest", { timeout: 900_000 }, () => {
     expect(at).toBeLessThan(markerAt(run, 0x31));
   });
 
-  test.skipIf(!bullseye)("control: logged through vprintk_emit() in that NMI, the trip spins on logbuf_lock and the guest hangs", async () => {
+  test.skipIf(!bullseye || !extra)("control: logged through vprintk_emit() in that NMI, the trip spins on logbuf_lock and the guest hangs", async () => {
     const edit = (script: string) => {
       if (!script.includes("\tif (in_nmi())\n\t\tvprintk(fmt, args);")) throw new Error("the trip no longer logs through vprintk() in an NMI");
       return script.replace("\tif (in_nmi())\n\t\tvprintk(fmt, args);", "\tif (0)\n\t\tvprintk(fmt, args);");

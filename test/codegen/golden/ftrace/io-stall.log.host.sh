@@ -38,7 +38,7 @@ QT_ACTION=log
 QT_PORT=0x3ff
 QT_VALUE=0x1f
 QT_CHANNEL_FILTER='rw == 1 && port == 0x3ff && size == 1 && count == 1 && val == 0x1f'
-QT_CASE_TEXT='00312349'
+QT_CASE_TEXT=00312349
 QT_CASE_NAME=00312349
 QT_CASE_JSON='"00312349"'
 QT_TITLE_JSON='"vda requests hang"'
