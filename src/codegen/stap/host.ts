@@ -58,7 +58,7 @@ function actFragment(action: HostAction): Fragment {
   return {
     name: `action ${action}`,
     requires: record.crashes ? [refuse] : [],
-    ...(record.crashes ? {} : { probes: ["end"] }),
+    ...(record.crashes ? {} : { probes: ["end", "error"] }),
     c: [
       "#include <linux/atomic.h>",
       ...(record.crashes ? ["#include <linux/kexec.h>"] : ["#include <linux/ratelimit.h>"]),
@@ -103,8 +103,9 @@ function actFragment(action: HostAction): Fragment {
         ? []
         : [
             "",
-            "# The writes not logged since the last banner, when the script ends.",
-            "probe end {",
+            "# The writes not logged since the last banner, when the script ends (error: it ended by",
+            "# qt_refuse, e.g. the VMM exited, and then SystemTap runs no end probe).",
+            "probe end, error {",
             "\tqt_log_not_logged()",
             "}",
             "",
