@@ -36,8 +36,9 @@ describe("qtrip build for the test kernel", { timeout: 600_000 }, () => {
     const commands = readFileSync(join(dir, "stall.staprun.txt"), "utf8");
     expect(commands.split("\n").filter((l) => l && !l.startsWith("#"))).toEqual([
       "staprun -L stall_guest.ko pid=VALUE",
-      "staprun -L -x VMM_PID stall_host.ko                               # VMM_PID: the guest's QEMU process",
-      "staprun -L -x $(cat /run/libvirt/qemu/DOMAIN.pid) stall_host.ko   # libvirt: DOMAIN is the guest's domain name",
+      // The libvirt line passes the pid file's time: the host module refuses a stale pid file (issue 23, item 6).
+      `staprun -L -x VMM_PID stall_host.ko${" ".repeat(90)}# VMM_PID: the guest's QEMU process`,
+      "staprun -L -x $(cat /run/libvirt/qemu/DOMAIN.pid) stall_host.ko qt_pidfile_time=$(stat -c %Y /run/libvirt/qemu/DOMAIN.pid)   # libvirt: DOMAIN is the guest's domain name",
     ]);
     expect(commands).toContain(`# In the guest (kernel ${kernelRelease}), as root:`);
     expect(commands).toContain("unload with: staprun -d stall_guest");
