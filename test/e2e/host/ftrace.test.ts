@@ -49,9 +49,10 @@ capture_report() {
 	report meta < $1/meta.json
 	grep ': kvm_pio: ' $1/trace.txt | report pio
 	grep -A 8 '<stack trace>' $1/trace.txt | report stack
-	# The thread's own records: an interrupt taken between the trip's record and the traceoff
-	# trigger (which runs after the record is committed) is the CPU's, shown on whatever thread ran.
-	grep -v '<stack trace>' $1/trace.txt | grep -E -- "-$2 +\[" | grep -vE ': (irq_handler_(entry|exit)|softirq_(entry|exit|raise)): ' | tail -n 2 | report last
+	# The thread's own records, in task context: an interrupt taken between the trip's record and
+	# the traceoff trigger (which runs after the record is committed) records what it does (its
+	# entry and exit, the wake-ups it makes) with h or s as the third flag, on whatever thread ran.
+	grep -v '<stack trace>' $1/trace.txt | grep -E -- "-$2 +\[" | grep -vE -- '\] [^ ]{2}[hsH]' | tail -n 2 | report last
 	tail -n 1 $1/trace.txt | report tail
 	say "trace records: $(grep -c ': ' $1/trace.txt) sched: $(grep -c sched_switch $1/trace.txt) exits: $(grep -c kvm_exit $1/trace.txt)"
 }
