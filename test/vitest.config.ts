@@ -1,5 +1,9 @@
 import { defineConfig } from "vitest/config";
 
+/** SystemTap's build cache for the tests, in the machine's cache beside the runtime copy (test/global-setup.ts). */
+const SYSTEMTAP_DIR = process.env.SYSTEMTAP_DIR ?? "/var/cache/qtrip/systemtap";
+process.env.SYSTEMTAP_DIR = SYSTEMTAP_DIR;
+
 export default defineConfig({
   test: {
     include: ["test/**/*.test.ts"],
@@ -7,5 +11,7 @@ export default defineConfig({
     maxWorkers: 2,
     testTimeout: 120_000,
     hookTimeout: 600_000,
+    globalSetup: ["test/global-setup.ts"],
+    env: { SYSTEMTAP_DIR },
   },
 });

@@ -3,14 +3,18 @@
 // with the patched runtime copy that .ci/install prepares. Nothing is loaded:
 // `stap -p4` stops after building the module.
 import { spawn } from "node:child_process";
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, realpathSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 
 export const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
 export const kernelRelease: string = JSON.parse(readFileSync(join(repoRoot, "package.json"), "utf8")).config.testKernel;
-export const stapRuntime = join(repoRoot, ".cache/stap-runtime");
+/**
+ * The patched runtime copy .ci/install made, by its real path: .cache/stap-runtime links to
+ * /var/cache/qtrip/stap-runtime-KEY, and SystemTap keys its build cache by that path.
+ */
+export const stapRuntime = existsSync(join(repoRoot, ".cache/stap-runtime")) ? realpathSync(join(repoRoot, ".cache/stap-runtime")) : join(repoRoot, ".cache/stap-runtime");
 
 export interface StapResult {
   ok: boolean;
