@@ -8,7 +8,7 @@ import type { HostPlan } from "../../plan/host.js";
 import { sha256 } from "../stap/header.js";
 import { commentText, hex } from "../stap/syntax.js";
 import { embeddedLoader, LOADER_NAME, type EmbeddedLoader } from "./loader.js";
-import { shellWord } from "./shell.js";
+import { shellWord } from "../shell.js";
 
 export function bpfScriptName(base: string): string {
   return `${base}.host.sh`;

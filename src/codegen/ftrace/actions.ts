@@ -8,7 +8,7 @@ export const FTRACE_ACTIONS = ["freeze", "stacks", "log"] as const;
 export type FtraceAction = (typeof FTRACE_ACTIONS)[number];
 
 /** KVM's events of the chosen VMM's threads that the flight recorder keeps (those this kernel has). */
-const KVM_EVENTS = [
+export const KVM_EVENTS = [
   "kvm/kvm_entry",
   "kvm/kvm_exit",
   "kvm/kvm_pio",
@@ -20,7 +20,7 @@ const KVM_EVENTS = [
   "kvm/kvm_halt_poll_ns",
 ];
 /** The host's own events, every CPU: who ran instead of a vCPU thread, who woke it, where it moved; interrupts. */
-const HOST_EVENTS = [
+export const HOST_EVENTS = [
   "sched/sched_switch",
   "sched/sched_wakeup",
   "sched/sched_migrate_task",

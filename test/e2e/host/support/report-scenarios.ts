@@ -11,22 +11,10 @@ import { gunzipSync } from "node:zlib";
 import { repoRoot } from "../../../support/stap.js";
 import { fileEntry, type CpioEntry } from "../../support/cpio.js";
 import { matching, type HostBoot } from "./emulated-host.js";
+import { HOST_EVENTS, KVM_EVENTS } from "../../../../src/codegen/ftrace/actions.js";
 
-/** The events the freeze records (those a kernel lacks are skipped). */
-const EVENTS = [
-  "kvm/kvm_entry",
-  "kvm/kvm_exit",
-  "kvm/kvm_pio",
-  "kvm/kvm_userspace_exit",
-  "kvm/kvm_vcpu_wakeup",
-  "sched/sched_switch",
-  "sched/sched_wakeup",
-  "sched/sched_migrate_task",
-  "irq/irq_handler_entry",
-  "irq/irq_handler_exit",
-  "irq/softirq_entry",
-  "irq/softirq_exit",
-];
+/** The events the freeze records (src/codegen/ftrace/actions.ts; those a kernel lacks are skipped). */
+const EVENTS = [...KVM_EVENTS, ...HOST_EVENTS];
 
 const CHANNEL = "port == 0x3ff && val == 0x1f";
 
