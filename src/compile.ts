@@ -43,7 +43,16 @@ export interface CheckSourceResult {
 export interface CompileResult {
   diagnostics: Diagnostic[];
   /** Present only when the file has no error. */
-  outputs?: { guestName: string; guest: string; hostName: string; host: string; launcherName: string; launcher: string };
+  outputs?: {
+    guestName: string;
+    guest: string;
+    hostName: string;
+    host: string;
+    launcherName: string;
+    launcher: string;
+    /** The host script's companion, when its backend has one (the SystemTap backend's launcher, rule.host.sh). */
+    hostCompanion?: { name: string; text: string; mode: number };
+  };
 }
 
 /** `rule.qt` → `rule`; any other name keeps its extension out of the way too. */
@@ -102,12 +111,14 @@ export function emitScripts(checked: CheckedFile, source: string, options: Compi
   const plan = planGuest(checked, { dryRun: options.dryRun ?? false });
   const sourceName = basename(options.fileName);
   const guest = emitGuest({ plan, kernel: options.kernel ?? SUPPORTED_KERNELS, sourceName, sourceText: source, outputName: guestName });
+  const host = backend.emit(hostPlan);
   return {
     guestName,
     guest,
     launcherName: launcherName(guestName),
     launcher: emitLauncher({ scriptName: guestName, sourceName, kernelKprobes: /^probe\s[^{]*\bkprobe\.function\(/m.test(guest) }),
     hostName: backend.outputName(base),
-    host: backend.emit(hostPlan),
+    host,
+    ...(backend.companion ? { hostCompanion: backend.companion(hostPlan, host) } : {}),
   };
 }

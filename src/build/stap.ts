@@ -33,6 +33,8 @@ export function headerRunLines(script: string): RunLine[] {
   if (start < 0) throw new Error("the generated script has no 'Run, as root:' header");
   const out: RunLine[] = [];
   for (const line of lines.slice(start + 1)) {
+    // The launcher's line (`sh rule.host.sh …`) runs the stap command below it: not a build of its own.
+    if (/^#\s+sh\s/.test(line)) continue;
     const m = /^#\s+stap\s+(.*?)\s*(?:#\s*(.*))?$/.exec(line);
     if (!m) break;
     const words = m[1]!.split(/\s+/);

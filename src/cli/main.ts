@@ -125,11 +125,12 @@ function compileCommand(paths: string[], flags: CompileFlags, io: Io): number {
   }
   const outputs = loaded.flatMap(({ path, result }) => {
     const dir = flags.output ?? dirname(path);
-    const { guestName, guest, hostName, host, launcherName, launcher } = result.outputs!;
+    const { guestName, guest, hostName, host, launcherName, launcher, hostCompanion } = result.outputs!;
     return [
       { path: join(dir, guestName), text: guest },
       { path: join(dir, launcherName), text: launcher, mode: 0o755 },
       { path: join(dir, hostName), text: host },
+      ...(hostCompanion ? [{ path: join(dir, hostCompanion.name), text: hostCompanion.text, mode: hostCompanion.mode }] : []),
     ];
   });
   const targets = new Set<string>();

@@ -32,6 +32,8 @@ export interface HostBackend {
   usageProblem?(choice: HostChoice): string | undefined;
   /** The host script. The plan's action and probe are among the backend's (hostChoiceProblem said so). */
   emit(plan: HostPlan): string;
+  /** A companion the host script's header names, written beside it: a launcher that checks the host before anything runs. */
+  companion?(plan: HostPlan, script: string): { name: string; text: string; mode: number };
   /** What the host side does, in plain words, one paragraph a line (for `qtrip explain`). */
   explain(plan: HostPlan): string[];
 }

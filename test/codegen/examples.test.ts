@@ -29,6 +29,9 @@ describe("examples", () => {
     await expect(outputs.guest).toMatchFileSnapshot(`golden/${outputs.guestName}`);
     await expect(outputs.launcher).toMatchFileSnapshot(`golden/${outputs.launcherName}`);
     await expect(outputs.host).toMatchFileSnapshot(`golden/${outputs.hostName}`);
+    // The SystemTap host backend's launcher, rule.host.sh.
+    expect(outputs.hostCompanion?.name).toBe(outputs.hostName.replace(/\.stp$/, ".sh"));
+    await expect(outputs.hostCompanion!.text).toMatchFileSnapshot(`golden/${outputs.hostCompanion!.name}`);
   });
 
   test.each(examples)("%s: the guest script builds with stap -p4", async (name) => {

@@ -84,15 +84,22 @@ describe("file names are data", () => {
         expect(code(out.launcher)).toEqual(code(base.launcher));
         const assigned = sh(["-c", `here=/x\n${assignment(out.launcher)}\nprintf %s "$script"`]);
         expect(assigned.stdout).toBe(`/x/${utf8(out.guestName)}`);
+        // The host's launcher (the SystemTap backend's rule.host.sh) the same way.
+        const hostLauncher = out.hostCompanion!.text;
+        writeFileSync(launcher, hostLauncher);
+        expect(sh(["-n", launcher]).status).toBe(0);
+        expect(code(hostLauncher)).toEqual(code(base.hostCompanion!.text));
+        expect(sh(["-c", `here=/x\n${assignment(hostLauncher)}\nprintf %s "$script"`]).stdout).toBe(`/x/${utf8(out.hostName)}`);
         // The header lines are comments and nothing else.
-        for (const [text, baseText] of [[out.guest, base.guest], [out.host, base.host], [out.launcher, base.launcher]]) {
+        for (const [text, baseText] of [[out.guest, base.guest], [out.host, base.host], [out.launcher, base.launcher], [out.hostCompanion!.text, base.hostCompanion!.text]]) {
           const head = (t: string) => t.slice(0, t.search(/^[^#]/m));
           expect(head(text).split("\n").length).toBe(head(baseText).split("\n").length);
         }
         // The commands the headers show take the file name as one word (a control character shows as a space).
         // eslint-disable-next-line no-control-regex
         const shown = (n: string) => utf8(n).replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g, " ");
-        expect(words(runCommands(out.host)[0]).at(-1)).toBe(shown(out.hostName));
+        expect(words(runCommands(out.host)[0])).toEqual(["sh", shown(out.hostCompanion!.name), "-x", "VMM_PID"]);
+        expect(words(runCommands(out.host)[1]).at(-1)).toBe(shown(out.hostName));
         expect(words(runCommands(out.guest)[0]).at(-1)).toBe(shown(out.guestName));
       }),
       { numRuns: RUNS },
@@ -103,11 +110,12 @@ describe("file names are data", () => {
     const planted = join(dir, "pwned");
     const out = compile('a\nprobe begin { printf("pwned") }\n#', `$(touch ${planted})`);
     expect(out.host).not.toMatch(/^probe begin \{ printf/m);
-    expect(words(runCommands(out.host)[0])).toEqual([
+    expect(words(runCommands(out.host)[0])).toEqual(["sh", 'a probe begin { printf("pwned") } #.host.sh', "-x", "VMM_PID"]);
+    expect(words(runCommands(out.host)[1])).toEqual([
       "stap", "-g", "--suppress-handler-errors", "-DSTP_NO_OVERLOAD", "-DMAXSKIPPED=1000000", "-x", "VMM_PID", 'a probe begin { printf("pwned") } #.host.stp',
     ]);
     // The libvirt command reads the domain's pid file, named by the domain as data: the shell runs nothing from it.
-    words(runCommands(out.host)[1]);
+    words(runCommands(out.host)[2]);
     expect(existsSync(planted)).toBe(false);
   });
 });

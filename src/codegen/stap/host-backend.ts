@@ -5,6 +5,7 @@ import type { HostBackend } from "../host-backends.js";
 import { emitHost, hostScriptName } from "./host.js";
 import { HOST_ACTION_RECORDS, HOST_ACTIONS, HOST_PROBE_RECORDS, HOST_PROBES, type HostAction, type HostProbe } from "./host-records.js";
 import { SUPPORTED_KERNELS } from "./kernel.js";
+import { emitLauncher, launcherName } from "./launcher.js";
 
 export const stapHost: HostBackend = {
   name: "stap",
@@ -18,6 +19,15 @@ export const stapHost: HostBackend = {
       ? `--host-probe ${probe} finds QEMU through the chosen guest's VMM process (stap -x PID): it cannot be combined with --any-guest`
       : undefined,
   emit: emitHost,
+  // rule.host.sh: says before anything is built what this host lacks (a locked-down kernel first), then runs stap.
+  companion: (plan, script) => {
+    const scriptName = hostScriptName(plan.outputBase);
+    return {
+      name: launcherName(scriptName),
+      text: emitLauncher({ scriptName, sourceName: plan.source.name, role: "host", kernelKprobes: /^probe\s[^{]*\bkprobe\.function\(/m.test(script) }),
+      mode: 0o755,
+    };
+  },
   explain: ({ action, probe, vmm }) => [
     `The host probe (${probe}) sees that write ${probe === "qemu" ? "in QEMU, once the exit has reached user space" : "in KVM"}, ${
       vmm.kind === "any"

@@ -11,6 +11,7 @@ import { chosenGuest, IN_CHOSEN_VMM, NO_GUEST_CHOSEN } from "./runtime/host-gues
 import { moduleSymbols } from "./runtime/kernel-facts.js";
 import { refuse } from "./runtime/refuse.js";
 import { shellWord } from "../shell.js";
+import { launcherName } from "./launcher.js";
 import { commentText, hex, stapString } from "./syntax.js";
 
 /** `rule` → `rule.host.stp` */
@@ -148,8 +149,11 @@ function runLines(outputName: string, anyGuest: boolean, libvirtDomain: string |
   const script = shellWord(outputName);
   // With the pid file's time, the script refuses a pid that a later process has taken over (a stale pid file).
   const pidFile = shellWord(`/run/libvirt/qemu/${libvirtDomain ?? "DOMAIN"}.pid`);
-  if (anyGuest) return [`${stap} ${script}   # ANY guest on this host can trip it (--any-guest)`];
+  // The launcher beside it checks the host first (a locked-down kernel, stap, headers), then runs the stap command below.
+  const launcher = `sh ${shellWord(launcherName(outputName))}`;
+  if (anyGuest) return [`${launcher}   # checks this host first, then runs:`, `${stap} ${script}   # ANY guest on this host can trip it (--any-guest)`];
   return [
+    `${launcher} -x VMM_PID   # checks this host first (a locked-down kernel, stap, headers), then runs:`,
     `${stap} -x VMM_PID ${script}   # VMM_PID: the guest's QEMU process`,
     `${stap} -x $(cat ${pidFile}) -G qt_pidfile_time=$(stat -c %Y ${pidFile}) ${script}   # libvirt${libvirtDomain ? "" : ": DOMAIN is the guest's domain name"}`,
   ];
@@ -195,6 +199,7 @@ export function emitHost(plan: HostPlan): string {
     file: plan,
     role: `qtrip host probe: action ${action}, probe point ${probe}`,
     run: runLines(outputName, anyGuest, libvirtDomain),
+    stock: ["The launcher adds what a stock SystemTap needs: a fixed runtime (-R) on Debian 11/12, -B KCFLAGS=-w on Debian 13."],
     body: [
       `Runs on the hypervisor. When a vCPU writes byte ${value} to port ${port} (one OUT of one byte),\nit logs a banner naming the case and the guest, then acts. Without a compiler there:\n\`qtrip build ${commentText(shellWord(sourceName))} --kernel GUEST_RELEASE --host-kernel HOST_RELEASE\` elsewhere, then the\nstaprun command it prints (\`staprun -L -x QEMU_PID RULE_host.ko\`).`,
       guestDoc(anyGuest),

@@ -25,6 +25,18 @@ function script(action: string): string {
   return path;
 }
 
+/** The SystemTap backend's host script and its launcher (rule.host.sh), as files to put in the host. */
+function stapHostFiles(): Record<string, string> {
+  const out = compileSource(RULE, { fileName: "rule.qt" }).outputs!;
+  const files: Record<string, string> = {};
+  for (const [name, text] of [[out.hostName, out.host], [out.hostCompanion!.name, out.hostCompanion!.text]] as const) {
+    const path = join(dir, `stap-${name}`);
+    writeFileSync(path, text);
+    files[`lib/qtrip/stap/${name}`] = path;
+  }
+  return files;
+}
+
 /** Every access the trigger must ignore, before the channel write; then a pause (the script re-arms), and the channel again. */
 const IGNORED = ["outb:0x3fe:0x1f", "outb:0x3ff:0x1e", "outw:0x3ff:0x1f", "inb:0x3ff"];
 const CHANNEL = "outb:0x3ff:0x1f";
@@ -103,6 +115,11 @@ describe("ftrace backend, Debian 12's 6.1 under lockdown=integrity as the emulat
       'say "lockdown: $(cat /sys/kernel/security/lockdown)"',
       "tracefs_state > /tmp/state-start",
       "report start < /tmp/state-start",
+      // The SystemTap backend's launcher on this host: it says, before anything is built, that no unsigned module loads here.
+      "step stap-launcher",
+      'say "stap on PATH: $(command -v stap || echo none)"',
+      'sh /lib/qtrip/stap/rule.host.sh -x $$ > /tmp/stap-launcher.out 2>&1; say "launcher exited rc=$?"',
+      "report launcher < /tmp/stap-launcher.out",
       ...freeze(2),
       // A vCPU hot-added after arming: its thread is watched once the script re-reads the VMM's threads.
       "step hot-add",
@@ -180,7 +197,7 @@ describe("ftrace backend, Debian 12's 6.1 under lockdown=integrity as the emulat
     boot = await bootHost({
       name: "ftrace-6.1",
       cmdline: ["lockdown=integrity"],
-      files: { "lib/qtrip/freeze.sh": script("freeze"), "lib/qtrip/stacks.sh": script("stacks"), "lib/qtrip/log.sh": script("log") },
+      files: { "lib/qtrip/freeze.sh": script("freeze"), "lib/qtrip/stacks.sh": script("stacks"), "lib/qtrip/log.sh": script("log"), ...stapHostFiles() },
       scenario: scenario.join("\n"),
       timeoutMs: 600_000,
     });
@@ -188,6 +205,15 @@ describe("ftrace backend, Debian 12's 6.1 under lockdown=integrity as the emulat
 
   it("runs locked down (integrity)", () => {
     expect(matching(boot.host, /^@@ lockdown: /)).toEqual(["@@ lockdown: none [integrity] confidentiality"]);
+  });
+
+  it("the SystemTap backend's launcher refuses before anything runs: this host loads no unsigned module; it names ftrace and bpf", () => {
+    const log = boot.step("stap-launcher");
+    expect(matching(log, /^@@ (stap on PATH|launcher)/)).toEqual([
+      "@@ stap on PATH: none",
+      "@@ launcher exited rc=1",
+      "@@ launcher: qtrip: this host's kernel is locked down (integrity: Secure Boot, or lockdown= on its command line) and loads no unsigned kernel module, so the SystemTap backend cannot arm here: compile the rule with --host-backend ftrace (freeze, stacks, log: tracefs only) or --host-backend bpf (panic into kdump: kernel 6.1 or later), or sign the module with a key this kernel trusts (stap --sign-module)",
+    ]);
   });
 
   freezeChecks(() => boot, 2);
