@@ -14,7 +14,9 @@ import { sampledOut, taken } from "../support/sample.js";
 import type { HostAction } from "../../../src/codegen/stap/index.js";
 import { matching, type LogRecord } from "../host/support/emulated-host.js";
 import { repoRoot } from "../../support/stap.js";
-import { chainBoot, NMI_RULE, SYSCALL_RULE, type ChainBoot, type ChainRule } from "./support/chain.js";
+import { chainBoot, freezeChainBoot, NMI_RULE, SYSCALL_RULE, THRESHOLD_MS, type ChainBoot, type ChainRule, type FreezeChainBoot } from "./support/chain.js";
+import { loadCapture, type Capture } from "../../../src/report/capture.js";
+import { analyse } from "../../../src/report/analyse.js";
 import { crash, drgn, VMM_HELPER } from "./support/debuggers.js";
 import { DUMP_LEVELS, readDump, removeDumps, type DumpLevel } from "./support/dump.js";
 import { chainFigures, dumpWritten } from "./support/figures.js";
@@ -193,5 +195,51 @@ describe.each(cases.map((c, i) => ({ ...c, sampled: taken("chain", i, cases.leng
     const filtered = findText(dumps.get(31)!, GUEST_TRIP_RECORD);
     expect(filtered.hits).toEqual([]);
     expect(filtered.present).toBeLessThan(kept.present);
+  });
+});
+
+// The ftrace backend's freeze at the end of the same chain (issue 21): no crash; the capture must cover
+// the guest's whole threshold window before the trip, and `qtrip report` must read it. Every run (no kdump: one boot).
+describe("the full chain, rule CHAIN-16, ftrace backend, action freeze: the guest's trip freezes the host's recorder", () => {
+  let boot: FreezeChainBoot;
+  let capture: Capture | undefined;
+
+  beforeAll(async () => {
+    boot = await freezeChainBoot(SYSCALL_RULE);
+    capture = boot.captureDir ? loadCapture(boot.captureDir) : undefined;
+  }, 900_000);
+
+  it("arms for the guest's QEMU; the guest's trip freezes it in the vCPU thread, and the host runs on", () => {
+    const { vmm, vcpu } = vmmThreads(boot.step("vmm"));
+    expect(vcpu).toBeGreaterThan(0);
+    expect(matching(boot.step("vmm"), /^qtrip: host script armed: /)).toEqual([expect.stringContaining(`VMM pid ${vmm} (threads `)]);
+    const trip = matching(boot.step("trip"), /^qtrip: TRIP case CHAIN-16: /);
+    expect(trip).toEqual([expect.stringContaining(`vCPU thread ${vcpu} of VMM pid ${vmm} wrote 0x1f to port 0x3ff`)]);
+    expect(matching(boot.step("trip"), /^@@ exited rc=/)).toEqual(["@@ exited rc=0"]);
+    expect(matching(boot.step("save"), /^@@ capture saved$/)).toEqual(["@@ capture saved"]);
+  });
+
+  it("the capture's meta.json names the case, the VMM, the tripping vCPU thread and the rule's threshold", () => {
+    const { vmm, vcpu } = vmmThreads(boot.step("vmm"));
+    expect(capture, "no capture read back from the host's disk").toBeDefined();
+    expect(capture!.meta).toMatchObject({ case: "CHAIN-16", vmmPid: vmm, tripTid: vcpu, thresholdNs: THRESHOLD_MS * 1e6 });
+  });
+
+  it("the capture covers the guest's whole threshold window before the trip: the buffer starts before it, and the vCPU thread's KVM events fill it", () => {
+    const { vcpu } = vmmThreads(boot.step("vmm"));
+    const analysis = analyse(capture!.trace, capture!.meta);
+    expect(analysis.window.source).toBe("threshold");
+    expect(analysis.window.ns).toBeGreaterThanOrEqual(THRESHOLD_MS * 1e6);
+    expect(analysis.buffer.wrapped).toBe(false);
+    expect(analysis.buffer.first).toBeLessThanOrEqual(capture!.meta.tripTime - THRESHOLD_MS * 1e6);
+    const thread = analysis.vcpus.find((v) => v.tid === vcpu)!;
+    expect(thread).toBeDefined();
+    // Its time over the window is accounted for, none of it unknown: the recorder saw it throughout.
+    const total = Object.values(thread.time).reduce((a, b) => a + b, 0);
+    expect(total).toBe(analysis.window.ns);
+    expect(thread.time.unknown).toBe(0);
+    const kvm = capture!.trace.events.filter((e) => e.tid === vcpu && e.kind.startsWith("kvm_") && e.t >= capture!.meta.tripTime - THRESHOLD_MS * 1e6 && e.t <= capture!.meta.tripTime);
+    expect(kvm.length).toBeGreaterThan(0);
+    console.log(`chain freeze: buffer from ${((capture!.meta.tripTime - analysis.buffer.first) / 1e6).toFixed(0)} ms before the trip; the vCPU thread's window: ${JSON.stringify(thread.time)}`);
   });
 });

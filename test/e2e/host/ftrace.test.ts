@@ -37,6 +37,13 @@ function stapHostFiles(): Record<string, string> {
   return files;
 }
 
+/** The BPF backend's host script, as a file to put in the host. */
+function bpfScript(): string {
+  const path = join(dir, "bpf.sh");
+  writeFileSync(path, compileSource(RULE, { fileName: "rule.qt", hostBackend: "bpf", hostAction: "panic" }).outputs!.host);
+  return path;
+}
+
 /** Every access the trigger must ignore, before the channel write; then a pause (the script re-arms), and the channel again. */
 const IGNORED = ["outb:0x3fe:0x1f", "outb:0x3ff:0x1e", "outw:0x3ff:0x1f", "inb:0x3ff"];
 const CHANNEL = "outb:0x3ff:0x1f";
@@ -120,6 +127,13 @@ describe("ftrace backend, Debian 12's 6.1 under lockdown=integrity as the emulat
       'say "stap on PATH: $(command -v stap || echo none)"',
       'sh /lib/qtrip/stap/rule.host.sh -x $$ > /tmp/stap-launcher.out 2>&1; say "launcher exited rc=$?"',
       "report launcher < /tmp/stap-launcher.out",
+      // The BPF backend here: kexec_load is refused, and the script says to load a signed crash kernel with kexec -s.
+      "step bpf",
+      "vmm bpf outb:0x3fe:0x00",
+      "load_crash_kernel",
+      'sh /lib/qtrip/bpf.sh -x $VMM > /tmp/bpf.out 2>&1; say "bpf script exited rc=$?"',
+      "report bpf < /tmp/bpf.out",
+      "go bpf; wait $VMM",
       ...freeze(2),
       // A vCPU hot-added after arming: its thread is watched once the script re-reads the VMM's threads.
       "step hot-add",
@@ -197,7 +211,7 @@ describe("ftrace backend, Debian 12's 6.1 under lockdown=integrity as the emulat
     boot = await bootHost({
       name: "ftrace-6.1",
       cmdline: ["lockdown=integrity"],
-      files: { "lib/qtrip/freeze.sh": script("freeze"), "lib/qtrip/stacks.sh": script("stacks"), "lib/qtrip/log.sh": script("log"), ...stapHostFiles() },
+      files: { "lib/qtrip/freeze.sh": script("freeze"), "lib/qtrip/stacks.sh": script("stacks"), "lib/qtrip/log.sh": script("log"), ...stapHostFiles(), "lib/qtrip/bpf.sh": bpfScript() },
       scenario: scenario.join("\n"),
       timeoutMs: 600_000,
     });
@@ -214,6 +228,14 @@ describe("ftrace backend, Debian 12's 6.1 under lockdown=integrity as the emulat
       "@@ launcher exited rc=1",
       "@@ launcher: qtrip: this host's kernel is locked down (integrity: Secure Boot, or lockdown= on its command line) and loads no unsigned kernel module, so the SystemTap backend cannot arm here: compile the rule with --host-backend ftrace (freeze, stacks, log: tracefs only) or --host-backend bpf (panic into kdump: kernel 6.1 or later), or sign the module with a key this kernel trusts (stap --sign-module)",
     ]);
+  });
+
+  it("the BPF backend: kexec_load is refused here, and the script refuses to arm without a crash kernel, naming kexec -s", () => {
+    const log = boot.step("bpf");
+    expect(matching(log, /^@@ kexec -p rc=/)).toEqual([expect.stringMatching(/^@@ kexec -p rc=[1-9]\d* kexec_crash_loaded=0$/)]);
+    expect(log.some((r) => /Lockdown: kexec: kexec of unsigned images is restricted/.test(r.text))).toBe(true);
+    expect(matching(log, /^@@ bpf script exited rc=/)).toEqual(["@@ bpf script exited rc=1"]);
+    expect(matching(log, /^@@ bpf: /).join("\n")).toContain("this host is locked down (integrity), so load a signed one with kexec_file_load: kexec -s -p");
   });
 
   freezeChecks(() => boot, 2);

@@ -4,7 +4,13 @@
 // same rule, armed on that QEMU with a crash kernel loaded. When the guest's
 // rule trips, its port write must crash the host into its capture kernel, which
 // saves the dump with makedumpfile (support/dump.ts).
+import { execFileSync } from "node:child_process";
+import { existsSync, mkdirSync, mkdtempSync, rmSync, truncateSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { compileSource } from "../../../../src/compile.js";
 import { GUEST_STAP_OPTIONS, HOST_STAP_OPTIONS, type HostAction } from "../../../../src/codegen/stap/index.js";
+import { kernelModules } from "../../support/kernel.js";
 import { compileRule, stapModule } from "../../support/compile.js";
 import { bootHost, type HostBoot } from "../../host/support/emulated-host.js";
 import { guestEntries, vmmEntries, vmmShell, type GuestWorkload } from "../../host/support/vmm.js";
@@ -77,4 +83,68 @@ export async function chainBoot(rule: ChainRule, action: HostAction, opts: { nam
     ].join("\n"),
   });
   return { ...boot, disk };
+}
+
+/** A capture directory the emulated host wrote to its disk, read back here. */
+export interface FreezeChainBoot extends HostBoot {
+  /** The capture directory's files (trace.txt, meta.json), here; undefined when the host wrote none. */
+  captureDir?: string;
+}
+
+/**
+ * The full chain with the ftrace backend's freeze on the host (issue 21): the same guest
+ * and rule; the host runs `rule.host.sh --host-backend ftrace --host-action freeze` for
+ * that QEMU. The guest's trip freezes the recorder; the host runs on, copies the capture
+ * directory onto its disk as a tar archive (no file system: the raw disk) and powers off.
+ */
+export async function freezeChainBoot(rule: ChainRule, opts: { name?: string } = {}): Promise<FreezeChainBoot> {
+  const { guest } = compileRule({ source: rule.source });
+  const host = compileSource(rule.source, { fileName: "chain.qt", hostBackend: "ftrace", hostAction: "freeze" }).outputs!.host;
+  const guestModule = await stapModule(guest, { options: GUEST_STAP_OPTIONS, name: `qt_chain_${rule.name}` });
+  const work = mkdtempSync(join(tmpdir(), "qtrip-chain-freeze-"));
+  const script = join(work, "freeze.sh");
+  writeFileSync(script, host);
+  const disk = join(work, "capture.raw");
+  writeFileSync(disk, "");
+  truncateSync(disk, 256 * 1024 * 1024);
+  const blk = kernelModules(["virtio_pci", "virtio_blk"]);
+  const boot = await bootHost({
+    name: opts.name ?? `chain-${rule.name}-freeze`,
+    files: { "lib/qtrip/freeze.sh": script },
+    entries: [...vmmEntries(), ...guestEntries(guestModule, rule.workload), ...blk.entries],
+    smp: 2,
+    memoryMb: 2560,
+    drives: [`file=${disk},if=virtio,format=raw`],
+    timeoutMs: 600_000,
+    scenario: [
+      vmmShell,
+      `for m in ${blk.load.join(" ")}; do insmod $m 2>/dev/null; done`,
+      "step vmm",
+      "start_vmm",
+      "wait_log 'qtrip-l2: armed' 400",
+      'say "vmm threads: $(for t in /proc/$VMM/task/*; do echo "${t##*/}=$(cat $t/comm)"; done | tr "\\n" ",")"',
+      "mkdir -p /tmp/cap",
+      "sh /lib/qtrip/freeze.sh -x $VMM --capture-dir /tmp/cap > /tmp/freeze.out 2>&1 & s=$!",
+      "for i in $(seq 300); do grep -q 'host script armed' /tmp/freeze.out && break; sleep 0.1; done",
+      "report script < /tmp/freeze.out",
+      "step trip",
+      "release_guest",
+      "finish $s 120",
+      "report script < /tmp/freeze.out",
+      "wait_log 'qtrip-l2: done' 30",
+      "kill $VMM 2> /dev/null; wait $VMM",
+      "step save",
+      'for d in /tmp/cap/*; do say "capture $(basename $d): $(ls $d | tr \'\\n\' \' \')"; tar cf /dev/vda -C $d trace.txt meta.json && say "capture saved"; done',
+      "sync",
+    ].join("\n"),
+  });
+  const out = join(work, "capture");
+  mkdirSync(out);
+  try {
+    execFileSync("tar", ["xf", disk, "-C", out], { stdio: "ignore" });
+  } catch {
+    // No archive on the disk: the host saved no capture (the checks say so).
+  }
+  rmSync(disk, { force: true });
+  return { ...boot, ...(existsSync(join(out, "meta.json")) ? { captureDir: out } : {}) };
 }
