@@ -157,11 +157,12 @@ describe.each(cases.map((c, i) => ({ ...c, sampled: taken("chain", i, cases.leng
     it("crash `bt -a`: the tripping vCPU thread's stack runs from the KVM_RUN ioctl to panic; `bt -t` shows KVM's port-I/O exit between them", () => {
       const bt = vcpuSection("bt -a");
       expect(bt.text).toContain('COMMAND: "CPU 0/KVM"');
-      expect(inOrder(bt.functions, ["panic", "kvm_arch_vcpu_ioctl_run", "kvm_vcpu_ioctl", "__x64_sys_ioctl", "entry_SYSCALL_64_after_hwframe"])).toBe(true);
+      expect(inOrder(bt.functions, ["panic", "entry_SYSCALL_64_after_hwframe"])).toBe(true);
       expect(bt.text).toMatch(/ORIG_RAX: 0000000000000010 /); // the ioctl system call, …
       expect(bt.text).toMatch(/RSI: 000000000000ae80 /); // … KVM_RUN
-      // crash's unwinder skips kvm_fast_pio in some dumps (the kprobe's ftrace frame); the text on the stack always has it.
-      expect(inOrder(vcpuSection("bt -t -a").functions, ["panic", "kvm_fast_pio", "kvm_arch_vcpu_ioctl_run"])).toBe(true);
+      // crash's unwinder loses its way past the kprobe's ftrace frame in some dumps (kvm_fast_pio skipped, or
+      // stale frames in place of kvm_arch_vcpu_ioctl_run and kvm_vcpu_ioctl: seen on 6.1); the text on the stack has them all.
+      expect(inOrder(vcpuSection("bt -t -a").functions, ["panic", "kvm_fast_pio", "kvm_arch_vcpu_ioctl_run", "kvm_vcpu_ioctl"])).toBe(true);
     });
   } else {
     it("crash `bt -a`: int13 leaves a double fault on the vCPU thread's overflowed stack, nested page faults, and beneath them the KVM path", () => {
