@@ -20,6 +20,7 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { tmpdir } from "node:os";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { sampledOut, taken } from "../support/sample.js";
 import { compileSource } from "../../../src/compile.js";
 import { repoRoot } from "../../support/stap.js";
 import { listTargets } from "../../support/targets.js";
@@ -250,8 +251,12 @@ describe("bpf host backend, Debian 12's 6.1 host with kdump", () => {
 });
 
 const target = (suite: string) => listTargets().find((e) => e.suite === suite)?.target;
-const bullseye = target("bullseye");
-const trixie = target("trixie");
+// One of the two other kernels a run, rotating with the commit (support/sample.ts); 6.1 runs every time.
+const onTrixie = taken("bpf-kernels", 0, 2);
+const bullseye = onTrixie ? undefined : target("bullseye");
+const trixie = onTrixie ? target("trixie") : undefined;
+if (onTrixie) describe.skip(`bpf host backend, Debian 11's 5.10 host: ${sampledOut("bpf-kernels")}`, () => it.skip("sampled out", () => {}));
+else describe.skip(`bpf host backend, Debian 13's 6.12 host: ${sampledOut("bpf-kernels")}`, () => it.skip("sampled out", () => {}));
 
 describe.skipIf(!trixie)("bpf host backend, Debian 13's 6.12 host with kdump", () => {
   it("the same object and loader arm, and the channel write crashes the host; the dump's log ends at that KVM_RUN", async () => {
