@@ -10,7 +10,7 @@ import { repoRoot } from "../support/stap.js";
 import { listTargets } from "../support/targets.js";
 import { targetMachine } from "../e2e/support/machine.js";
 import { bootHost, type HostMachine } from "../e2e/host/support/emulated-host.js";
-import { hogEntry, captureDir, reportScenario } from "../e2e/host/support/report-scenarios.js";
+import { hogEntry, captureDir, dumpDisk, readDumps, reportScenario } from "../e2e/host/support/report-scenarios.js";
 
 const machines: { name: string; machine?: HostMachine }[] = [
   { name: "6.1" },
@@ -21,9 +21,18 @@ const machines: { name: string; machine?: HostMachine }[] = [
 
 test.runIf(process.env.QTRIP_REPORT_FIXTURES).each(machines)("fixture from the emulated $name host", async ({ name, machine }) => {
   const work = mkdtempSync(join(tmpdir(), "qtrip-report-fixture-"));
-  const boot = await bootHost({ name: `report-fixture-${name}`, smp: 2, entries: [hogEntry(work)], scenario: reportScenario(["starved"]), ...(machine ? { machine } : {}), timeoutMs: 600_000 });
+  const disk = dumpDisk(work, machine?.kernel);
+  const boot = await bootHost({
+    name: `report-fixture-${name}`,
+    smp: 2,
+    entries: [hogEntry(work), ...disk.entries],
+    drives: [disk.drive],
+    scenario: `${reportScenario(["starved"], disk)}\nsave_dumps`,
+    ...(machine ? { machine } : {}),
+    timeoutMs: 600_000,
+  });
   const dir = join(repoRoot, "test/fixtures/report", name);
   rmSync(dir, { recursive: true, force: true });
-  captureDir(boot, "starved", dir, 1.2);
+  captureDir(boot, readDumps(disk, join(work, "dumps")), "starved", dir, 1.2);
   expect(boot.console).toContain("@@ freeze dumped starved");
 }, 900_000);

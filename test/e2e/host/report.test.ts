@@ -8,7 +8,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { run } from "../../../src/cli/main.js";
 import { bootHost, matching, type HostBoot } from "./support/emulated-host.js";
 import { compileSource } from "../../../src/compile.js";
-import { captureDir, FREEZE_RULE, FREEZE_SCENARIO, freezeCaptureDir, hogEntry, reportScenario, REPORT_CASES, type CaseName } from "./support/report-scenarios.js";
+import { captureDir, dumpDisk, FREEZE_RULE, FREEZE_SCENARIO, freezeCaptureDir, hogEntry, readDumps, reportScenario, REPORT_CASES, type CaseName } from "./support/report-scenarios.js";
 
 const work = mkdtempSync(join(tmpdir(), "qtrip-report-e2e-"));
 const CASES = Object.keys(REPORT_CASES) as CaseName[];
@@ -22,21 +22,25 @@ async function report(dir: string, format: "text" | "json"): Promise<{ code: num
 
 describe("qtrip report on scenarios with a known cause (emulated 6.1 host)", { timeout: 900_000 }, () => {
   let boot: HostBoot;
+  let dumps: string;
   const text: Partial<Record<CaseName, string>> = {};
   const json: Partial<Record<CaseName, any>> = {};
   beforeAll(async () => {
     const freezeScript = join(work, "freeze.sh");
     writeFileSync(freezeScript, compileSource(FREEZE_RULE, { fileName: "report.qt", hostBackend: "ftrace", hostAction: "freeze" }).outputs!.host);
+    const disk = dumpDisk(work);
     boot = await bootHost({
       name: "report-scenarios",
       smp: 2,
-      entries: [hogEntry(work)],
+      entries: [hogEntry(work), ...disk.entries],
+      drives: [disk.drive],
       files: { "lib/qtrip/freeze.sh": freezeScript },
-      scenario: `${reportScenario(CASES)}\n${FREEZE_SCENARIO}`,
+      scenario: `${reportScenario(CASES, disk)}\n${FREEZE_SCENARIO}\nsave_dumps`,
       timeoutMs: 480_000,
     });
+    dumps = readDumps(disk, join(work, "dumps"));
     for (const name of CASES) {
-      const dir = captureDir(boot, name, join(work, name));
+      const dir = captureDir(boot, dumps, name, join(work, name));
       const t = await report(dir, "text");
       const j = await report(dir, "json");
       expect(t.err + j.err).toBe("");
@@ -51,7 +55,7 @@ describe("qtrip report on scenarios with a known cause (emulated 6.1 host)", { t
   });
 
   it("the ftrace backend's freeze: its capture directory, read as it is, gives the starved verdict", async () => {
-    const dir = freezeCaptureDir(boot, join(work, "freeze"));
+    const dir = freezeCaptureDir(boot, dumps, join(work, "freeze"));
     const meta = JSON.parse(readFileSync(join(dir, "meta.json"), "utf8"));
     expect(meta).toMatchObject({ case: "E2E-REPORT", action: "freeze", thresholdNs: 200_000_000, channel: { port: 0x3ff, value: 0x1f } });
     const r = await report(dir, "json");

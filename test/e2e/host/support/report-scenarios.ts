@@ -2,14 +2,15 @@
 // an ftrace instance set up by hand as the freeze sets it up (the report's events,
 // stacktrace and traceoff on the channel write), kvmguest as the VMM on host CPU 1,
 // and something done to its vCPU thread. After each trip the instance's last 1.6 s
-// go to the console; captureDir() turns them into a capture directory
+// go to a raw disk of the host; captureDir() turns them into a capture directory
 // (trace.txt and meta.json, the freeze's contract: docs/report.md).
 import { execFileSync } from "node:child_process";
-import { mkdirSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, rmSync, truncateSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { gunzipSync } from "node:zlib";
 import { repoRoot } from "../../../support/stap.js";
 import { fileEntry, type CpioEntry } from "../../support/cpio.js";
+import { kernelModules, TEST_KERNEL, type BootKernel } from "../../support/kernel.js";
 import { matching, type HostBoot } from "./emulated-host.js";
 import { HOST_EVENTS, KVM_EVENTS } from "../../../../src/codegen/ftrace/actions.js";
 
@@ -29,15 +30,18 @@ freeze_arm() {
   echo 'traceoff:1 if ${CHANNEL}' > $T/events/kvm/kvm_pio/trigger
   echo 'stacktrace:1 if ${CHANNEL}' > $T/events/kvm/kvm_pio/trigger
 }
-# freeze_dump NAME: the instance's last 1.6 s (and the top-level buffer's records), gzip'd, in base64
-# on the console, each line as "@@Z NAME|LINE" (the serial console carries some 35 KB/s under TCG).
+# freeze_dump NAME: the instance's last 1.6 s (and the top-level buffer's records), gzip'd, into
+# /tmp/dump/NAME.gz; save_dumps writes /tmp/dump to the raw disk (the serial console, some 35 KB/s
+# under TCG and far less on a loaded machine, once cut a dump short).
+mkdir -p /tmp/dump
+save_dumps() { tar cf /dev/vda -C /tmp/dump . && sync && say "dumps saved: $(ls /tmp/dump | tr '\n' ' ')"; }
 freeze_dump() {
   T=/sys/kernel/debug/tracing/instances/$1
   say "freeze $1 tracing_on $(cat $T/tracing_on)"
   echo 0 > $T/tracing_on   # without a trip, the dump's own console interrupts would feed the trace it reads
   last=$(grep -o ' [0-9]*\.[0-9]*: ' $T/trace | tail -n 1 | tr -d ' :')
   { awk -v from="$last" 'BEGIN { from -= 1.6 } { keep = 1; for (i = 1; i <= NF; i++) if ($i ~ /^[0-9]+\.[0-9]+:$/) { keep = (substr($i, 1, length($i) - 1) + 0 >= from); break } } keep' $T/trace
-    grep -v '^#' /sys/kernel/debug/tracing/trace; } | gzip | base64 | sed "s/^/@@Z $1|/" > /dev/console
+    grep -v '^#' /sys/kernel/debug/tracing/trace; } | gzip > /tmp/dump/$1.gz
   echo > /sys/kernel/debug/tracing/trace
   echo 0 > $T/events/enable
   say "freeze dumped $1"
@@ -69,7 +73,7 @@ export const REPORT_CASES = {
 } satisfies Record<string, ReportCase>;
 export type CaseName = keyof typeof REPORT_CASES;
 
-export function reportScenario(names: CaseName[]): string {
+export function reportScenario(names: CaseName[], disk: DumpDisk): string {
   const cases = names.map((name) => {
     const c: ReportCase = REPORT_CASES[name];
     return [
@@ -83,7 +87,41 @@ export function reportScenario(names: CaseName[]): string {
       `freeze_dump ${name}`,
     ].join("\n");
   });
-  return [SHELL, ...cases].join("\n");
+  return [disk.load, SHELL, ...cases].join("\n");
+}
+
+/** A raw disk the emulated host writes its dumps to (a tar archive: no file system), and what it needs to see it. */
+export interface DumpDisk {
+  file: string;
+  drive: string;
+  entries: CpioEntry[];
+  /** Shell: loads the virtio block driver. */
+  load: string;
+}
+
+export function dumpDisk(dir: string, kernel: BootKernel = TEST_KERNEL): DumpDisk {
+  const file = join(dir, "dumps.raw");
+  writeFileSync(file, "");
+  truncateSync(file, 128 * 1024 * 1024);
+  const blk = kernelModules(["virtio_pci", "virtio_blk"], kernel);
+  return {
+    file,
+    drive: `file=${file},if=virtio,format=raw`,
+    entries: blk.entries,
+    load: `for m in ${blk.load.join(" ")}; do insmod $m 2> /dev/null; done; for i in $(seq 50); do [ -b /dev/vda ] && break; sleep 0.1; done`,
+  };
+}
+
+/** The dumps the emulated host saved, unpacked into DIR (empty when it saved none). */
+export function readDumps(disk: DumpDisk, dir: string): string {
+  mkdirSync(dir, { recursive: true });
+  try {
+    execFileSync("tar", ["xf", disk.file, "-C", dir], { stdio: "ignore" });
+  } catch {
+    // No archive: the checks say which dump is missing.
+  }
+  rmSync(disk.file, { force: true });
+  return dir;
 }
 
 /** hog (programs/hog.c), built static, as the emulated host's /bin/hog. */
@@ -93,15 +131,11 @@ export function hogEntry(dir: string): CpioEntry {
   return fileEntry("bin/hog", out, 0o755);
 }
 
-/** A case's trace lines as the emulated host printed them (gzip'd, in base64). */
-export function caseTrace(boot: HostBoot, name: CaseName): string[] {
-  const prefix = `@@Z ${name}|`;
-  const base64 = boot.console
-    .replace(/\r/g, "")
-    .split("\n")
-    .flatMap((line) => (line.startsWith(prefix) ? [line.slice(prefix.length)] : []))
-    .join("");
-  return gunzipSync(Buffer.from(base64, "base64")).toString("utf8").replace(/\n$/, "").split("\n");
+/** A case's trace lines as the emulated host saved them (gzip'd, on its dump disk). */
+export function caseTrace(boot: HostBoot, dumps: string, name: CaseName): string[] {
+  const file = join(dumps, `${name}.gz`);
+  if (!existsSync(file)) throw new Error(`no dump of ${name} on the host's disk:\n${boot.console.slice(-3000)}`);
+  return gunzipSync(readFileSync(file)).toString("utf8").replace(/\n$/, "").split("\n");
 }
 
 const STAMP = /\[(\d+)\]\s+(?:\S{4,5}\s+)?(\d+\.\d+): /;
@@ -111,8 +145,8 @@ const STAMP = /\[(\d+)\]\s+(?:\S{4,5}\s+)?(\d+\.\d+): /;
  * trip is the channel write's record in the tripping thread. With
  * `keepSeconds`, records older than that before the trip are left out (fixtures).
  */
-export function captureDir(boot: HostBoot, name: CaseName, dir: string, keepSeconds?: number): string {
-  const lines = caseTrace(boot, name);
+export function captureDir(boot: HostBoot, dumps: string, name: CaseName, dir: string, keepSeconds?: number): string {
+  const lines = caseTrace(boot, dumps, name);
   const meta = /^@@ report-meta \S+ vmm=(\d+) threads=([\d ]+?) ?kernel=(\S+)$/.exec(matching(boot.host, new RegExp(`^@@ report-meta ${name} `))[0] ?? "");
   if (!meta) throw new Error(`no report-meta line for ${name}:\n${boot.console.slice(-3000)}`);
   // The channel write's kvm_pio record (on 6.1 the stacktrace trigger writes to the top-level buffer, not the instance's).
@@ -154,7 +188,7 @@ export const FREEZE_RULE = `case "E2E-REPORT"\ntitle "report e2e"\nwhen syscall 
 /**
  * The 'starved' case again, captured by the real freeze (/lib/qtrip/freeze.sh, the ftrace
  * backend's host script) instead of a hand-made instance; its capture directory goes to
- * the console as "@@F LINE" (gzip'd, base64): meta.json, a line "@@@", then trace.txt.
+ * the host's dump disk as freeze.gz: meta.json, a line "@@@", then trace.txt.
  */
 export const FREEZE_SCENARIO = String.raw`
 step report-freeze
@@ -167,20 +201,16 @@ ${REPORT_CASES.starved.during}
 finish $script 60
 wait $VMM
 report script < /tmp/freeze.out
-{ cat /tmp/cap/*/meta.json; echo @@@; cat /tmp/cap/*/trace.txt; } | gzip | base64 | sed "s/^/@@F /" > /dev/console
+{ cat /tmp/cap/*/meta.json; echo @@@; cat /tmp/cap/*/trace.txt; } | gzip > /tmp/dump/freeze.gz
 say "freeze capture dumped"
 `;
 
 /** Writes the freeze's capture directory, as the emulated host's script saved it, into DIR. */
-export function freezeCaptureDir(boot: HostBoot, dir: string): string {
-  const base64 = boot.console
-    .replace(/\r/g, "")
-    .split("\n")
-    .flatMap((line) => (line.startsWith("@@F ") ? [line.slice(4)] : []))
-    .join("");
-  const text = gunzipSync(Buffer.from(base64, "base64")).toString("utf8");
+export function freezeCaptureDir(boot: HostBoot, dumps: string, dir: string): string {
+  const file = join(dumps, "freeze.gz");
+  const text = existsSync(file) ? gunzipSync(readFileSync(file)).toString("utf8") : "";
   const at = text.indexOf("\n@@@\n");
-  if (at < 0) throw new Error(`no freeze capture on the console:\n${boot.console.slice(-3000)}`);
+  if (at < 0) throw new Error(`no freeze capture on the host's disk:\n${boot.console.slice(-3000)}`);
   mkdirSync(dir, { recursive: true });
   writeFileSync(join(dir, "meta.json"), text.slice(0, at + 1));
   writeFileSync(join(dir, "trace.txt"), text.slice(at + 5));
