@@ -113,6 +113,17 @@ const scenario = [
   "bpf_end term",
   "go term; wait $VMM",
   'say "survived the write after SIGTERM"',
+  // SIGINT and SIGHUP to a script in the foreground (a background job has SIGINT ignored): its pid from a shell that execs it.
+  ...["INT", "HUP"].flatMap((sig) => [
+    `step ${sig}`,
+    `vmm ${sig} outb:0x3ff:0x1f`,
+    `( for i in $(seq 600); do grep -q 'qtrip: armed' /tmp/${sig}.out 2>/dev/null && break; sleep 0.1; done; say "armed"; kill -${sig} $(cat /tmp/${sig}.pid) ) &`,
+    `sh -c 'echo $$ > /tmp/${sig}.pid; exec sh /lib/qtrip/rule.host.sh "$@"' sh -x $VMM > /tmp/${sig}.out 2>&1; say "exited rc=$?"`,
+    `report script < /tmp/${sig}.out`,
+    'say "left: loaders=$(ps -o comm | grep -c qtrip-bpf-crash) dirs=$(ls -d /tmp/qtrip-bpf.* 2>/dev/null | wc -l)"',
+    `go ${sig}; wait $VMM`,
+    `say "survived the write after SIG${sig}"`,
+  ]),
   "step vmm-exit",
   "vmm brief outb:0x3fe:0x00",
   "bpf_arm brief -x $VMM",
@@ -189,6 +200,15 @@ describe("bpf host backend, Debian 12's 6.1 host with kdump", () => {
       "qtrip: disarmed: signal Terminated",
       "left: loaders=0 dirs=0",
     ]);
+    expect(matching(log, /survived/)).toHaveLength(1);
+  });
+
+  it.each([
+    ["INT", 130],
+    ["HUP", 129],
+  ])("SIG%s to the script in the foreground disarms it: it ends, leaves nothing, and a channel write afterwards does nothing", (sig, rc) => {
+    const log = boot.step(String(sig));
+    expect(said(log, /^@@ (armed|exited|left|script: qtrip: disarmed)/)).toEqual(["armed", `exited rc=${rc}`, "qtrip: disarmed: signal Terminated", "left: loaders=0 dirs=0"]);
     expect(matching(log, /survived/)).toHaveLength(1);
   });
 
