@@ -4,13 +4,12 @@
 // same rule, armed on that QEMU with a crash kernel loaded. When the guest's
 // rule trips, its port write must crash the host into its capture kernel, which
 // saves the dump with makedumpfile (support/dump.ts).
-import { execFileSync } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, rmSync, truncateSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { compileSource } from "../../../../src/compile.js";
 import { GUEST_STAP_OPTIONS, HOST_STAP_OPTIONS, type HostAction } from "../../../../src/codegen/stap/index.js";
-import { kernelModules } from "../../support/kernel.js";
+import { dumpDisk as rawDisk, readDumps } from "../../host/support/report-scenarios.js";
 import { compileRule, stapModule } from "../../support/compile.js";
 import { bootHost, type HostBoot } from "../../host/support/emulated-host.js";
 import { guestEntries, vmmEntries, vmmShell, type GuestWorkload } from "../../host/support/vmm.js";
@@ -104,21 +103,18 @@ export async function freezeChainBoot(rule: ChainRule, opts: { name?: string } =
   const work = mkdtempSync(join(tmpdir(), "qtrip-chain-freeze-"));
   const script = join(work, "freeze.sh");
   writeFileSync(script, host);
-  const disk = join(work, "capture.raw");
-  writeFileSync(disk, "");
-  truncateSync(disk, 256 * 1024 * 1024);
-  const blk = kernelModules(["virtio_pci", "virtio_blk"]);
+  const disk = rawDisk(work);
   const boot = await bootHost({
     name: opts.name ?? `chain-${rule.name}-freeze`,
     files: { "lib/qtrip/freeze.sh": script },
-    entries: [...vmmEntries(), ...guestEntries(guestModule, rule.workload), ...blk.entries],
+    entries: [...vmmEntries(), ...guestEntries(guestModule, rule.workload), ...disk.entries],
     smp: 2,
     memoryMb: 2560,
-    drives: [`file=${disk},if=virtio,format=raw`],
+    drives: [disk.drive],
     timeoutMs: 600_000,
     scenario: [
       vmmShell,
-      `for m in ${blk.load.join(" ")}; do insmod $m 2>/dev/null; done`,
+      disk.load,
       "step vmm",
       "start_vmm",
       "wait_log 'qtrip-l2: armed' 400",
@@ -138,13 +134,6 @@ export async function freezeChainBoot(rule: ChainRule, opts: { name?: string } =
       "sync",
     ].join("\n"),
   });
-  const out = join(work, "capture");
-  mkdirSync(out);
-  try {
-    execFileSync("tar", ["xf", disk, "-C", out], { stdio: "ignore" });
-  } catch {
-    // No archive on the disk: the host saved no capture (the checks say so).
-  }
-  rmSync(disk, { force: true });
+  const out = readDumps(disk, join(work, "capture"));
   return { ...boot, ...(existsSync(join(out, "meta.json")) ? { captureDir: out } : {}) };
 }
