@@ -118,10 +118,17 @@ export const loggedInHardIrq: Fragment = {
 %}`,
 };
 
-/** Each CPU's previous tick; an idle CPU gets no ticks (NO_HZ), and the time it spent idle is not a gap. */
+/**
+ * Each CPU's previous tick; an idle CPU gets no ticks (NO_HZ), and the time it spent idle is not a gap.
+ * Nor is the time a CPU spent offline: a CPU going offline gets no idle entry (the dead CPU's loop
+ * skips cpuidle), and one coming online may take its first tick before its first idle entry
+ * (start_secondary() enables interrupts and programs the local APIC timer before the idle loop), so
+ * each CPU hotplug step forgets the CPU's last tick. The steps of a bring-up that run on the control
+ * CPU (CPUHP_BRINGUP_CPU among them) come before the CPU runs at all.
+ */
 export const tickTracking: Fragment = {
   name: "tick tracking",
-  probes: ['kernel.trace("power:cpu_idle")'],
+  probes: ['kernel.trace("power:cpu_idle")', 'kernel.trace("cpuhp:cpuhp_enter")'],
   c: String.raw`#include <linux/percpu.h>
 #include <linux/timekeeping.h>
 
@@ -141,6 +148,16 @@ probe kernel.trace("power:cpu_idle") {
 function qt_cpu_idle(state:long) %{
 	/* power:cpu_idle reports (u32)-1 when the CPU leaves idle: the clock restarts then. */
 	this_cpu_write(qt_last_tick, (u32)STAP_ARG_state == (u32)-1 ? ktime_get_mono_fast_ns() : 0);
+%}
+
+# A CPU's time offline is not a gap: each hotplug step of a CPU (run on it or for it) forgets its last tick.
+probe kernel.trace("cpuhp:cpuhp_enter") {
+	qt_cpu_hotplug($cpu)
+}
+
+function qt_cpu_hotplug(cpu:long) %{
+	if (STAP_ARG_cpu >= 0 && STAP_ARG_cpu < nr_cpu_ids)
+		WRITE_ONCE(per_cpu(qt_last_tick, STAP_ARG_cpu), 0);
 %}`,
 };
 

@@ -3,7 +3,10 @@
  *
  * It runs the steps given as arguments, in order:
  *
- *   wait:FIFO             block until the init writes to FIFO (its "go")
+ *   wait:FIFO             block until the init writes to FIFO (its "go"), or another qt-trigger's release:FIFO
+ *   release:FIFO          a marker, then open FIFO for writing (blocks until its reader opens it), write a
+ *                         byte, close: wakes a task that sleeps in wait:FIFO, which is surely asleep (not
+ *                         preempted while it runs) if it reached its wait first
  *   base:V                markers of the following calls are V+1, V+2, ... (default 0)
  *   mark:V                write byte V to the marker port
  *   nanosleep:MS[xN]      N times: a marker, then nanosleep(2) for MS milliseconds
@@ -260,6 +263,17 @@ static void getppid_loop(long ms, long threads)
 	fflush(stdout);
 }
 
+static void release(const char *fifo)
+{
+	int fd;
+
+	call_starts();
+	fd = open(fifo, O_WRONLY);
+	if (fd < 0 || write(fd, "", 1) != 1)
+		die("cannot release", fifo);
+	close(fd);
+}
+
 static void spin(long ms)
 {
 	double start;
@@ -388,6 +402,8 @@ static void run_step(const char *step)
 		if (fd < 0 || read(fd, &go, 1) < 0)
 			die("cannot read", arg);
 		close(fd);
+	} else if (!strncmp(step, "release:", 8)) {
+		release(arg);
 	} else if (!strncmp(step, "base:", 5)) {
 		marker_base = strtoul(arg, NULL, 0);
 	} else if (!strncmp(step, "mark:", 5)) {
