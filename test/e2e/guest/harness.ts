@@ -17,7 +17,7 @@ import { compileRule, stapModule, type Rule } from "../support/compile.js";
 import { cpioArchive, directoryEntries, fileEntry, textEntry, type CpioEntry } from "../support/cpio.js";
 import { kernelModules, kernelRelease, TEST_KERNEL, type BootKernel } from "../support/kernel.js";
 import { withLibraries } from "../support/libraries.js";
-import { runQemu } from "../support/qemu.js";
+import { runQemu, type StoppedThread } from "../support/qemu.js";
 
 export { kernelRelease };
 
@@ -226,6 +226,13 @@ export interface RunningGuest {
   marker(value: number): Promise<void>;
   /** Stops QEMU for `ms`, the guest's clocks running on (see RunningQemu.pause). */
   pause(ms: number): Promise<void>;
+  /**
+   * Stops vCPU `cpu`'s thread alone for `ms`, the rest of the machine running on
+   * (RunningQemu.stopThread): the session must keep another vCPU writing markers every few ms
+   * (e.g. `nanosleep:10x500`), the proof that it still runs. When it stopped and resumed (host
+   * µs), and the stops tried again.
+   */
+  stopVcpu(cpu: number, ms: number): Promise<StoppedThread>;
 }
 
 /** Pauses the guest `pauseMs` once `delayMs` have passed after marker `marker`; returns when it resumed (host µs). */
@@ -284,6 +291,8 @@ export async function runGuest(spec: GuestSession): Promise<GuestRun> {
               marker: (value) =>
                 qemu.waitForTrace((trace) => markersFrom(parseTrace(trace).parallel).some((w) => w.val === value), `marker 0x${value.toString(16)}`),
               pause: (ms) => qemu.pause(ms),
+              stopVcpu: (cpu, ms) =>
+                qemu.stopThread(`CPU ${cpu}/${accel.toUpperCase()}`, ms, (sinceUs) => parseTrace(qemu.readTrace()).parallel.some((w) => w.us > sinceUs)),
             }),
         }
       : {}),

@@ -3,9 +3,12 @@
 // made of cpio archives, COM1 as its console on QEMU's stdout, and optionally
 // QEMU's trace of some events. Returns what the machine printed and what QEMU
 // traced; what that means is for the harness that asked.
-import { spawn } from "node:child_process";
-import { appendFileSync, existsSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
+import { execFileSync, spawn } from "node:child_process";
+import { appendFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
+import { createInterface } from "node:readline";
+import { fileURLToPath } from "node:url";
 import { setTimeout as sleep } from "node:timers/promises";
 import { kernelImage } from "./kernel.js";
 
@@ -38,6 +41,8 @@ export interface QemuOptions {
 
 /** A machine while it runs, as `control` sees it. */
 export interface RunningQemu {
+  /** QEMU's trace so far. */
+  readTrace(): string;
   /** Resolves once `holds` is true of QEMU's trace so far (polled every 10 ms); throws if QEMU exits first. */
   waitForTrace(holds: (trace: string) => boolean, what: string): Promise<void>;
   /**
@@ -46,6 +51,75 @@ export interface RunningQemu {
    * run on: under TCG they follow the host's while the VM runs and freeze while it is stopped.
    */
   pause(ms: number): Promise<void>;
+  /**
+   * Stops one QEMU thread for `ms`, named as QEMU names it (`CPU 1/TCG`: one vCPU), the others
+   * running on (ptrace: programs/thread-stop.c). A thread stopped while it holds QEMU's big lock
+   * (under TCG a vCPU takes it for its interrupts and I/O) stops the whole machine: with
+   * `runsOn`, a test of whether the rest of the machine still ran since a host time (µs), asked
+   * 60 ms after each stop, such a stop is let go at once and tried again a little later.
+   * Returns when the thread was stopped and let go (host µs, the trace log's clock), and how
+   * many stops were tried again.
+   */
+  stopThread(name: string, ms: number, runsOn?: (sinceUs: number) => boolean): Promise<StoppedThread>;
+}
+
+export interface StoppedThread {
+  stoppedUs: number;
+  resumedUs: number;
+  retries: number;
+}
+
+/** Stops thread `tid` for `ms` through programs/thread-stop.c (see RunningQemu.stopThread). */
+async function stopThread(tid: number, ms: number, runsOn?: (sinceUs: number) => boolean): Promise<StoppedThread> {
+  const helper = spawn(threadStopProgram(), [String(tid)], { stdio: ["pipe", "pipe", "pipe"] });
+  let stderr = "";
+  helper.stderr.on("data", (chunk) => (stderr += chunk));
+  const lines = createInterface({ input: helper.stdout })[Symbol.asyncIterator]();
+  const say = async (command: string, answer: string): Promise<number> => {
+    helper.stdin.write(`${command}\n`);
+    const { value, done } = await lines.next();
+    const m = done ? null : new RegExp(`^${answer} (\\d+)$`).exec(value as string);
+    if (!m) throw new Error(`thread-stop ${tid}: no '${answer}' after '${command}': ${stderr || value}`);
+    return Number(m[1]);
+  };
+  try {
+    for (let retries = 0; ; retries++) {
+      const stoppedUs = await say("stop", "stopped");
+      if (runsOn) {
+        await sleep(60);
+        if (!runsOn(stoppedUs)) {
+          await say("go", "resumed");
+          if (retries >= 20) throw new Error(`thread-stop ${tid}: the rest of the machine stopped with it, 21 times`);
+          await sleep(30 + ((retries * 17) % 50));
+          continue;
+        }
+      }
+      await sleep(Math.max(0, ms - (Date.now() * 1000 - stoppedUs) / 1000));
+      return { stoppedUs, resumedUs: await say("go", "resumed"), retries };
+    }
+  } finally {
+    helper.stdin.end();
+  }
+}
+
+let threadStop: string | undefined;
+/** programs/thread-stop.c, built once per test process. */
+function threadStopProgram(): string {
+  if (!threadStop) {
+    const source = join(dirname(fileURLToPath(import.meta.url)), "programs", "thread-stop.c");
+    threadStop = join(mkdtempSync(join(tmpdir(), "qtrip-thread-stop-")), "thread-stop");
+    execFileSync("gcc", ["-O2", "-Wall", "-Werror", "-o", threadStop, source]);
+  }
+  return threadStop;
+}
+
+/** The thread of process `pid` named `name` (/proc/PID/task/TID/comm). */
+function threadNamed(pid: number, name: string): number {
+  for (const tid of readdirSync(`/proc/${pid}/task`)) {
+    const comm = readFileSync(`/proc/${pid}/task/${tid}/comm`, "utf8").trim();
+    if (comm === name) return Number(tid);
+  }
+  throw new Error(`QEMU (pid ${pid}) has no thread named '${name}'`);
 }
 
 export interface QemuRun {
@@ -71,7 +145,8 @@ export async function runQemu(opts: QemuOptions): Promise<QemuRun> {
   const traceFile = join(opts.dir, "trace.log");
   const args = [
     ...["-accel", opts.accel, ...(opts.cpu ? ["-cpu", opts.cpu] : []), "-m", String(opts.memoryMb), "-smp", String(opts.smp)],
-    ...["-nodefaults", "-display", "none", "-no-reboot"],
+    // Threads named for what they run (`CPU 1/TCG`), so that one vCPU can be stopped alone.
+    ...["-name", "qtrip,debug-threads=on", "-nodefaults", "-display", "none", "-no-reboot"],
     ...["-kernel", opts.kernelImage ?? kernelImage, "-initrd", initrd, "-append", opts.append],
     ...["-serial", "stdio", ...(opts.parallel ? ["-parallel", "null"] : [])],
     ...(opts.trace ?? []).flatMap((event) => ["-trace", event]),
@@ -111,6 +186,7 @@ export async function runQemu(opts: QemuOptions): Promise<QemuRun> {
     });
     if (opts.control) {
       const machine: RunningQemu = {
+        readTrace,
         async waitForTrace(holds, what) {
           while (!exited) {
             if (holds(readTrace())) return;
@@ -123,6 +199,7 @@ export async function runQemu(opts: QemuOptions): Promise<QemuRun> {
           await sleep(ms);
           qemu.kill("SIGCONT");
         },
+        stopThread: (name, ms, runsOn) => stopThread(threadNamed(qemu.pid!, name), ms, runsOn),
       };
       opts.control(machine).catch((e) => {
         controlError = e;

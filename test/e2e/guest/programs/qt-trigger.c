@@ -26,6 +26,7 @@
  *   segfault:0            write through NULL: the kernel logs "NAME[PID]: segfault at 0 ... in FILE[...]",
  *                         the task's name and its file's name, whatever words they hold
  *   fifo:PRIO             become SCHED_FIFO at PRIO: on one vCPU nothing else runs while it spins
+ *   cpu:N                 run on CPU N only (sched_setaffinity)
  *   hog:MB                allocate and touch MB MiB, one MiB at a time, a marker after each 16
  *   restart:MS            a marker, then a read(2) of a timerfd that expires after MS, interrupted
  *                         halfway by a SIGALRM whose handler has SA_RESTART: the read returns
@@ -427,6 +428,12 @@ static void run_step(const char *step)
 			die("cannot become user", arg);
 	} else if (!strncmp(step, "segfault:", 9)) {
 		*(volatile int *)(long)atoi(arg) = 0;
+	} else if (!strncmp(step, "cpu:", 4)) {
+		cpu_set_t set;
+		CPU_ZERO(&set);
+		CPU_SET(atoi(arg), &set);
+		if (sched_setaffinity(0, sizeof set, &set) < 0)
+			die("cannot run on CPU", arg);
 	} else if (!strncmp(step, "fifo:", 5)) {
 		become_fifo(atoi(arg));
 	} else if (!strncmp(step, "sleepers:", 9)) {
