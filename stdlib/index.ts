@@ -11,6 +11,7 @@ import { syscallError } from "./syscall-error.js";
 import { syscallLatency } from "./syscall-latency.js";
 import { taskBlocked } from "./task-blocked.js";
 import { tickGap } from "./tick-gap.js";
+import { vcpuStall } from "./vcpu-stall.js";
 
 export const catalogue: readonly ConditionSpec[] = [
   syscallLatency,
@@ -20,6 +21,7 @@ export const catalogue: readonly ConditionSpec[] = [
   taskBlocked,
   functionLatency,
   tickGap,
+  vcpuStall,
   message,
   event,
   signal,

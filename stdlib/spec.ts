@@ -53,7 +53,12 @@ export type Selection =
   /** signal-sent: the signal is this one and was queued for delivery. */
   | { kind: "signal-is"; number: number }
   /** cpu-tick: the time since this CPU's previous tick exceeds the rule's threshold (time spent idle does not count). */
-  | { kind: "tick-interval-exceeds" };
+  | { kind: "tick-interval-exceeds" }
+  /**
+   * cpu-tick: this CPU made progress. Never holds where it is seen: another CPU watches the
+   * progress, and trips when this one has made none for longer than the rule's threshold.
+   */
+  | { kind: "progress-watched" };
 
 /**
  * A duration measured while it lasts: a start event records when something

@@ -37,7 +37,9 @@ export type Capability =
   /** Searching kernel log lines. */
   | "console-search"
   /** Each CPU's previous tick and idle periods. */
-  | "tick-tracking";
+  | "tick-tracking"
+  /** Each busy CPU's progress, watched from another CPU. */
+  | "vcpu-watch";
 
 export interface GuestPlan {
   file: CheckedFile;
@@ -92,6 +94,7 @@ export function planGuest(file: CheckedFile, options: { dryRun: boolean }): Gues
   for (const { select } of events) {
     if (select.some((s) => s.kind === "line-contains")) capabilities.add("console-search");
     if (select.some((s) => s.kind === "tick-interval-exceeds")) capabilities.add("tick-tracking");
+    if (select.some((s) => s.kind === "progress-watched")) capabilities.add("vcpu-watch");
   }
 
   return {

@@ -18,6 +18,7 @@ import { moduleSymbols, noUprobes } from "./runtime/kernel-facts.js";
 import { durations, refuse } from "./runtime/refuse.js";
 import { returnProbes } from "./runtime/return-probes.js";
 import { scanTimer } from "./runtime/scan-timer.js";
+import { vcpuWatch } from "./runtime/vcpu-watch.js";
 import { lowerSelection } from "./selections.js";
 import { shellWord } from "../shell.js";
 import { commentText, hex, stapInt, stapString } from "./syntax.js";
@@ -121,6 +122,15 @@ function useScanTimers(script: GuestScript): string[] {
   return timed.map((r) => `\tqt_set_label(${r.index}, ${stapString(r.label)})`);
 }
 
+/** Rules whose progress is watched from another CPU trip from the watching CPU's timer, in C (runtime/vcpu-watch.ts): their labels, delays and counts reach it. */
+function useVcpuWatch(script: GuestScript): string[] {
+  const watched = script.plan.events.filter((e) => e.select.some((s) => s.kind === "progress-watched")).map((e) => e.rule);
+  if (watched.length === 0) return [];
+  const counted = watched.filter((r) => script.plan.ringSizes[r.index] > 0).reduce((m, r) => m | (1n << BigInt(r.index)), 0n);
+  script.use([vcpuWatch({ counted, delayed: watched.some((r) => r.after) })]);
+  return watched.map((r) => `\tqt_set_watch_label(${r.index}, ${stapString(r.label)})`);
+}
+
 function emitParams(params: CheckedParam[]): string[] {
   if (params.length === 0) return [];
   const out = ["", "# Parameters given when the script starts: stap -G NAME=VALUE. Probes only read them, so SystemTap takes no lock for them."];
@@ -150,7 +160,7 @@ function emitBegin(script: GuestScript): string[] {
       out.push(refuseIf(script, `qt_${p.name}_ns < 0`, `${stapString(`qtrip: parameter '${p.name}' is not a duration (e.g. 200ms): `)} . ${p.name}`));
     }
   }
-  out.push(...useScanTimers(script));
+  out.push(...useScanTimers(script), ...useVcpuWatch(script));
   if (plan.ringSizes.some((n) => n > 0)) out.push("\tqt_bind_rings()");
   if (script.fragments.has(moduleSymbols)) out.push("\tqt_kernel_resolves_module_symbols() # before kprobe.module() probes are registered");
   for (const rule of file.rules) {

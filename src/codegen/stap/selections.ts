@@ -5,7 +5,8 @@ import type { Fragment } from "./fragment.js";
 import type { EventValues } from "./lowering.js";
 import { compat, consoleSearch, lineStart, loggedFromKernel, loggedInHardIrq, tickTracking } from "./runtime/kernel-facts.js";
 import { exceeds } from "./runtime/core.js";
-import { stapString } from "./syntax.js";
+import { vcpuProgress } from "./runtime/vcpu-watch.js";
+import { hex, stapString } from "./syntax.js";
 
 export interface LoweredTest {
   test: string;
@@ -59,5 +60,8 @@ export function lowerSelection(selection: Selection, values: EventValues, rule: 
         prelude: "qt_gap = qt_since_last_tick() # ns since this CPU's previous tick; 0 right after idle",
         fragments: [tickTracking, exceeds],
       };
+    case "progress-watched":
+      // Records this CPU's progress for the rule; never true here: the watching CPU trips (runtime/vcpu-watch.ts).
+      return { test: `qt_vcpu_progress(${hex(2 ** rule)})`, fragments: [vcpuProgress] };
   }
 }
