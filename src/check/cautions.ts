@@ -21,11 +21,19 @@ export function checkCautions(ctx: CheckContext, entry: ConditionSpec, words: as
     );
     return;
   }
-  for (const word of words) {
-    if (!caution.names.includes(word.name)) continue;
+  // A name listed twice is W0003's business: warn about its first place only.
+  for (const word of words.filter((w, i) => words.findIndex((o) => o.name === w.name) === i)) {
+    const onStreams = caution.onStreams.includes(word.name);
+    if (!onStreams && !caution.names.includes(word.name)) continue;
+    const message = onStreams
+      ? `'${word.name}' blocks by design on a socket, a pipe or a terminal: it waits there for the other end as long as that likes, and trips this rule`
+      : `'${word.name}' blocks by design: an idle thread waits in it as long as it likes, and trips this rule`;
     ctx.report(
-      warning("W0004", word.span, `'${word.name}' blocks by design: an idle thread waits in it as long as it likes, and trips this rule`, {
-        notes: ["a trip crashes the host"],
+      warning("W0004", word.span, message, {
+        notes: [
+          ...(onStreams ? ["a reader that stops reading, or a writer that stops writing, keeps it waiting for ever"] : []),
+          "a trip crashes the host",
+        ],
         suggestion: HELP,
       }),
     );
