@@ -15,7 +15,10 @@ export function checkCautions(ctx: CheckContext, entry: ConditionSpec, words: as
     if (!caution.whenOmitted) return;
     ctx.report(
       warning("W0005", head, `this rule watches every call, including those an idle thread waits in as long as it likes (${caution.names.slice(0, 4).join(", ")}…)`, {
-        notes: ["such a thread trips the rule as soon as it has waited the threshold, and a trip crashes the host"],
+        notes: [
+          "such a thread trips the rule as soon as it has waited the threshold, and a trip crashes the host",
+          "if that is what you want, say so: end the rule with 'allow W0005'",
+        ],
         suggestion: HELP,
       }),
     );
@@ -33,6 +36,7 @@ export function checkCautions(ctx: CheckContext, entry: ConditionSpec, words: as
         notes: [
           ...(onStreams ? ["a reader that stops reading, or a writer that stops writing, keeps it waiting for ever"] : []),
           "a trip crashes the host",
+          "if that is what you want, say so: end the rule with 'allow W0004'",
         ],
         suggestion: HELP,
       }),
