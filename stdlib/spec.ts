@@ -110,9 +110,10 @@ export interface ConditionSpec {
   /**
    * Names of a name list (`arg`) that an idle task waits in for as long as it
    * likes (a rule on them trips on a task that is merely idle), and whether
-   * leaving the list out means all of them too. The checker warns about both.
+   * leaving the list out means all of them too; `onStreams`: names that wait so only on a
+   * socket, a pipe or a terminal (for their peer), not on a file. The checker warns about all.
    */
-  blocksByDesign?: { arg: string; names: readonly string[]; whenOmitted: boolean };
+  blocksByDesign?: { arg: string; names: readonly string[]; onStreams: readonly string[]; whenOmitted: boolean };
   /** What a backend must observe for one rule's arguments. */
   needs: (args: ConditionArgs) => Needs;
 }

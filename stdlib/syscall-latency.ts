@@ -20,7 +20,7 @@ export const syscallLatency = condition({
   caveats: ["x86_64 system call numbers; 32-bit (compat) calls are not timed when names are given"],
   example: "when syscall latency > 200ms on pid 1234",
   // An idle thread waits in these as long as it likes: waiting for a lock, an event, a
-  // child, a signal, a timer or input is their purpose (read, on a socket or a pipe, too).
+  // child, a signal, a timer or input is their purpose.
   blocksByDesign: {
     arg: "syscalls",
     names: [
@@ -29,6 +29,14 @@ export const syscallLatency = condition({
       "rt_sigsuspend", "rt_sigtimedwait", "nanosleep", "clock_nanosleep", "io_getevents",
       "io_pgetevents", "io_uring_enter", "msgrcv", "semop", "semtimedop", "mq_timedreceive", "flock",
     ],
+    // On a socket, a pipe or a terminal these wait for the other end with no time limit:
+    // a shell or a server reading its input; a writer whose reader stopped (`journalctl |
+    // less`, a terminal paused with Ctrl-S, a TCP peer that stopped reading but still
+    // answers the zero-window probes). On a file, read and write do I/O that a rule may
+    // well time, so the warning says where they wait. pread64 and pwrite64 fail on those
+    // (ESPIPE) and stay unwarned. connect is left out: a TCP connect gives up after its
+    // SYN retries, and a long one is a symptom (a peer that does not answer), not idleness.
+    onStreams: ["read", "readv", "write", "writev", "sendto", "sendmsg", "sendmmsg", "sendfile", "splice", "tee", "vmsplice"],
     whenOmitted: true,
   },
   needs: ({ names }) => ({

@@ -15,17 +15,29 @@ export function checkCautions(ctx: CheckContext, entry: ConditionSpec, words: as
     if (!caution.whenOmitted) return;
     ctx.report(
       warning("W0005", head, `this rule watches every call, including those an idle thread waits in as long as it likes (${caution.names.slice(0, 4).join(", ")}…)`, {
-        notes: ["such a thread trips the rule as soon as it has waited the threshold, and a trip crashes the host"],
+        notes: [
+          "such a thread trips the rule as soon as it has waited the threshold, and a trip crashes the host",
+          "if that is what you want, say so: end the rule with 'allow W0005'",
+        ],
         suggestion: HELP,
       }),
     );
     return;
   }
-  for (const word of words) {
-    if (!caution.names.includes(word.name)) continue;
+  // A name listed twice is W0003's business: warn about its first place only.
+  for (const word of words.filter((w, i) => words.findIndex((o) => o.name === w.name) === i)) {
+    const onStreams = caution.onStreams.includes(word.name);
+    if (!onStreams && !caution.names.includes(word.name)) continue;
+    const message = onStreams
+      ? `'${word.name}' blocks by design on a socket, a pipe or a terminal: it waits there for the other end as long as that likes, and trips this rule`
+      : `'${word.name}' blocks by design: an idle thread waits in it as long as it likes, and trips this rule`;
     ctx.report(
-      warning("W0004", word.span, `'${word.name}' blocks by design: an idle thread waits in it as long as it likes, and trips this rule`, {
-        notes: ["a trip crashes the host"],
+      warning("W0004", word.span, message, {
+        notes: [
+          ...(onStreams ? ["a reader that stops reading, or a writer that stops writing, keeps it waiting for ever"] : []),
+          "a trip crashes the host",
+          "if that is what you want, say so: end the rule with 'allow W0004'",
+        ],
         suggestion: HELP,
       }),
     );

@@ -38,6 +38,8 @@ export interface CheckedRule {
   filters: CheckedFilter[];
   count?: { times: Operand<bigint>; window: Operand<bigint> };
   after?: Operand<bigint>;
+  /** The warning codes its allowance (`allow W0004`) silenced. */
+  allows?: string[];
 }
 
 export interface Channel {

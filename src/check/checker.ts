@@ -4,6 +4,7 @@
 import { basename } from "node:path";
 import { error, warning, type Diagnostic, type Span } from "../diagnostics/diagnostic.js";
 import type * as ast from "../syntax/ast.js";
+import { checkAllowance } from "./allowances.js";
 import { checkCautions } from "./cautions.js";
 import { checkChannel } from "./channel.js";
 import { DEFAULT_CHANNEL, type CheckedFile, type CheckedRule } from "./checked.js";
@@ -78,12 +79,15 @@ function checkFile(ctx: CheckContext, file: ast.RuleFile): CheckedFile | undefin
 
 function checkRule(ctx: CheckContext, rule: ast.Rule, index: number): CheckedRule | undefined {
   const before = ctx.errorCount();
+  const from = ctx.diagnostics.length;
   const matched = matchCondition(ctx, rule.condition);
   const filters = checkFilters(ctx, rule, matched?.entry);
   const modifiers = checkModifiers(ctx, rule);
-  if (!matched?.ok || ctx.errorCount() > before) return undefined;
-  const caution = matched.entry.blocksByDesign;
-  if (caution) checkCautions(ctx, matched.entry, matched.bound.names[caution.arg], rule.condition.head.span, rule.filters);
+  const complete = matched?.ok === true && ctx.errorCount() === before;
+  const caution = matched?.entry.blocksByDesign;
+  if (complete && caution) checkCautions(ctx, matched.entry, matched.bound.names[caution.arg], rule.condition.head.span, rule.filters);
+  const allows = checkAllowance(ctx, rule.allowance, from, complete);
+  if (!complete || ctx.errorCount() > before) return undefined;
   const line = rule.span.start.line;
   return {
     index,
@@ -97,5 +101,6 @@ function checkRule(ctx: CheckContext, rule: ast.Rule, index: number): CheckedRul
     filters,
     ...(modifiers.count ? { count: modifiers.count } : {}),
     ...(modifiers.after ? { after: modifiers.after } : {}),
+    ...(allows.length ? { allows } : {}),
   };
 }

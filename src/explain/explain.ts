@@ -5,6 +5,7 @@ import type { CheckedFile, CheckedRule, Operand } from "../check/checked.js";
 import { planHostSide, type HostOptions } from "../compile.js";
 import { probePoints, SUPPORTED_KERNELS } from "../codegen/stap/index.js";
 import { hex } from "../codegen/stap/syntax.js";
+import { WARNINGS } from "../diagnostics/warnings.js";
 import { planGuest } from "../plan/plan.js";
 import { ATTRIBUTES } from "../../stdlib/index.js";
 export function formatNanoseconds(ns: bigint): string {
@@ -67,6 +68,7 @@ export function explain(file: CheckedFile, options: ExplainOptions): string {
       `  Trips ${trips(rule, table !== undefined)}.`,
       ...(table ? [`  Stops timing one when ${table.stops.map((s) => s.reason).join("; ")}.`] : []),
       ...(rule.entry.caveats.length ? [`  Caveats: ${rule.entry.caveats.join("; ")}.`] : []),
+      ...(rule.allows ? [`  Allows ${rule.allows.map((c) => `${c} (${WARNINGS[c]})`).join(", ")}: qtrip check does not warn about ${rule.allows.length === 1 ? "it" : "them"} for this rule.`] : []),
       "",
     );
   }

@@ -1,5 +1,6 @@
 // The canonical text of one statement: single spaces, modifiers in the
-// reference's order (N times within D, after, as). Literals keep their spelling.
+// reference's order (N times within D, after, as), the allowance last.
+// Literals keep their spelling.
 import type * as ast from "../syntax/ast.js";
 
 export function valueText(value: ast.Value): string {
@@ -40,6 +41,7 @@ export function statementText(item: ast.Item): string {
       if (item.filters.length) parts.push(`on ${item.filters.map((f) => `${f.attribute.name} ${valueText(f.value)}`).join(" and ")}`);
       const modifiers = [...item.modifiers].sort((a, b) => MODIFIER_ORDER.indexOf(a.kind) - MODIFIER_ORDER.indexOf(b.kind));
       parts.push(...modifiers.map(modifierText));
+      if (item.allowance) parts.push(`allow ${item.allowance.codes.map((c) => c.name).join(", ")}`);
       return parts.join(" ");
     }
   }

@@ -5,6 +5,7 @@
 export { checkSource, type CheckSourceResult } from "../compile.js";
 export type { Diagnostic, Span } from "../diagnostics/diagnostic.js";
 export { replacementOf } from "../diagnostics/fix.js";
+export { ABOUT_ALLOWANCES, WARNINGS } from "../diagnostics/warnings.js";
 export { explain } from "../explain/explain.js";
 export { ATTRIBUTES, catalogue, tables } from "../../stdlib/index.js";
 

@@ -2,10 +2,11 @@
 // errno, signal and event tables where the condition takes them, the filter
 // attributes of the condition at hand after `on`/`and`, the values of an
 // attribute that has a fixed set of them (`context`), the file's `$param`s,
-// and units after a number that is a duration.
+// units after a number that is a duration, `allow` where a rule may end, and
+// after it the warning codes it may name.
 import { CompletionItemKind, type CompletionItem, type Range } from "vscode-languageserver";
 import type { TextDocument } from "vscode-languageserver-textdocument";
-import { ATTRIBUTES, catalogue, tables, type NameTable, type ParamDecl } from "./compiler.js";
+import { ABOUT_ALLOWANCES, ATTRIBUTES, catalogue, tables, WARNINGS, type NameTable, type ParamDecl } from "./compiler.js";
 import type { Analysis } from "./document.js";
 import { fittingEntries, nextAfter, type Term } from "./pattern.js";
 import { cursorContext, STATEMENT_KEYWORDS, type Token } from "./scan.js";
@@ -23,7 +24,7 @@ export const UNITS: [string, string][] = [
 /** Words after which a number is a duration. */
 const BEFORE_DURATION = new Set([">", ">=", "within", "after"]);
 /** Words that end a rule's condition: its threshold, filters and modifiers follow. */
-const AFTER_CONDITION = new Set([">", ">=", "on", "times", "within", "after", "as"]);
+const AFTER_CONDITION = new Set([">", ">=", "on", "times", "within", "after", "as", "allow"]);
 const PARAM_TYPES = ["int", "string", "duration"];
 
 const TABLE_KIND: Record<NameTable, CompletionItemKind> = {
@@ -89,6 +90,8 @@ function inRule(rest: Token[], current: Token | undefined, range: Range): Comple
     return [...next.words.map((w) => item(w, CompletionItemKind.Keyword, range)), ...next.tables.flatMap((t) => names(t, range))];
   }
   const last = rest.at(-1)!;
+  const allowAt = rest.findIndex((t) => t.kind === "word" && t.text === "allow");
+  if (allowAt >= 0) return last.text === "allow" || last.text === "," ? warningCodes(rest.slice(allowAt + 1), range) : [];
   if (last.text === "on" || last.text === "and") {
     const attributes = [...new Set(fittingEntries(head, terms).flatMap((e) => e.attributes))];
     return attributes.map((a) => item(a, CompletionItemKind.Property, range, { detail: `filter on ${a}` }));
@@ -96,7 +99,22 @@ function inRule(rest: Token[], current: Token | undefined, range: Range): Comple
   if (current?.kind === "number" && BEFORE_DURATION.has(last.text)) return units(current, range);
   const before = rest.at(-2)?.text;
   if (before === "on" || before === "and") return attributeValues(last.text, range);
-  return [];
+  return endsValue(rest) ? [item("allow", CompletionItemKind.Keyword, range, { detail: "allow CODE {, CODE}: warnings this rule gets on purpose" })] : [];
+}
+
+/** Whether the rule's last token ends a threshold, a filter or a modifier: the rule may end there. */
+function endsValue(rest: Token[]): boolean {
+  const [before2, before, last] = [rest.at(-3)?.text, rest.at(-2)?.text, rest.at(-1)!];
+  if (last.kind !== "number" && last.kind !== "string" && last.kind !== "param") return false;
+  return [">", ">=", "within", "after", "as"].includes(before ?? "") || before2 === "on" || before2 === "and";
+}
+
+/** The warning codes an allowance may name, but those it lists already. */
+function warningCodes(listed: Token[], range: Range): CompletionItem[] {
+  const taken = new Set(listed.map((t) => t.text));
+  return Object.entries(WARNINGS)
+    .filter(([code]) => !taken.has(code) && !ABOUT_ALLOWANCES.includes(code))
+    .map(([code, title]) => item(code, CompletionItemKind.Constant, range, { detail: title }));
 }
 
 /** The values of an attribute that takes only a few (`context "kernel"`), as strings. */

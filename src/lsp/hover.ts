@@ -1,10 +1,11 @@
 // Hover: on a name from a table, its entry (system call number, errno number
-// and meaning, signal number); on a `$param`, its declaration; anywhere else in
-// a rule, what `qtrip explain` says about it (or, while the file has errors,
-// the condition's syntax and meaning).
+// and meaning, signal number); on a `$param`, its declaration; on a code in an
+// allowance, the warning it names; anywhere else in a rule, what `qtrip
+// explain` says about it (or, while the file has errors, the condition's
+// syntax and meaning).
 import { MarkupKind, type Hover } from "vscode-languageserver";
 import { itemAt, nodeAt, paramDecl } from "./ast-walk.js";
-import { catalogue, explain, type CheckedFile, type ParamRef, type Rule, type Term as AstTerm, type Word } from "./compiler.js";
+import { catalogue, explain, WARNINGS, type CheckedFile, type ParamRef, type Rule, type Term as AstTerm, type Word } from "./compiler.js";
 import type { Analysis } from "./document.js";
 import { nextAfter, type Term } from "./pattern.js";
 import { toRange } from "./positions.js";
@@ -49,6 +50,14 @@ function explainRule(checked: CheckedFile, rule: Rule, fileName: string): string
   return text.split("\n").slice(3).join("\n").trim();
 }
 
+/** On a code of the rule's allowance: what the warning is, and that the rule allows it. */
+function allowedCode(rule: Rule, offset: number): Hover | undefined {
+  const code = rule.allowance?.codes.find((c) => c.span.start.offset <= offset && offset <= c.span.end.offset);
+  if (!code) return undefined;
+  if (!Object.hasOwn(WARNINGS, code.name)) return markdown(`**${code.name}**: not a warning code of qtrip (only warnings can be allowed)`, code);
+  return markdown(`**${code.name}**: ${WARNINGS[code.name]}\n\nAllowed on this rule: \`qtrip check\` does not warn about it here.`, code);
+}
+
 function conditionSummary(rule: Rule): string | undefined {
   const entries = catalogue.filter((e) => e.head === rule.condition.head.name);
   return entries.length ? entries.map((e) => `\`${e.syntax}\`: ${e.holds}`).join("\n\n") : undefined;
@@ -65,7 +74,7 @@ export function hover(analysis: Analysis, offset: number): Hover | null {
     return markdown(`\`\`\`qtrip\n${declared}\n\`\`\``, ref);
   }
   if (item.kind !== "Rule") return null;
-  const name = nameInCondition(item, offset);
+  const name = nameInCondition(item, offset) ?? allowedCode(item, offset);
   if (name) return name;
   const explained = checked && explainRule(checked, item, analysis.fileName);
   if (explained) return markdown(`\`\`\`text\n${explained}\n\`\`\``);

@@ -53,6 +53,15 @@ export interface Rule {
   condition: Condition;
   filters: Filter[];
   modifiers: Modifier[];
+  allowance?: Allowance;
+}
+
+/** `allow W0004, W0005`: warnings the rule acknowledges, so that `qtrip check` does not repeat them. */
+export interface Allowance {
+  kind: "Allowance";
+  span: Span;
+  /** As written; the checker refuses error codes and reports unknown ones. */
+  codes: Word[];
 }
 
 export interface Condition {
@@ -152,4 +161,4 @@ export interface InvalidLit {
   text: string;
 }
 
-export type Node = RuleFile | Item | Condition | Term | Word | Comparison | Filter | Modifier | Value | Comment;
+export type Node = RuleFile | Item | Condition | Term | Word | Comparison | Filter | Modifier | Allowance | Value | Comment;

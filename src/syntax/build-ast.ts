@@ -96,8 +96,16 @@ class AstBuilder extends BaseVisitor {
     const condition: ast.Condition = this.visit(node.condition[0]);
     const filters: ast.Filter[] = node.filters ? this.visit(node.filters[0]) : [];
     const modifiers: ast.Modifier[] = (node.modifier ?? []).map((m) => this.visit(m));
-    const last = modifiers.at(-1)?.span ?? filters.at(-1)?.span ?? condition.span;
-    return { kind: "Rule", span: between(tokenSpan(node.When[0]), last), condition, filters, modifiers };
+    const allowance: ast.Allowance | undefined = node.allowance ? this.visit(node.allowance[0]) : undefined;
+    const last = allowance?.span ?? modifiers.at(-1)?.span ?? filters.at(-1)?.span ?? condition.span;
+    return {
+      kind: "Rule",
+      span: between(tokenSpan(node.When[0]), last),
+      condition,
+      filters,
+      modifiers,
+      ...(allowance ? { allowance } : {}),
+    };
   }
 
   condition(node: cst.ConditionCstChildren): ast.Condition {
@@ -159,6 +167,11 @@ class AstBuilder extends BaseVisitor {
   labelModifier(node: cst.LabelModifierCstChildren): ast.LabelModifier {
     const label = this.stringLit(node.StringLiteral[0]);
     return { kind: "Label", span: between(tokenSpan(node.As[0]), label.span), label };
+  }
+
+  allowance(node: cst.AllowanceCstChildren): ast.Allowance {
+    const codes = node.code.map(word);
+    return { kind: "Allowance", span: between(tokenSpan(node.Allow[0]), codes[codes.length - 1].span), codes };
   }
 
   value(node: cst.ValueCstChildren): ast.Value {

@@ -79,6 +79,7 @@ export type RuleCstChildren = {
   condition: ConditionCstNode[];
   filters?: FiltersCstNode[];
   modifier?: ModifierCstNode[];
+  allowance?: AllowanceCstNode[];
 };
 
 export interface ConditionCstNode extends CstNode {
@@ -189,6 +190,17 @@ export type LabelModifierCstChildren = {
   StringLiteral: IToken[];
 };
 
+export interface AllowanceCstNode extends CstNode {
+  name: "allowance";
+  children: AllowanceCstChildren;
+}
+
+export type AllowanceCstChildren = {
+  Allow: IToken[];
+  code: (IToken)[];
+  Comma?: IToken[];
+};
+
 export interface ValueCstNode extends CstNode {
   name: "value";
   children: ValueCstChildren;
@@ -238,6 +250,7 @@ export interface ICstNodeVisitor<IN, OUT> extends ICstVisitor<IN, OUT> {
   countModifier(children: CountModifierCstChildren, param?: IN): OUT;
   afterModifier(children: AfterModifierCstChildren, param?: IN): OUT;
   labelModifier(children: LabelModifierCstChildren, param?: IN): OUT;
+  allowance(children: AllowanceCstChildren, param?: IN): OUT;
   value(children: ValueCstChildren, param?: IN): OUT;
   literal(children: LiteralCstChildren, param?: IN): OUT;
   number(children: NumberCstChildren, param?: IN): OUT;

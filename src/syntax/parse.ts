@@ -8,7 +8,14 @@ import { describe, hintFor, labelOf, oneOf, splitStatements, splitHint, STATEMEN
 import { parser } from "./parser.js";
 import * as t from "./tokens.js";
 
+const ALLOWANCE_LAST = "the allowance comes last in a rule: move 'allow …' after its filters and modifiers";
+const FILTER_OR_MODIFIER_STARTS = [t.On, t.And, t.After, t.As, t.Integer, t.ParamRef];
 
+/** Whether the statement's token at `index` starts a filter or a modifier written after `allow`. */
+function filterOrModifierAfterAllowance(statement: IToken[], index: number): boolean {
+  const allowAt = statement.findIndex((token) => token.tokenType === t.Allow);
+  return allowAt >= 0 && index > allowAt && FILTER_OR_MODIFIER_STARTS.includes(statement[index].tokenType);
+}
 
 const EOF_TOKEN = { tokenType: EOF, startOffset: NaN, image: "" } as IToken;
 
@@ -84,7 +91,8 @@ export function parse(source: string): ParseResult {
       const { message, hint } = splitHint(e.message);
       // A statement cut short is reported where it stops, not at the next statement.
       const span = e.token === next ? errorSpan(EOF_TOKEN, previous, source) : errorSpan(e.token, previous, source);
-      diagnostics.push(error("E0010", span, message, hint ? { suggestion: hint } : {}));
+      const suggestion = hint ?? (filterOrModifierAfterAllowance(statement, index) ? ALLOWANCE_LAST : undefined);
+      diagnostics.push(error("E0010", span, message, suggestion ? { suggestion } : {}));
       continue;
     }
     const built = buildAst(cst);

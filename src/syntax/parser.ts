@@ -58,6 +58,7 @@ export class RuleParser extends CstParser {
     this.SUBRULE(this.condition);
     this.OPTION(() => this.SUBRULE(this.filters));
     this.MANY(() => this.SUBRULE(this.modifier));
+    this.OPTION2(() => this.SUBRULE(this.allowance));
   });
 
   // A condition is a head word, then word groups and strings, then an optional
@@ -130,6 +131,17 @@ export class RuleParser extends CstParser {
   labelModifier = this.RULE("labelModifier", () => {
     this.CONSUME(t.As);
     this.CONSUME(t.StringLiteral);
+  });
+
+  // `allow W0004, W0005`: the warnings the rule acknowledges, last in the rule. The
+  // codes are names here; the checker knows which are warnings (src/check/allowances.ts).
+  allowance = this.RULE("allowance", () => {
+    this.CONSUME(t.Allow);
+    this.CONSUME(t.Identifier, { LABEL: "code" });
+    this.MANY(() => {
+      this.CONSUME(t.Comma);
+      this.CONSUME2(t.Identifier, { LABEL: "code" });
+    });
   });
 
   value = this.RULE("value", () => {

@@ -24,6 +24,7 @@ export function textMateGrammar(): object {
       { include: "#number" },
       { include: "#parameter" },
       { include: "#keyword" },
+      { include: "#code" },
       { include: "#condition" },
       { include: "#filter" },
       { include: "#name" },
@@ -53,6 +54,8 @@ export function textMateGrammar(): object {
           { name: "storage.type.qtrip", match: words(["int", "string", "duration"]) },
         ],
       },
+      // The diagnostic codes an allowance names (`allow W0004`).
+      code: { name: "constant.other.diagnostic-code.qtrip", match: "\\b[EW][0-9]{4}\\b" },
       condition: { name: "support.function.condition.qtrip", match: words(conditionWords) },
       filter: { name: "entity.other.attribute-name.filter.qtrip", match: words(ATTRIBUTE_NAMES) },
       name: {

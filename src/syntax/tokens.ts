@@ -33,6 +33,7 @@ export const Times = keyword("times");
 export const Within = keyword("within");
 export const After = keyword("after");
 export const As = keyword("as");
+export const Allow = keyword("allow");
 
 export const WhiteSpace = createToken({
   name: "WhiteSpace",
@@ -88,7 +89,7 @@ export const Equals = createToken({ name: "Equals", pattern: /=/, label: "'='" }
 export const Colon = createToken({ name: "Colon", pattern: /:/, label: "':'" });
 export const Comma = createToken({ name: "Comma", pattern: /,/, label: "','" });
 
-export const keywords = [Case, Title, Channel, Port, Value, Param, When, On, And, Times, Within, After, As];
+export const keywords = [Case, Title, Channel, Port, Value, Param, When, On, And, Times, Within, After, As, Allow];
 
 // Order matters: keywords before Identifier; Duration before Integer before MalformedNumber;
 // a terminated string before an unterminated one.

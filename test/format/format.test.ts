@@ -14,6 +14,7 @@ const files = [
   ...readdirSync(join(repoRoot, "examples")).map((f) => join(repoRoot, "examples", f)),
   ...readdirSync(join(repoRoot, "test/fixtures/language")).map((f) => join(repoRoot, "test/fixtures/language", f)),
   join(repoRoot, "test/fixtures/commented.qt"),
+  join(repoRoot, "test/fixtures/allowances.qt"),
 ];
 
 /** The AST without positions, modifiers in one order: what the file means. */
@@ -69,6 +70,18 @@ when syscall openat error ENOENT, EACCES 10 times within 5s
 
 # end of file
 `);
+});
+
+test("an allowance is kept at the end of its rule, its codes as written, one space after each comma", async () => {
+  const once = await formatSource(readFileSync(join(repoRoot, "test/fixtures/allowances.qt"), "utf8"));
+  expect(once).toBe(`# Rules that acknowledge their warnings (grammar/reference.md, "Allowances").
+param pid: int
+when syscall read, fsync latency > 2s on pid $pid allow W0004 # reads files only
+when syscall latency > 1s on tid 7 after 30s as "any call" allow W0005, W0004
+# lock waits are the symptom
+when syscall futex latency > 2s on pid $pid allow W0004
+`);
+  expect(await formatSource("when event oops allow W9999,w0004\n")).toBe("when event oops allow W9999, w0004\n");
 });
 
 describe("qtrip fmt", () => {

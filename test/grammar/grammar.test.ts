@@ -83,6 +83,13 @@ describe("TextMate grammar", () => {
       ]),
     );
     expect(scopes("when signal SIGKILL")).toContainEqual(["SIGKILL", "support.constant.name.qtrip"]);
+    expect(scopes("when syscall futex latency > 1s allow W0004, E0140")).toEqual(
+      expect.arrayContaining([
+        ["allow", "keyword.other.qtrip"],
+        ["W0004", "constant.other.diagnostic-code.qtrip"],
+        ["E0140", "constant.other.diagnostic-code.qtrip"],
+      ]),
+    );
     expect(scopes("when event hung_task 3 times within 1m")).toEqual(
       expect.arrayContaining([
         ["hung_task", "support.constant.event.qtrip"],

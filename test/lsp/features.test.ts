@@ -116,6 +116,23 @@ describe("completion", () => {
     expect(await labels("when syscall latency > 1s on pid 200|")).toEqual([]);
   });
 
+  test("`allow` where a rule may end, then the warning codes it may name", async () => {
+    const allow = (await complete("when syscall futex latency > 2s al|")).find((i) => i.label === "allow");
+    expect(allow?.textEdit).toEqual({ range: { start: { line: 0, character: 32 }, end: { line: 0, character: 34 } }, newText: "allow" });
+    for (const end of ['when syscall futex latency > 2s on pid 1 |', 'when event oops 3 times within 1m |', 'when syscall futex latency > 2s as "l" |', "when tick gap > 1s on cpu $c |"]) {
+      expect(await labels(end), end).toEqual(["allow"]);
+    }
+    // Not where a value or a keyword must still come.
+    expect(await labels("when syscall futex latency > |")).not.toContain("allow");
+    expect(await labels("when event oops 3 |")).not.toContain("allow");
+    const codes = await complete("when syscall futex latency > 2s allow |");
+    expect(codes.find((i) => i.label === "W0004")).toMatchObject({ detail: "system call that blocks by design" });
+    // The allowance's own warnings cannot be allowed; a code listed already is not offered again.
+    expect(codes.map((i) => i.label)).toEqual(["W0001", "W0003", "W0004", "W0005", "W0006"]);
+    expect(await labels("when syscall futex latency > 2s allow W0004, |")).toEqual(["W0001", "W0003", "W0005", "W0006"]);
+    expect(await labels("when syscall futex latency > 2s allow W0004 |")).toEqual([]);
+  });
+
   test("statement keywords at the start of a line; nothing in comments and strings", async () => {
     expect(await labels("|")).toEqual(["case", "channel", "param", "title", "when"]);
     expect(await labels("when event oops\nw|")).toEqual(["case", "channel", "param", "title", "when"]);
@@ -150,6 +167,15 @@ describe("hover", () => {
     expect(await hoverText("when syscall openat error EACCES, ENO|ENT\n")).toBe("**ENOENT**: errno 2: no such file or directory");
     expect(await hoverText("when signal SIGK|ILL\n")).toBe("**SIGKILL**: signal 9");
     expect(await hoverText("when event hung_|task\n")).toContain("**hung_task**: guest kernel event");
+  });
+
+  test("a code in an allowance: the warning it names", async () => {
+    expect(await hoverText("when syscall futex latency > 2s allow W00|04\n")).toBe(
+      "**W0004**: system call that blocks by design\n\nAllowed on this rule: `qtrip check` does not warn about it here.",
+    );
+    expect(await hoverText("when syscall futex latency > 2s allow W0004, E01|40\n")).toBe("**E0140**: not a warning code of qtrip (only warnings can be allowed)");
+    // Elsewhere in the rule, explain's account says it.
+    expect(await hoverText("when sys|call futex latency > 2s on pid 1 allow W0004\n")).toContain("Allows W0004 (system call that blocks by design)");
   });
 
   test("a $param: its declaration", async () => {

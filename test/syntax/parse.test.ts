@@ -57,6 +57,34 @@ describe("parser", () => {
     expect(rule.condition.comparison?.value).toMatchObject({ kind: "Duration", nanoseconds: ns });
   });
 
+  test("an allowance ends the rule: its codes as names, the rule's span to its last code", () => {
+    const source = 'when syscall futex latency > 2s on pid 1 after 30s as "l" allow W0004, E0140, futex';
+    const { file, diagnostics } = parse(source);
+    expect(diagnostics).toEqual([]);
+    const rule = file.items[0];
+    if (rule.kind !== "Rule") throw new Error("expected a rule");
+    expect(rule.modifiers.map((m) => m.kind)).toEqual(["After", "Label"]);
+    expect(rule.allowance?.codes.map((c) => c.name)).toEqual(["W0004", "E0140", "futex"]);
+    expect(source.slice(rule.allowance!.span.start.offset, rule.allowance!.span.end.offset)).toBe("allow W0004, E0140, futex");
+    expect(rule.span.end.offset).toBe(source.length);
+    expect(parse("when event oops").file.items[0]).not.toHaveProperty("allowance");
+  });
+
+  test.each([
+    ["when event oops allow", "1:22", "expected a name, found the end of the file", undefined],
+    ["when event oops allow W0004 W0005", "1:29", "unexpected 'W0005': the statement should end here", undefined],
+    ['when event oops allow W0004 as "x"', "1:29", "unexpected 'as': the statement should end here", "the allowance comes last in a rule: move 'allow …' after its filters and modifiers"],
+    ["when syscall futex latency > 1s alow W0004", "1:33", "unexpected 'alow': the statement should end here", "did you mean 'allow'?"],
+  ])("%s is a syntax error", (source, at, message, suggestion) => {
+    const [d, ...more] = parse(source).diagnostics;
+    expect(more).toEqual([]);
+    expect([`${d.span.start.line}:${d.span.start.column}`, d.code, d.message, d.suggestion]).toEqual([at, "E0010", message, suggestion]);
+  });
+
+  test("'allow' is reserved: not a parameter name", () => {
+    expect(parse("param allow: int").diagnostics.map((d) => d.code)).toEqual(["E0010"]);
+  });
+
   test("strings decode their escapes", () => {
     const { file, diagnostics } = parse('case "a\\"b\\\\c\\nd\\te"');
     expect(diagnostics).toEqual([]);
