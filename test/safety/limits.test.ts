@@ -37,10 +37,10 @@ test("a 400-digit number: too large, said once", () => {
 });
 
 test("a very long list of names: duplicates are warned, the rule compiles", () => {
-  const names = Array.from({ length: 10_000 }, () => "read").join(", ");
+  const names = Array.from({ length: 10_000 }, () => "openat").join(", ");
   const result = compileSource(`when syscall ${names} latency > 1s`, { fileName: "big.qt" });
   expect(result.outputs).toBeDefined();
-  expect(result.diagnostics.map((d) => d.message)).toEqual(["'read' is listed 10000 times"]);
+  expect(result.diagnostics.map((d) => d.message)).toEqual(["'openat' is listed 10000 times"]);
 });
 
 test("an interrupted compile leaves every output whole or absent", async () => {
