@@ -4,6 +4,8 @@
 //   - wake-ups: local timer interrupts (LOC) and IRQ-work interrupts (IWI) per second
 //     per vCPU of an idle 2-vCPU guest over 5 s, against a begin-only script (the floor),
 //     beside the hand-written tracker;
+//   - wake-ups of an idle vCPU beside a busy one: vCPU 0's interrupts per second while a task
+//     spins on vCPU 1 (what watching a neighbour costs: vcpu stall), against the begin-only script;
 //   - trip precision: how long after its threshold a call, request or wait still in
 //     flight trips, from QEMU's trace (marker to channel write) and from the guest's
 //     own log clock (qt-trigger's /dev/kmsg line to qtrip's trip line), beside the
@@ -12,7 +14,7 @@
 //     no script, bare probes (the floor), qtrip and a hand-written tracker, each
 //     watching the loop's pid and another pid; whether each script was still loaded.
 // Run: node test/bench/guest.mjs   (RUNS=3 boots per figure, LOOP_MS=3000 per loop;
-//   SECTIONS=wake-ups,precision,costs, VCPUS=1,2,4 and ROWS=floor,another to measure less)
+//   SECTIONS=wake-ups,busy-neighbour,precision,costs, VCPUS=1,2,4 and ROWS=floor,another to measure less)
 // Under QEMU's emulation (TCG) every figure is inflated; compare them with each other.
 import { dirname, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -94,6 +96,7 @@ const IDLE_RULES = [
   ['task blocked > 500ms on comm "nobody-here"', ""],
   ['function "hrtimer_nanosleep" latency > 200ms on pid 99999', ""],
   ["tick gap > 100ms", ""],
+  ["vcpu stall > 100ms", ""],
 ];
 
 async function wakeUps() {
@@ -121,6 +124,53 @@ async function wakeUps() {
     const all = r.LOC[0] + r.LOC[1] + r.IWI[0] + r.IWI[1] - (control.LOC[0] + control.LOC[1] + control.IWI[0] + control.IWI[1]);
     const signed = (x) => `${x >= 0 ? "+" : ""}${fmt(x, 0)}`;
     lines.push(row([label, `${fmt(r.LOC[0], 0)}/${fmt(r.LOC[1], 0)}`, `${fmt(r.IWI[0], 0)}/${fmt(r.IWI[1], 0)}`, signed(busiest), signed(all)], widths));
+  }
+  return lines;
+}
+
+// ---------------------------------------------------------------------------
+// Wake-ups of an idle vCPU beside a busy one: the CPU that watches its neighbour
+
+const neighbourInterrupts = (tag) => `grep -E "^ *(LOC|IWI|CAL):" /proc/interrupts | sed "s/^/qt-bench: ${tag} /"`;
+
+/** Interrupts per second on vCPU 0 (idle) over IDLE_MS while a task spins on vCPU 1: { LOC, IWI, CAL }. */
+async function neighbourRates(module) {
+  const session = [
+    `spawn s cpu:1 spin:${IDLE_MS + 3000}`,
+    "arm",
+    "run s &",
+    "sleep 1",
+    neighbourInterrupts("before"),
+    `sleep ${IDLE_MS / 1000}`,
+    neighbourInterrupts("after"),
+    "wait",
+  ].join("\n");
+  const run = await boot({ module, smp: 2, session });
+  const counts = (tag) => Object.fromEntries([...run.console.matchAll(new RegExp(`qt-bench: ${tag} +(LOC|IWI|CAL): +(\\d+)`, "g"))].map((m) => [m[1], Number(m[2])]));
+  const before = counts("before");
+  const after = counts("after");
+  if (before.LOC === undefined || after.LOC === undefined) throw new Error(`no interrupt counts; console:\n${run.console}`);
+  return Object.fromEntries(Object.keys(after).map((k) => [k, ((after[k] - (before[k] ?? 0)) * 1000) / IDLE_MS]));
+}
+
+async function busyNeighbour() {
+  const sample = async (module) => {
+    const all = [];
+    for (let i = 0; i < runs; i++) all.push(await neighbourRates(module));
+    return Object.fromEntries(["LOC", "IWI", "CAL"].map((k) => [k, median(all.map((r) => r[k] ?? 0))]));
+  };
+  const control = await sample(await buildModule(BEGIN_ONLY));
+  const widths = [44, 8, 8, 8, 14];
+  const total = (r) => r.LOC + r.IWI + r.CAL;
+  const lines = [
+    `wake-ups of idle vCPU 0 while a task spins on vCPU 1, per second over ${IDLE_MS / 1000} s, median of ${runs} (LOC: local timer; IWI: IRQ work; CAL: cross-CPU calls):`,
+    row(["script", "LOC", "IWI", "CAL", "extra, all"], widths),
+    row(["begin probe only (control)", fmt(control.LOC, 0), fmt(control.IWI, 0), fmt(control.CAL, 0), "0"], widths),
+  ];
+  for (const source of ["tick gap > 100ms", "vcpu stall > 100ms", "vcpu stall > 500ms"]) {
+    const r = await sample(await buildRuleModule({ source: `when ${source}\n` }));
+    const extra = total(r) - total(control);
+    lines.push(row([source, fmt(r.LOC, 0), fmt(r.IWI, 0), fmt(r.CAL, 0), `${extra >= 0 ? "+" : ""}${fmt(extra, 0)}`], widths));
   }
   return lines;
 }
@@ -262,9 +312,10 @@ async function costs() {
 }
 
 try {
-  const sections = process.env.SECTIONS?.split(",") ?? ["wake-ups", "precision", "costs"];
+  const sections = process.env.SECTIONS?.split(",") ?? ["wake-ups", "busy-neighbour", "precision", "costs"];
   const out = [`qtrip guest benchmark: kernel ${harness.kernelRelease}, QEMU ${process.env.QTRIP_E2E_ACCEL ?? "tcg"}, ${runs} boot(s) per figure`, ""];
   if (sections.includes("wake-ups")) out.push(...(await wakeUps()), "");
+  if (sections.includes("busy-neighbour")) out.push(...(await busyNeighbour()), "");
   if (sections.includes("precision")) out.push(...(await precision()), "");
   if (sections.includes("costs")) out.push(...(await costs()));
   console.log(out.join("\n"));

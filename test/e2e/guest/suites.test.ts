@@ -15,6 +15,7 @@ import { compileRule } from "../support/compile.js";
 import { targetMachine } from "../support/machine.js";
 import { expectTrip, msBetween, SLACK_MS, soon, THRESHOLD_MS } from "./expect-trip.js";
 import { lastMarkerBeforeTrip, markerAt, NMI_BACKTRACE, PHASE, runGuest, SYSRQ, trips, virtioDisk, type GuestRun, type GuestSession } from "./harness.js";
+import type { StoppedThread } from "../support/qemu.js";
 
 /** Every Debian suite; Debian 13 arms since the uprobe look-up is compiled out (FINDINGS (i), (l)). */
 const SUITES: Suite[] = ["bullseye", "bookworm", "trixie"];
@@ -41,6 +42,10 @@ interface Scenario {
  * logged but not printed. Before 5.19 printk:console saw only printed lines.
  */
 const quietConsole = (lines: string[]) => ["arm", "dmesg -n 4", ...lines].join("\n");
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+/** The last vCPU stop of the vcpu stall scenario. */
+let vcpuStop: StoppedThread = { stoppedUs: 0, resumedUs: 0, retries: 0 };
 
 const SCENARIOS: Record<string, Scenario> = {
   "syscall error (raw_syscalls:sys_exit)": {
@@ -136,6 +141,28 @@ const SCENARIOS: Record<string, Scenario> = {
       expect(run.console).not.toContain("e2e: disk on fire"); // logged, not printed
     },
   },
+  "vcpu stall (a timer pinned on the other vCPU, a cross-CPU call)": {
+    rule: 'when vcpu stall > 100ms on cpu 1 as "vcpu 1 not run"',
+    label: "vcpu 1 not run",
+    // vCPU 1 spins; the whole guest is paused 1 s (no trip), then vCPU 1's thread alone is stopped (a trip, during the stop).
+    session: {
+      smp: 2,
+      session: "spawn s cpu:1 spin:4000\nspawn z base:0x40 cpu:0 nanosleep:10x400\narm\nrun s z",
+      control: async (guest) => {
+        await guest.marker(1);
+        await sleep(800);
+        await guest.pause(1000);
+        await sleep(600);
+        vcpuStop = await guest.stopVcpu(1, 1200);
+      },
+    },
+    check: (run) => {
+      const at = trips(run)[0]!.us;
+      expect(at).toBeGreaterThan(vcpuStop.stoppedUs);
+      expect(at).toBeLessThan(vcpuStop.resumedUs);
+      expect(msBetween(vcpuStop.stoppedUs, at)).toBeLessThanOrEqual(100 + 10 + SLACK_MS);
+    },
+  },
   "event nmi_backtrace (a kprobe)": {
     rule: 'when event nmi_backtrace as "nmi backtrace"',
     label: "nmi backtrace",
@@ -168,7 +195,7 @@ async function boot(t: Target, s: Scenario, name: string): Promise<GuestRun> {
 for (const entry of listTargets().filter((e) => SUITES.includes(e.suite))) {
   const t = entry.target;
   describe.skipIf(!t)(`Debian ${t?.debianVersion ?? entry.suite} (${t?.kernelRelease}, SystemTap ${t?.stapVersion}) in a real guest`, { timeout: 900_000 }, () => {
-    // Five of the conditions a run, each on one suite, the conditions and suites rotating with the commit (support/sample.ts).
+    // Five of the scenarios a run, each on one suite, the conditions and suites rotating with the commit (support/sample.ts).
     test.for(Object.entries(SCENARIOS).map(([family, s], i) => ({ family, s, i })))("$family: no trip, then a trip", async ({ s, i }, ctx) => {
       if (!onSlot("suites", i, SUITES.indexOf(entry.suite), SUITES.length) || !taken("suites-conditions", i, Object.keys(SCENARIOS).length, 5)) return ctx.skip(sampledOut("suites"));
       const run = await boot(t!, s, `s${i}`);
