@@ -12,7 +12,10 @@ export const tickGap = condition({
   watches: () => "each busy CPU's timer ticks",
   tripsWhen: (limit) => `when a CPU's gap between two ticks is ${limit}, on that CPU's first tick back`,
   cost: { class: "low", detail: "one event per tick per busy CPU, one per idle entry and exit" },
-  caveats: [],
+  caveats: [
+    "seen on the stalled CPU's own first tick back, once the stall is over (and never if it is not run again): `vcpu stall` sees it from another CPU while it lasts",
+    "a nohz_full CPU is not watched: running one task, it stops its tick",
+  ],
   example: "when tick gap > 100ms after 30s",
   // A vCPU the hypervisor did not run sees the gap on its first tick back, and trips there and then.
   needs: () => ({ kind: "event", at: { on: "cpu-tick" }, select: [{ kind: "tick-interval-exceeds" }] }),

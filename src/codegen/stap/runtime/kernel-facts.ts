@@ -130,12 +130,21 @@ export const tickTracking: Fragment = {
   name: "tick tracking",
   probes: ['kernel.trace("power:cpu_idle")', 'kernel.trace("cpuhp:cpuhp_enter")'],
   c: String.raw`#include <linux/percpu.h>
+#include <linux/tick.h>
 #include <linux/timekeeping.h>
 
 static DEFINE_PER_CPU(u64, qt_last_tick); /* 0 while the CPU is idle */`,
-  stap: String.raw`/* ns since this CPU's previous tick; 0 on its first tick after idle. */
+  stap: String.raw`/*
+ * ns since this CPU's previous tick; 0 on its first tick after idle. A nohz_full CPU that
+ * runs one task stops its tick: its interrupts come when its timers are due, and the time
+ * between them is no gap. It is not watched.
+ */
 function qt_since_last_tick:long() %{
 	u64 now = ktime_get_mono_fast_ns(), last = this_cpu_read(qt_last_tick);
+	if (tick_nohz_full_cpu(smp_processor_id())) {
+		this_cpu_write(qt_last_tick, 0);
+		STAP_RETURN(0);
+	}
 	this_cpu_write(qt_last_tick, now);
 	STAP_RETURN(last && now > last ? now - last : 0);
 %}

@@ -110,7 +110,7 @@ static enum hrtimer_restart qt_scan_due(struct hrtimer *timer)
 	return HRTIMER_NORESTART;
 }`,
     stap: String.raw`function qt_set_label(rule:long, label:string) %{
-	strlcpy(qt_labels[STAP_ARG_rule], STAP_ARG_label, MAXSTRINGLEN);
+	strscpy(qt_labels[STAP_ARG_rule], STAP_ARG_label, MAXSTRINGLEN); /* strlcpy is gone since 6.8 */
 %}
 
 # The scan timers: set up before any probe can start timing, cancelled once the probes are gone (end probes run then).

@@ -201,7 +201,7 @@ static void qt_watch_arm(void *info)
 	hrtimer_start(&me->timer, ns_to_ktime(next), HRTIMER_MODE_ABS_PINNED_HARD);
 }`,
   stap: String.raw`function qt_set_watch_label(rule:long, label:string) %{
-	strlcpy(qt_watch_labels[STAP_ARG_rule], STAP_ARG_label, MAXSTRINGLEN);
+	strscpy(qt_watch_labels[STAP_ARG_rule], STAP_ARG_label, MAXSTRINGLEN);
 %}
 
 /* This CPU's progress for the rules of the mask, at its tick; never true: its watcher trips, from another CPU. */
