@@ -38,12 +38,13 @@ describe("vcpu stall in a real guest", { timeout: 180_000 }, () => {
         `(resumed at ${msBetween(stop.stoppedUs, stop.resumedUs).toFixed(0)} ms; ${stop.retries} stop(s) tried again)`,
     );
     // During the stop, not at the resume: the stalled vCPU itself cannot trip then. Its last tick
-    // came before the stop (up to a tick, 4 ms); the confirmation adds two ticks; SLACK_MS covers
-    // the watching vCPU's own timer under a loaded host. Stopping takes the helper a few ms after
-    // the thread stopped: the lower bound allows it.
+    // came before the stop (up to a tick, 4 ms); the confirmation adds two ticks (105-108 ms alone;
+    // the figure is the benchmark's to give). On a loaded host the watching vCPU's own look may
+    // come late, and then it vouches only from that look: one more D. The helper sees the thread
+    // stopped a few ms after it stopped: the lower bound allows it.
     expect(at).toBeLessThan(stop.resumedUs);
     expect(delay).toBeGreaterThan(STALL_MS / 2);
-    expect(delay).toBeLessThanOrEqual(STALL_MS + 10 + SLACK_MS);
+    expect(delay).toBeLessThanOrEqual(2 * STALL_MS + 10 + SLACK_MS);
   });
 
   test("a pause of the whole guest does not trip; one vCPU stopped alone after it does", async () => {

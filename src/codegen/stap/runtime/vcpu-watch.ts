@@ -12,9 +12,11 @@
 //
 // A pause of the whole guest (SIGSTOP of the VMM, a TSC clocksource through a QMP
 // stop) stops the neighbour too: its timer then fires late, or finds the CPU stale
-// at the resume before that CPU's first tick back. A stale stamp is therefore
-// confirmed by a second, on-time look two ticks later: a CPU that runs ticks in
-// between; a paused guest's CPU has resumed by then and ticked too.
+// at the resume before that CPU's first tick back. A neighbour whose look comes late
+// (by more than two ticks) was not run on time itself, and vouches for the CPU's
+// silence only from then; and a stale stamp is confirmed by a second, on-time look
+// two ticks later: a CPU that runs ticks in between, and so does a paused guest's
+// CPU once the guest runs again.
 import type { Fragment } from "../fragment.js";
 import { counting } from "./counting.js";
 import { delays } from "./core.js";
@@ -41,6 +43,7 @@ struct qt_watch {
 	struct hrtimer timer;	/* pinned to this CPU */
 	call_single_data_t arm;	/* the watched CPU asks for the timer (a call on this CPU) */
 	atomic_t armed;		/* 1: the timer is set, or about to be */
+	u64 vouch_from;		/* it ran on time since then: a look of its own came late, so before it nothing is known */
 	u64 stale_seen;		/* when it last saw the watched CPU stale (0: not stale) ... */
 	u64 stale_stamp;	/* ... and the stamp it saw then */
 	u64 counted_stamp;	/* the stall (by its stamp) already counted for a counting rule */
@@ -129,25 +132,32 @@ static void qt_watch_progress(u64 rules)
  */
 static u64 qt_watch_look(struct qt_watch *me, u64 expected)
 {
-	u64 now = ktime_get_mono_fast_ns(), stamp, rules, due, next;
+	u64 now = ktime_get_mono_fast_ns(), stamp, rules, since, due, next;
 	int cpu = qt_watch_next(smp_processor_id()), r;
 	struct qt_watch *x;
 	if (cpu < 0)
 		return 0;
+	/*
+	 * A look that comes late says this CPU was not run on time either (a pause of the whole
+	 * guest, or a loaded host): it vouches for the watched CPU's silence only from now.
+	 */
+	if (now - expected > QT_WATCH_CONFIRM_NS)
+		me->vouch_from = now;
 	x = per_cpu_ptr(&qt_watch, cpu);
 	stamp = READ_ONCE(x->stamp);
 	rules = READ_ONCE(x->rules);
-	due = stamp ? qt_watch_due(stamp, rules) : 0;
+	since = max(stamp, me->vouch_from);
+	due = stamp ? qt_watch_due(since, rules) : 0;
 	if (!due)
 		return 0;
-	if (now < due) { /* it made progress: look again when that progress is D old */
+	if (now < due) { /* it made progress, or this CPU vouches for too little yet: look again then */
 		me->stale_seen = 0;
 		return due;
 	}
 	/*
-	 * Stale. Confirmed by a second look QT_WATCH_CONFIRM_NS later that comes on time (this
-	 * CPU ran throughout) and finds the same stamp: a running CPU ticks in between, and so
-	 * does one that a pause of the whole guest stopped, once the guest runs again.
+	 * Stale. Confirmed by a second look QT_WATCH_CONFIRM_NS later that comes on time and
+	 * finds the same stamp: a running CPU ticks in between, and so does one that a pause of
+	 * the whole guest stopped, once the guest runs again.
 	 */
 	if (!me->stale_seen || me->stale_stamp != stamp || now - expected > QT_WATCH_CONFIRM_NS) {
 		me->stale_seen = now;
@@ -158,8 +168,8 @@ static u64 qt_watch_look(struct qt_watch *me, u64 expected)
 	for (r = 0; r < QT_RULES; r++) {
 		if (!(rules >> r & 1))
 			continue;
-		if (now - stamp <= qt_threshold[r]) { /* a longer threshold: not yet */
-			next = min(next, stamp + qt_threshold[r] + 1);
+		if (now - since <= qt_threshold[r]) { /* a longer threshold: not yet */
+			next = min(next, since + qt_threshold[r] + 1);
 			continue;
 		}
 		if (qt_watch_trips(r, now, me->counted_stamp != stamp)) {
@@ -169,7 +179,7 @@ static u64 qt_watch_look(struct qt_watch *me, u64 expected)
 	}
 	me->counted_stamp = stamp;
 	/* A counting or delayed rule that does not trip yet: look again at most D later, while it lasts. */
-	return min(next, now + (due - stamp));
+	return min(next, now + (due - since));
 }
 
 static enum hrtimer_restart qt_watch_fire(struct hrtimer *timer)
