@@ -13,7 +13,7 @@
 // A pause of the whole guest (SIGSTOP of the VMM, a TSC clocksource through a QMP
 // stop) stops the neighbour too: its timer then fires late, or finds the CPU stale
 // at the resume before that CPU's first tick back. A neighbour whose look comes late
-// (by more than two ticks) was not run on time itself, and vouches for the CPU's
+// (by half the threshold) was not run on time itself, and vouches for the CPU's
 // silence only from then; and a stale stamp is confirmed by a second, on-time look
 // two ticks later: a CPU that runs ticks in between, and so does a paused guest's
 // CPU once the guest runs again.
@@ -132,24 +132,26 @@ static void qt_watch_progress(u64 rules)
  */
 static u64 qt_watch_look(struct qt_watch *me, u64 expected)
 {
-	u64 now = ktime_get_mono_fast_ns(), stamp, rules, since, due, next;
+	u64 now = ktime_get_mono_fast_ns(), stamp, rules, late, since, due, next;
 	int cpu = qt_watch_next(smp_processor_id()), r;
 	struct qt_watch *x;
 	if (cpu < 0)
 		return 0;
-	/*
-	 * A look that comes late says this CPU was not run on time either (a pause of the whole
-	 * guest, or a loaded host): it vouches for the watched CPU's silence only from now.
-	 */
-	if (now - expected > QT_WATCH_CONFIRM_NS)
-		me->vouch_from = now;
 	x = per_cpu_ptr(&qt_watch, cpu);
 	stamp = READ_ONCE(x->stamp);
 	rules = READ_ONCE(x->rules);
-	since = max(stamp, me->vouch_from);
-	due = stamp ? qt_watch_due(since, rules) : 0;
-	if (!due)
+	if (!stamp || !qt_watch_due(0, rules))
 		return 0;
+	/*
+	 * A look that comes late by half the smallest threshold or more says this CPU was not run
+	 * on time either (a pause of the whole guest): it vouches for the watched CPU's silence
+	 * only from now. A loaded host's few ms late do not count.
+	 */
+	late = now > expected ? now - expected : 0;
+	if (late >= (qt_watch_due(0, rules) - 1) / 2)
+		me->vouch_from = now;
+	since = max(stamp, me->vouch_from);
+	due = qt_watch_due(since, rules);
 	if (now < due) { /* it made progress, or this CPU vouches for too little yet: look again then */
 		me->stale_seen = 0;
 		return due;
@@ -159,7 +161,7 @@ static u64 qt_watch_look(struct qt_watch *me, u64 expected)
 	 * finds the same stamp: a running CPU ticks in between, and so does one that a pause of
 	 * the whole guest stopped, once the guest runs again.
 	 */
-	if (!me->stale_seen || me->stale_stamp != stamp || now - expected > QT_WATCH_CONFIRM_NS) {
+	if (!me->stale_seen || me->stale_stamp != stamp || late > QT_WATCH_CONFIRM_NS) {
 		me->stale_seen = now;
 		me->stale_stamp = stamp;
 		return now + QT_WATCH_CONFIRM_NS;
