@@ -94,6 +94,8 @@ export interface ConditionSpec {
   pattern: PatternPart[];
   /** Whether the condition takes `> D` / `>= D` (a duration). */
   threshold: boolean;
+  /** The least threshold that means anything, and why (a smaller constant one is an error). */
+  leastThreshold?: { nanoseconds: bigint; why: string };
   /** Whose attributes the filters test; they are the condition's filters. */
   subject: Subject;
   attributes: readonly Attribute[];

@@ -8,6 +8,7 @@ export const tickGap = condition({
   head: "tick",
   pattern: [{ word: "gap" }],
   threshold: true,
+  leastThreshold: { nanoseconds: 10_000_000n, why: "a busy CPU's ticks come up to 4 ms apart (HZ=250), a tick or two late on a loaded host: a shorter silence cannot be told from ticking" },
   subject: "cpu",
   watches: () => "each busy CPU's timer ticks",
   tripsWhen: (limit) => `when a CPU's gap between two ticks is ${limit}, on that CPU's first tick back`,

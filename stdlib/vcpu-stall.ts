@@ -9,6 +9,7 @@ export const vcpuStall = condition({
   head: "vcpu",
   pattern: [{ word: "stall" }],
   threshold: true,
+  leastThreshold: { nanoseconds: 10_000_000n, why: "a busy CPU's ticks come up to 4 ms apart (HZ=250), a tick or two late on a loaded host: a shorter silence cannot be told from ticking" },
   subject: "cpu",
   watches: () => "each busy CPU's timer ticks, from the previous online CPU (a one-shot timer pinned there, due when the last tick is D old)",
   tripsWhen: (limit) =>

@@ -116,7 +116,16 @@ function finishCondition(ctx: CheckContext, condition: ast.Condition, entry: Con
     ok = false;
   } else if (comparison) {
     const nanoseconds = durationOperand(ctx, comparison.value, "a threshold");
-    if (nanoseconds) threshold = { op: comparison.op, nanoseconds };
+    const least = entry.leastThreshold;
+    if (nanoseconds && least && nanoseconds.kind === "const" && nanoseconds.value < least.nanoseconds) {
+      ctx.report(
+        error("E0147", comparison.value.span, `'${entry.syntax}' needs a threshold of at least ${least.nanoseconds / 1_000_000n}ms`, {
+          notes: [least.why],
+          suggestion: `raise it to ${least.nanoseconds / 1_000_000n}ms or more`,
+        }),
+      );
+      ok = false;
+    } else if (nanoseconds) threshold = { op: comparison.op, nanoseconds };
     else ok = false;
   }
   return { ok, entry, args, bound, ...(threshold ? { threshold } : {}) };

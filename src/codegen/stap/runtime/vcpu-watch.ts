@@ -34,6 +34,8 @@ const progress: Fragment = {
 
 /* A stale stamp is confirmed this long after it is first seen, by a look that is itself on time. */
 #define QT_WATCH_CONFIRM_NS (2 * TICK_NSEC)
+/* The least threshold the timer keeps to (the checker refuses a smaller constant one: E0147); a run-time one below it is raised to it. */
+#define QT_WATCH_LEAST_NS (10 * NSEC_PER_MSEC)
 
 struct qt_watch {
 	/* Written by the CPU itself (and by cpuhp for it): its progress. */
@@ -86,7 +88,7 @@ static u64 qt_watch_due(u64 stamp, u64 rules)
 	for (r = 0; r < QT_RULES; r++)
 		if ((rules >> r & 1) && qt_threshold[r] < first)
 			first = qt_threshold[r];
-	return first == U64_MAX ? 0 : stamp + first + 1;
+	return first == U64_MAX ? 0 : stamp + max(first, (u64)QT_WATCH_LEAST_NS) + 1;
 }
 
 /* Makes sure cpu's watcher has its timer: asks it (a call on that CPU) only when the timer is off. */
@@ -170,8 +172,8 @@ static u64 qt_watch_look(struct qt_watch *me, u64 expected)
 	for (r = 0; r < QT_RULES; r++) {
 		if (!(rules >> r & 1))
 			continue;
-		if (now - since <= qt_threshold[r]) { /* a longer threshold: not yet */
-			next = min(next, since + qt_threshold[r] + 1);
+		if (now - since <= max(qt_threshold[r], (u64)QT_WATCH_LEAST_NS)) { /* a longer threshold: not yet */
+			next = min(next, since + max(qt_threshold[r], (u64)QT_WATCH_LEAST_NS) + 1);
 			continue;
 		}
 		if (qt_watch_trips(r, now, me->counted_stamp != stamp)) {
