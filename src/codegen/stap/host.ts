@@ -46,7 +46,11 @@ function actFragment(action: HostAction): Fragment {
         ...record.act.map((l) => `\t${l}`),
       ]
     : [
-        "\tif (!__ratelimit(&qt_log_limit)) {",
+        "\t/* __ratelimit() gives up (as if over the limit) when another CPU holds its lock: vCPUs writing at once would lose banners. */",
+        "\traw_spin_lock_irqsave(&qt_log_lock, flags);",
+        "\tlogged = __ratelimit(&qt_log_limit);",
+        "\traw_spin_unlock_irqrestore(&qt_log_lock, flags);",
+        "\tif (!logged) {",
         "\t\tatomic64_inc(&qt_not_logged);",
         "\t\treturn 0;",
         "\t}",
@@ -72,6 +76,7 @@ function actFragment(action: HostAction): Fragment {
         ? ["static atomic_t qt_fired;"]
         : [
             `static DEFINE_RATELIMIT_STATE(qt_log_limit, ${LOG_INTERVAL_S} * HZ, ${LOG_BURST});`,
+            "static DEFINE_RAW_SPINLOCK(qt_log_lock); /* one caller of __ratelimit() at a time */",
             "static atomic64_t qt_not_logged = ATOMIC64_INIT(0);",
           ]),
       "static char qt_case[256];",
@@ -80,7 +85,7 @@ function actFragment(action: HostAction): Fragment {
       "static int qt_act(void)",
       "{",
       "\tstruct task_struct *vmm = current->group_leader;",
-      ...(record.crashes ? [] : ["\ts64 not_logged;", '\tchar note[96] = "";']),
+      ...(record.crashes ? [] : ["\ts64 not_logged;", "\tunsigned long flags;", "\tint logged;", '\tchar note[96] = "";']),
       "",
       ...once,
       ...act,
