@@ -11,6 +11,7 @@ import { syscallError } from "./syscall-error.js";
 import { syscallLatency } from "./syscall-latency.js";
 import { taskBlocked } from "./task-blocked.js";
 import { tickGap } from "./tick-gap.js";
+import { timerLate } from "./timer-late.js";
 import { vcpuStall } from "./vcpu-stall.js";
 
 export const catalogue: readonly ConditionSpec[] = [
@@ -22,6 +23,7 @@ export const catalogue: readonly ConditionSpec[] = [
   functionLatency,
   tickGap,
   vcpuStall,
+  timerLate,
   message,
   event,
   signal,

@@ -58,7 +58,9 @@ export type Selection =
    * cpu-tick: this CPU made progress. Never holds where it is seen: another CPU watches the
    * progress, and trips when this one has made none for longer than the rule's threshold.
    */
-  | { kind: "progress-watched" };
+  | { kind: "progress-watched" }
+  /** timer-expires: the timer runs later than its hard expiry time by more than the rule's threshold. */
+  | { kind: "expired-late" };
 
 /**
  * A duration measured while it lasts: a start event records when something

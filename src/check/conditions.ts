@@ -3,6 +3,7 @@
 import { error, warning, type Diagnostic } from "../diagnostics/diagnostic.js";
 import { didYouMean } from "../diagnostics/suggest.js";
 import type * as ast from "../syntax/ast.js";
+import { durationText } from "../syntax/build-ast.js";
 import { catalogue, NAME_TABLES, type ConditionArgs, type ConditionSpec } from "../../stdlib/index.js";
 import type { CheckedRule } from "./checked.js";
 import type { CheckContext } from "./context.js";
@@ -119,9 +120,9 @@ function finishCondition(ctx: CheckContext, condition: ast.Condition, entry: Con
     const least = entry.leastThreshold;
     if (nanoseconds && least && nanoseconds.kind === "const" && nanoseconds.value < least.nanoseconds) {
       ctx.report(
-        error("E0147", comparison.value.span, `'${entry.syntax}' needs a threshold of at least ${least.nanoseconds / 1_000_000n}ms`, {
+        error("E0147", comparison.value.span, `'${entry.syntax}' needs a threshold of at least ${durationText(least.nanoseconds)}`, {
           notes: [least.why],
-          suggestion: `raise it to ${least.nanoseconds / 1_000_000n}ms or more`,
+          suggestion: `raise it to ${durationText(least.nanoseconds)} or more`,
         }),
       );
       ok = false;

@@ -45,6 +45,13 @@ export function durationNanoseconds(text: string): bigint | undefined {
   return numerator % denominator === 0n ? numerator / denominator : undefined;
 }
 
+/** Nanoseconds as a duration literal of the language, in the largest unit that divides them ("10us"). */
+export function durationText(ns: bigint): string {
+  const units = Object.entries(UNIT_NANOSECONDS).sort(([, a], [, b]) => (a > b ? -1 : 1));
+  const [unit, scale] = units.find(([, scale]) => ns !== 0n && ns % scale === 0n) ?? ["ns", 1n];
+  return `${ns / scale}${unit}`;
+}
+
 const ESCAPES: Record<string, string> = { '"': '"', "\\": "\\", n: "\n", t: "\t" };
 
 class AstBuilder extends BaseVisitor {

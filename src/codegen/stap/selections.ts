@@ -63,5 +63,7 @@ export function lowerSelection(selection: Selection, values: EventValues, rule: 
     case "progress-watched":
       // Records this CPU's progress for the rule; never true here: the watching CPU trips (runtime/vcpu-watch.ts).
       return { test: `qt_vcpu_progress(${hex(2 ** rule)})`, fragments: [vcpuProgress] };
+    case "expired-late":
+      return { test: `qt_exceeds(${rule}, ${value(values.lateness, selection)})`, fragments: [exceeds] };
   }
 }
