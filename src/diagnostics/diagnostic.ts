@@ -16,7 +16,7 @@ export interface Span {
 export type Severity = "error" | "warning";
 
 export interface Diagnostic {
-  /** Stable code, e.g. E0101; listed in grammar/reference.md. */
+  /** Stable code, e.g. E0101; listed in docs/language.md. */
   code: string;
   severity: Severity;
   span: Span;

@@ -1,6 +1,6 @@
 // Every warning a rule file can get, by code, in a few words: the codes an
 // allowance (`allow W0004`) may name, and what the editor shows for them.
-// grammar/reference.md's table says the same; test/check/allowances.test.ts
+// docs/language.md's table says the same; test/check/allowances.test.ts
 // keeps the two, and the codes the checker emits, in step.
 export const WARNINGS: Readonly<Record<string, string>> = {
   W0001: "parameter never used",

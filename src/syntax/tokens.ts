@@ -1,4 +1,4 @@
-// The tokens of the qtrip rule language (grammar/reference.md).
+// The tokens of the qtrip rule language (docs/language.md).
 // Keywords are reserved words of the file structure; the words of conditions
 // (syscall, latency, …) and filter attributes (pid, comm, …) are plain
 // identifiers that the checker matches against the standard library, so that

@@ -1,4 +1,4 @@
-// The shape the code promises (README "Architecture"): layers that import one
+// The shape the code promises (docs/design.md, "Architecture"): layers that import one
 // way, specs without tracer syntax, a backend that names no condition, small
 // files — and generated scripts that carry only the runtime their rules use.
 import { readdirSync, readFileSync, statSync } from "node:fs";

@@ -74,7 +74,7 @@ when syscall openat error ENOENT, EACCES 10 times within 5s
 
 test("an allowance is kept at the end of its rule, its codes as written, one space after each comma", async () => {
   const once = await formatSource(readFileSync(join(repoRoot, "test/fixtures/allowances.qt"), "utf8"));
-  expect(once).toBe(`# Rules that acknowledge their warnings (grammar/reference.md, "Allowances").
+  expect(once).toBe(`# Rules that acknowledge their warnings (docs/language.md, "Allowances").
 param pid: int
 when syscall read, fsync latency > 2s on pid $pid allow W0004 # reads files only
 when syscall latency > 1s on tid 7 after 30s as "any call" allow W0005, W0004

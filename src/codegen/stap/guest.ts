@@ -255,7 +255,7 @@ export function emitGuest({ plan, kernel, sourceName, sourceText, outputName }: 
     body: [
       "Runs inside the guest; needs the guest kernel's headers and a compiler there, not its debuginfo.\n" +
         `Without a compiler: \`qtrip build ${commentText(shellWord(sourceName))} --kernel GUEST_RELEASE\` on a machine with those headers,\n` +
-        "then in the guest the staprun command it prints (Secure Boot: sign the module, see README).\n" +
+        "then in the guest the staprun command it prints (Secure Boot: sign the module, see docs/guest.md).\n" +
         "The -D options keep SystemTap from stopping the script under load; without them it warns.",
       `The first rule that holds puts "qtrip: tripped: LABEL" in the kernel log${plan.dryRun ? "" : `, then writes\nbyte ${hex(file.channel.value)} to port ${hex(file.channel.port)} once; the host probe crashes the hypervisor on that write`}.\nThe consoles print the line afterwards: a busy console cannot delay the trip.`,
       `Rules:\n${ruleLines.map((l) => `  ${l}`).join("\n")}`,
