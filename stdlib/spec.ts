@@ -52,7 +52,10 @@ export type Selection =
   | { kind: "logged-from"; context: "kernel" | "hard interrupt" }
   /** signal-sent: the signal is this one and was queued for delivery. */
   | { kind: "signal-is"; number: number }
-  /** cpu-tick: the time since this CPU's previous tick exceeds the rule's threshold (time spent idle does not count). */
+  /**
+   * cpu-tick: the time since this CPU's previous tick exceeds the rule's threshold (time spent idle does not count):
+   * seen from another CPU while the gap lasts, as progress-watched is, and at this CPU's first tick back.
+   */
   | { kind: "tick-interval-exceeds" }
   /**
    * cpu-tick: this CPU made progress. Never holds where it is seen: another CPU watches the

@@ -124,7 +124,7 @@ function useScanTimers(script: GuestScript): string[] {
 
 /** Rules whose progress is watched from another CPU trip from the watching CPU's timer, in C (runtime/vcpu-watch.ts): their labels, delays and counts reach it. */
 function useVcpuWatch(script: GuestScript): string[] {
-  const watched = script.plan.events.filter((e) => e.select.some((s) => s.kind === "progress-watched")).map((e) => e.rule);
+  const watched = script.plan.events.filter((e) => e.select.some((s) => s.kind === "progress-watched" || s.kind === "tick-interval-exceeds")).map((e) => e.rule);
   if (watched.length === 0) return [];
   const counted = watched.filter((r) => script.plan.ringSizes[r.index] > 0).reduce((m, r) => m | (1n << BigInt(r.index)), 0n);
   script.use([vcpuWatch({ counted, delayed: watched.some((r) => r.after) })]);

@@ -55,10 +55,11 @@ export function lowerSelection(selection: Selection, values: EventValues, rule: 
       return { test: `${signal.number} == ${selection.number} && ${signal.result} == 0`, fragments: [] };
     }
     case "tick-interval-exceeds":
+      // Watched from another CPU while the gap lasts (the stamp is never true here), and measured at the first tick back.
       return {
-        test: `qt_exceeds(${rule}, qt_gap)`,
+        test: `(qt_vcpu_progress(${hex(2 ** rule)}) || qt_exceeds(${rule}, qt_gap))`,
         prelude: "qt_gap = qt_since_last_tick() # ns since this CPU's previous tick; 0 right after idle",
-        fragments: [tickTracking, exceeds],
+        fragments: [tickTracking, exceeds, vcpuProgress],
       };
     case "progress-watched":
       // Records this CPU's progress for the rule; never true here: the watching CPU trips (runtime/vcpu-watch.ts).
