@@ -122,13 +122,18 @@ function qt_scan_timers(on:long) %{
 	for (t = 0; t < QT_TABLES; t++) {
 		struct qt_scan_timer *s = &qt_timers[t];
 		if (STAP_ARG_on) {
-			hrtimer_init(&s->timer, CLOCK_MONOTONIC, HRTIMER_MODE_ABS_HARD);
+			hrtimer_init(&s->timer, CLOCK_MONOTONIC, HRTIMER_MODE_ABS_PINNED_HARD);
 			s->timer.function = qt_scan_due;
 			init_irq_work(&s->program, qt_program_work);
+			s->remote.func = qt_program_here;
+			s->remote.info = s;
+			atomic_set(&s->calling, 0);
 			atomic64_set(&s->due, S64_MAX);
 			s->table = t;
 		} else {
+			/* No probe starts anything now: after the IRQ work and the calls on their way, nothing programs it. */
 			irq_work_sync(&s->program);
+			qt_neighbour_calls_wait(&s->calling);
 			hrtimer_cancel(&s->timer);
 		}
 	}
