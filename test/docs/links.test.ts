@@ -17,12 +17,6 @@ const UPSTREAM = [
   "https://docs.oasis-open.org/sarif/",
 ];
 
-/**
- * Pages another branch generates (the diagnostic registry writes docs/diagnostics.md): linked
- * already, allowed to be missing until it lands. Remove an entry once its page is committed.
- */
-const PENDING = new Set(["docs/diagnostics.md"]);
-
 interface Problem {
   page: string;
   target: string;
@@ -45,7 +39,7 @@ function problems(page: string): Problem[] {
       continue;
     }
     if (!existsSync(file)) {
-      if (!PENDING.has(inRepo)) bad("no such file");
+      bad("no such file");
       continue;
     }
     if (anchor !== undefined && file.endsWith(".md") && statSync(file).isFile() && !anchors(read(inRepo)).has(anchor)) bad("no such heading");

@@ -3,10 +3,11 @@
 // the same words from root's /dev/kmsg write and from an ordinary user's crashing program
 // do not count; from a kernel thread they do.
 import { basename } from "node:path";
-import { describe, expect, test } from "vitest";
+import { expect, test } from "vitest";
 import { expectTrip } from "./expect-trip.js";
 import { bootRules } from "./harness.js";
 import { crashAsUser, crashReport, kernelThreadLine } from "./kernel-lines.js";
+import { describeInstalled } from "../../support/installed.js";
 
 const RULE = 'when message "disk on fire" 3 times within 5s as "fire"\n';
 
@@ -15,7 +16,7 @@ function log(text: string, times = 1): string {
   return Array.from({ length: times }, () => `echo "${text}" > /dev/kmsg`).join("\n");
 }
 
-describe("message in a real guest", { timeout: 180_000 }, () => {
+describeInstalled("qemu", "test-kernel", "stap")("message in a real guest", { timeout: 180_000 }, () => {
   test("three matching lines trip at the third", async () => {
     const run = await bootRules(RULE, {
       session: `arm

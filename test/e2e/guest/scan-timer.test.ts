@@ -3,11 +3,12 @@
 // for what is still in flight, moved earlier by a start that is due sooner, and off
 // while nothing is in flight. Each scenario leaves a rule exactly one thing to trip on:
 // the one the timer waits for.
-import { describe, expect, test } from "vitest";
+import { expect, test } from "vitest";
 import { atThreshold, expectTrip, msBetween, SLACK_MS, THRESHOLD_MS } from "./expect-trip.js";
 import { bootRules } from "./harness.js";
+import { describeInstalled } from "../../support/installed.js";
 
-describe("the scan timer in a real guest", { timeout: 180_000 }, () => {
+describeInstalled("qemu", "test-kernel", "stap")("the scan timer in a real guest", { timeout: 180_000 }, () => {
   test("the call the timer was armed for ends first; the later one still trips at its own threshold", async () => {
     // Call 1 (a, 150 ms) arms the timer for its 200 ms and ends at 150; b's call 0x41 (100 ms) ends too;
     // b's call 0x42 starts at about 100 ms, due later than the armed time: the callback finds only it and re-arms.

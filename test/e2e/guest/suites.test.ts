@@ -7,7 +7,7 @@
 // no-trip part then a trip. syscall latency and function latency: targets.test.ts.
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { describe, expect, test } from "vitest";
+import { expect, test } from "vitest";
 import { onSlot, sampledOut, taken } from "../support/sample.js";
 import { listTargets, buildForTarget, type Suite, type Target } from "../../support/targets.js";
 import { repoRoot } from "../../support/stap.js";
@@ -16,6 +16,7 @@ import { targetMachine } from "../support/machine.js";
 import { expectTrip, msBetween, SLACK_MS, soon, THRESHOLD_MS } from "./expect-trip.js";
 import { lastMarkerBeforeTrip, markerAt, NMI_BACKTRACE, PHASE, runGuest, SYSRQ, trips, virtioDisk, type GuestRun, type GuestSession } from "./harness.js";
 import type { StoppedThread } from "../support/qemu.js";
+import { describeInstalled } from "../../support/installed.js";
 
 /** Every Debian suite; Debian 13 arms since the uprobe look-up is compiled out (FINDINGS (i), (l)). */
 const SUITES: Suite[] = ["bullseye", "bookworm", "trixie"];
@@ -216,7 +217,7 @@ async function boot(t: Target, s: Scenario, name: string): Promise<GuestRun> {
 
 for (const entry of listTargets().filter((e) => SUITES.includes(e.suite))) {
   const t = entry.target;
-  describe.skipIf(!t)(`Debian ${t?.debianVersion ?? entry.suite} (${t?.kernelRelease}, SystemTap ${t?.stapVersion}) in a real guest`, { timeout: 900_000 }, () => {
+  describeInstalled("qemu").skipIf(!t)(`Debian ${t?.debianVersion ?? entry.suite} (${t?.kernelRelease}, SystemTap ${t?.stapVersion}) in a real guest`, { timeout: 900_000 }, () => {
     // Five of the scenarios a run, each on one suite, the conditions and suites rotating with the commit (support/sample.ts).
     test.for(Object.entries(SCENARIOS).map(([family, s], i) => ({ family, s, i })))("$family: no trip, then a trip", async ({ s, i }, ctx) => {
       if (!onSlot("suites", i, SUITES.indexOf(entry.suite), SUITES.length) || !taken("suites-conditions", i, Object.keys(SCENARIOS).length, 5)) return ctx.skip(sampledOut("suites"));

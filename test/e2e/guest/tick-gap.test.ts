@@ -4,13 +4,14 @@
 //
 // Not the monitor's `stop`: under TCG it freezes the guest's clocks too (QEMU stops its
 // virtual clock and the TSC with the VM), so the guest cannot see the pause at all.
-import { describe, expect, test } from "vitest";
+import { expect, test } from "vitest";
 import { expectTrip, msBetween, SLACK_MS } from "./expect-trip.js";
 import { bootRules, pauseAfter, trips } from "./harness.js";
+import { describeInstalled } from "../../support/installed.js";
 
 const RULE = 'when tick gap > 500ms as "vcpu stalled"\n';
 
-describe("tick gap in a real guest", { timeout: 180_000 }, () => {
+describeInstalled("qemu", "test-kernel", "stap")("tick gap in a real guest", { timeout: 180_000 }, () => {
   test("a busy vCPU stopped for 1.5 s trips as it resumes", async () => {
     let resumed = 0;
     const run = await bootRules(RULE, {
