@@ -49,7 +49,7 @@ export function checkSequel(ctx: CheckContext, rule: ast.Rule): SequelShape | un
         notes: count
           ? [`'${ctx.source.slice(count.span.start.offset, count.span.end.offset)}' is the rule's count: how many times the second condition must hold in its windows, not the window itself`]
           : ["the window is how long after the first condition the second one counts"],
-        suggestion: `add it after '${ctx.source.slice(last.span.start.offset, last.span.end.offset)}': ... within 5s`,
+        suggestion: `add it after '${ctx.source.slice(sequel.condition.span.start.offset, last.span.end.offset)}': ... within 5s`,
       }),
     );
     ok = false;
