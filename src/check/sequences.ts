@@ -23,7 +23,7 @@ export function checkSequel(ctx: CheckContext, rule: ast.Rule): SequelShape | un
   let ok = true;
   for (const extra of chained) {
     ctx.report(
-      error("E0183", extra.then, "a sequence has two conditions: 'then' may come once in a rule", {
+      error("E0183", extra.keyword.span, "a sequence has two conditions: 'then' may come once in a rule", {
         notes: [
           "a chain (A then B then C) is not supported: which windows would C need, after A or after B?",
           "each rule trips on its own; the guest script trips on the first rule that holds",
@@ -35,7 +35,7 @@ export function checkSequel(ctx: CheckContext, rule: ast.Rule): SequelShape | un
   }
   if (!sequel.condition) {
     ctx.report(
-      error("E0181", sequel.then, "'then' needs a second condition", {
+      error("E0181", sequel.keyword.span, "'then' needs a second condition", {
         suggestion: "name what must follow the first condition: when signal SIGSTOP then syscall read latency > 100ms within 5s",
       }),
     );

@@ -65,8 +65,8 @@ export interface Rule {
 export interface Sequel {
   kind: "Sequel";
   span: Span;
-  /** The span of the word `then`. */
-  then: Span;
+  /** The word `then`, where diagnostics about the sequence's form point. */
+  keyword: { span: Span };
   condition?: Condition;
   filters: Filter[];
   window?: Value;

@@ -120,7 +120,7 @@ class AstBuilder extends BaseVisitor {
     return {
       kind: "Sequel",
       span: between(then, last),
-      then,
+      keyword: { span: then },
       ...(condition ? { condition } : {}),
       filters,
       ...(window ? { window } : {}),
