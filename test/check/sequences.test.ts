@@ -56,6 +56,14 @@ describe("sequences", () => {
     expect(guest).toContain('qt_log_armed(3, "")');
   });
 
+  test("at one probe, B is judged before A is recorded: the same signal twice, not once, trips", () => {
+    const guest = compileSource("when signal SIGSTOP then signal SIGSTOP within 1s", { fileName: "rule.qt" }).outputs!.guest;
+    const judged = guest.indexOf("if ($sig == 19 && $result == 0 && qt_sequence(0)) {");
+    const recorded = guest.indexOf("if ($sig == 19 && $result == 0) qt_sequence(1)");
+    expect(judged).toBeGreaterThan(0);
+    expect(recorded).toBeGreaterThan(judged);
+  });
+
   test("a file without sequences carries none of their runtime", () => {
     const guest = compileSource("when event oom_kill\nwhen syscall pread64 latency > 1s", { fileName: "rule.qt" }).outputs!.guest;
     expect(guest).not.toMatch(/sequence/);

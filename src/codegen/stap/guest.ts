@@ -123,20 +123,20 @@ function addEvent(script: GuestScript, { rule, at, select }: EventRule): void {
     script.use(t.fragments);
     if (t.prelude) handlers.prelude(lowered.probe, t.prelude);
   }
-  script.use([tripRule]);
   handlers.comment(lowered.probe, "Conditions seen where they happen.");
   // Every filter before the count: counting records an occurrence.
   const conditions = [...(lowered.guard ? [lowered.guard] : []), ...tests.map((t) => t.test)];
   const filtered = ruleTest(rule, lowered.reads, conditions);
-  const occurrence = rule.after ? [`qt_ready(${bit(rule)})`] : [];
-  if (rule.after) script.use([readyAtEvent]);
   if (script.isFirst(rule)) {
-    // A sequence's first condition: it stamps the time, it never trips.
+    // A sequence's first condition (no modifier of its own): it stamps the time, it never trips.
     script.use([script.sequences!.atEvent]);
     const stamp = `qt_sequence(${rule.index}) # opens the window of the sequence's second condition`;
     handlers.add(lowered.probe, [...ruleComment(rule, "\t"), filtered ? `\tif (${filtered}) ${stamp}` : `\t${stamp}`]);
     return;
   }
+  script.use([tripRule]);
+  const occurrence = rule.after ? [`qt_ready(${bit(rule)})`] : [];
+  if (rule.after) script.use([readyAtEvent]);
   // A sequence's second condition counts only within its window; the count counts only those.
   const inWindow = rule.sequence ? [`qt_sequence(${rule.index})`] : [];
   if (inWindow.length) script.use([script.sequences!.atEvent]);
