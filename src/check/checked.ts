@@ -40,6 +40,20 @@ export interface CheckedRule {
   after?: Operand<bigint>;
   /** The warning codes its allowance (`allow W0004`) silenced. */
   allows?: string[];
+  /**
+   * `when A then B within D`: this rule's condition, threshold and filters are B's; `first` is A,
+   * a part of its own (its index comes after the file's rules) that never trips: each time it
+   * holds it opens the window in which B may trip, D long.
+   */
+  sequence?: { first: CheckedRule; within: Operand<bigint> };
+}
+
+/**
+ * Every part the guest script watches, by index: the file's rules, then each sequence's first
+ * condition. A part's index is its bit in masks and its slot in per-rule tables.
+ */
+export function ruleParts(file: CheckedFile): CheckedRule[] {
+  return [...file.rules, ...file.rules.flatMap((r) => (r.sequence ? [r.sequence.first] : []))];
 }
 
 export interface Channel {

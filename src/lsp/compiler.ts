@@ -29,5 +29,6 @@ export type ConditionSpec = (typeof catalogue)[number];
 export type NameTable = "syscall" | "errno" | "signal" | "event";
 export type Value = Rule["filters"][number]["value"];
 export type ParamRef = Extract<Value, { kind: "ParamRef" }>;
-export type Word = Rule["condition"]["head"];
+export type Condition = Rule["condition"];
+export type Word = Condition["head"];
 export type Term = Rule["condition"]["terms"][number];

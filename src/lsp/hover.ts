@@ -5,7 +5,7 @@
 // syntax and meaning).
 import { MarkupKind, type Hover } from "vscode-languageserver";
 import { itemAt, nodeAt, paramDecl } from "./ast-walk.js";
-import { catalogue, explain, WARNINGS, type CheckedFile, type ParamRef, type Rule, type Term as AstTerm, type Word } from "./compiler.js";
+import { catalogue, explain, WARNINGS, type CheckedFile, type Condition, type ParamRef, type Rule, type Term as AstTerm, type Word } from "./compiler.js";
 import type { Analysis } from "./document.js";
 import { nextAfter, type Term } from "./pattern.js";
 import { toRange } from "./positions.js";
@@ -32,10 +32,17 @@ function termsBefore(terms: readonly AstTerm[], word: Word): Term[] {
   return before;
 }
 
+/** The rule's conditions: its one, or a sequence's two (`when A then B within D`). */
+function conditions(rule: Rule): Condition[] {
+  return [rule.condition, ...rule.sequels.flatMap((s) => (s.condition ? [s.condition] : []))];
+}
+
 function nameInCondition(rule: Rule, offset: number): Hover | undefined {
-  const word = rule.condition.terms.flatMap((t) => (t.kind === "WordGroup" ? t.words : [])).find((w) => w.span.start.offset <= offset && offset <= w.span.end.offset);
-  if (!word) return undefined;
-  const { tables } = nextAfter(rule.condition.head.name, termsBefore(rule.condition.terms, word));
+  const holds = (w: Word) => w.span.start.offset <= offset && offset <= w.span.end.offset;
+  const condition = conditions(rule).find((c) => c.terms.some((t) => t.kind === "WordGroup" && t.words.some(holds)));
+  const word = condition?.terms.flatMap((t) => (t.kind === "WordGroup" ? t.words : [])).find(holds);
+  if (!condition || !word) return undefined;
+  const { tables } = nextAfter(condition.head.name, termsBefore(condition.terms, word));
   const table = tables.find((t) => lookUp(t, word.name) !== undefined);
   const text = table && nameHover(table, word.name);
   return text ? markdown(text, word) : undefined;
@@ -58,8 +65,10 @@ function allowedCode(rule: Rule, offset: number): Hover | undefined {
   return markdown(`**${code.name}**: ${WARNINGS[code.name]}\n\nAllowed on this rule: \`qtrip check\` does not warn about it here.`, code);
 }
 
-function conditionSummary(rule: Rule): string | undefined {
-  const entries = catalogue.filter((e) => e.head === rule.condition.head.name);
+/** The syntax and meaning of the condition under the cursor (a sequence's second one past its `then`), else the rule's first. */
+function conditionSummary(rule: Rule, offset: number): string | undefined {
+  const condition = rule.sequels.filter((s) => s.span.start.offset <= offset && s.condition).at(-1)?.condition ?? rule.condition;
+  const entries = catalogue.filter((e) => e.head === condition.head.name);
   return entries.length ? entries.map((e) => `\`${e.syntax}\`: ${e.holds}`).join("\n\n") : undefined;
 }
 
@@ -78,6 +87,6 @@ export function hover(analysis: Analysis, offset: number): Hover | null {
   if (name) return name;
   const explained = checked && explainRule(checked, item, analysis.fileName);
   if (explained) return markdown(`\`\`\`text\n${explained}\n\`\`\``);
-  const summary = conditionSummary(item);
+  const summary = conditionSummary(item, offset);
   return summary ? markdown(`${summary}\n\n(fix the file's errors for \`qtrip explain\`'s full account)`) : null;
 }

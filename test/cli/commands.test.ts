@@ -86,6 +86,17 @@ describe("qtrip explain", () => {
     expect(out).toContain('  Probes: kernel.trace("printk:console") on 5.19+ kernels, kprobe.function("vprintk_emit") before.\n');
   });
 
+  test("a sequence: both conditions, the window, that the first never trips, how the count combines", () => {
+    writeFileSync(join(dir, "s.qt"), "when tick gap > 100ms on cpu 1 then vcpu stall > 200ms within 5s 2 times within 1m\n");
+    const out = qtrip(["explain", "s.qt"], dir).stdout;
+    expect(out).toContain("s.qt: 1 rule.");
+    expect(out).toContain("  A sequence: the second condition counts only within 5 s after the first; each time the first holds, the window starts again.\n");
+    expect(out).toMatch(/ {2}First, watches .*, only for CPU 1\.\n {2}Probes: kernel\.trace\("irq_vectors:local_timer_entry"\)/);
+    expect(out).toContain("  The first holds when a CPU's gap between two ticks is longer than 100 ms, on that CPU's first tick back: it opens the window, it never trips by itself.\n");
+    expect(out).toMatch(/ {2}Then, watches /);
+    expect(out).toContain(", if that moment falls within 5 s after the latest time the first condition held, once this has happened 2 times within 1 min (counting only those in a window).\n");
+  });
+
   test("a wrong rule is reported as by compile", () => {
     writeFileSync(join(dir, "r.qt"), "when syscall latency > 1\n");
     const r = qtrip(["explain", "r.qt"], dir);

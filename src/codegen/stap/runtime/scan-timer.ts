@@ -13,13 +13,15 @@ import { returnProbes } from "./return-probes.js";
 export interface ScanRules {
   /** Bit r: rule r's occurrences are counted (`N times within D`) before it trips. */
   counted: bigint;
+  /** Bit r: part r belongs to a sequence; its verdict is qt_sequence_holds() (runtime/sequences.ts), before any count. */
+  sequenced: bigint;
   /** Some rule has an `after D` delay. */
   delayed: boolean;
   /** Some table times calls to their return probe, which may have had no instance (runtime/return-probes.ts). */
   returns: boolean;
 }
 
-export function scanTimer({ counted, delayed, returns }: ScanRules): Fragment {
+export function scanTimer({ counted, sequenced, delayed, returns }: ScanRules): Fragment {
   // A rule with an 'after' delay is not looked at before the delay ends.
   const due = delayed ? "max(start + qt_threshold[r] + 1, qt_after[r] ? qt_armed_at + qt_after[r] : 0)" : "start + qt_threshold[r] + 1";
   // A due call without a return probe was never timed: no trip; counted and said.
@@ -31,7 +33,9 @@ export function scanTimer({ counted, delayed, returns }: ScanRules): Fragment {
 				break;
 			}`
     : "";
-  const occurred = counted ? ` && (!(0x${counted.toString(16)}ULL >> r & 1) || qt_held(r, late[r]))` : "";
+  // A sequence's second part counts only within its window (its first part never trips); a count counts what does.
+  const inWindow = sequenced ? ` && (!(0x${sequenced.toString(16)}ULL >> r & 1) || qt_sequence_holds(r))` : "";
+  const occurred = `${inWindow}${counted ? ` && (!(0x${counted.toString(16)}ULL >> r & 1) || qt_held(r, late[r]))` : ""}`;
   return {
     name: "scan timers",
     requires: [inflight, ...(counted ? [counting] : []), ...(delayed ? [delays] : []), ...(returns ? [returnProbes] : [])],

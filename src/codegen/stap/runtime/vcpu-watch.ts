@@ -276,20 +276,23 @@ function qt_watch_timers(on:long) %{
 export interface WatchRules {
   /** Bit r: rule r's stalls are counted (`N times within D`) before it trips. */
   counted: bigint;
+  /** Bit r: part r belongs to a sequence; a stall counts there once, when first seen (runtime/sequences.ts). */
+  sequenced: bigint;
   /** Some rule has an `after D` delay. */
   delayed: boolean;
 }
 
 /** The watch, with the verdict for the script's rules: their delays and their counts. */
-export function vcpuWatch({ counted, delayed }: WatchRules): Fragment {
+export function vcpuWatch({ counted, sequenced, delayed }: WatchRules): Fragment {
   const checks = [
     ...(delayed ? ["\tif (qt_after[r] && now - qt_armed_at < qt_after[r])\n\t\treturn 0;"] : []),
+    ...(sequenced ? [`\tif ((0x${sequenced.toString(16)}ULL >> r & 1) && !(new_stall && qt_sequence_holds(r)))\n\t\treturn 0;`] : []),
     ...(counted ? [`\tif (0x${counted.toString(16)}ULL >> r & 1)\n\t\treturn new_stall && qt_held(r, 1);`] : []),
   ];
   return {
     name: "vcpu watch verdicts",
     requires: [progress, ...(counted ? [counting] : []), ...(delayed ? [delays] : [])],
-    c: String.raw`/* Rule r's delay is over${counted ? ", and a counting rule's stall (each counted once) makes its count" : ""}. */
+    c: String.raw`/* Rule r's delay is over${sequenced ? ", a sequence's stall (each seen once) falls in its window" : ""}${counted ? ", and a counting rule's stall (each counted once) makes its count" : ""}. */
 static int qt_watch_trips(int r, u64 now, int new_stall)
 {
 ${[...checks, "\treturn 1;"].join("\n")}
