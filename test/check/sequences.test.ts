@@ -49,10 +49,10 @@ describe("sequences", () => {
     expect(guest).toContain("\tqt_set_sequence(2, 4, 5000000000)");
     // The signal (A) never trips: it stamps; the tick gap (A) neither.
     expect(guest).toMatch(/if \(\$sig == 10 && \$result == 0 && kernel_string\(\$task->comm\) == "a"\) qt_sequence\(3\)/);
-    expect(guest).toMatch(/if \(qt_exceeds\(4, qt_gap\)\) qt_sequence\(4\)/);
-    // The in-flight scan (B: nanosleep) and the vCPU watch (B: stall, counted) ask the window, the count after it.
+    expect(guest).toMatch(/if \(\(qt_vcpu_progress\(0x10\) \|\| qt_exceeds\(4, qt_gap\)\)\) qt_sequence\(4\)/);
+    // The in-flight scan (B: nanosleep) and the vCPU watch (B: stall, counted; A: the tick gap, seen there too) ask the window, the count after it.
     expect(guest).toContain("if ((found >> r & 1) && (!(0x1ULL >> r & 1) || qt_sequence_holds(r))) {");
-    expect(guest).toMatch(/if \(\(0x4ULL >> r & 1\) && !\(new_stall && qt_sequence_holds\(r\)\)\)\n\t\treturn 0;\n\tif \(0x4ULL >> r & 1\)\n\t\treturn new_stall && qt_held\(r, 1\);/);
+    expect(guest).toMatch(/if \(\(0x14ULL >> r & 1\) && !\(new_stall && qt_sequence_holds\(r\)\)\)\n\t\treturn 0;\n\tif \(0x4ULL >> r & 1\)\n\t\treturn new_stall && qt_held\(r, 1\);/);
     expect(guest).toContain('qt_log_armed(3, "")');
   });
 

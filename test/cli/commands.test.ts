@@ -92,7 +92,9 @@ describe("qtrip explain", () => {
     expect(out).toContain("s.qt: 1 rule.");
     expect(out).toContain("  A sequence: the second condition counts only within 5 s after the first; each time the first holds, the window starts again.\n");
     expect(out).toMatch(/ {2}First, watches .*, only for CPU 1\.\n {2}Probes: kernel\.trace\("irq_vectors:local_timer_entry"\)/);
-    expect(out).toContain("  The first holds when a CPU's gap between two ticks is longer than 100 ms, on that CPU's first tick back: it opens the window, it never trips by itself.\n");
+    expect(out).toContain(
+      "  The first holds when a busy CPU's last tick is longer than 100 ms old: seen from the previous online CPU while the gap lasts (as `vcpu stall`), else on the CPU's own first tick back: it opens the window, it never trips by itself.\n",
+    );
     expect(out).toMatch(/ {2}Then, watches /);
     expect(out).toContain(", if that moment falls within 5 s after the latest time the first condition held, once this has happened 2 times within 1 min (counting only those in a window).\n");
   });
