@@ -98,6 +98,7 @@ function checkRule(ctx: CheckContext, rule: ast.Rule, index: number): CheckedRul
     entry: matched.entry,
     args: matched.args,
     ...(matched.threshold ? { threshold: matched.threshold } : {}),
+    ...(matched.reading ? { reading: matched.reading } : {}),
     filters,
     ...(modifiers.count ? { count: modifiers.count } : {}),
     ...(modifiers.after ? { after: modifiers.after } : {}),

@@ -8,6 +8,7 @@ import type { CheckedRule } from "./checked.js";
 import type { CheckContext } from "./context.js";
 import * as limits from "./limits.js";
 import { matchPattern, type Bound } from "./pattern.js";
+import { checkReading } from "./readings.js";
 import { checkText, durationOperand, utf8Bytes } from "./values.js";
 
 export interface MatchedCondition {
@@ -15,6 +16,7 @@ export interface MatchedCondition {
   entry: ConditionSpec;
   args: ConditionArgs;
   threshold?: CheckedRule["threshold"];
+  reading?: CheckedRule["reading"];
   /** The words and strings as written, for diagnostics about them. */
   bound: Bound;
 }
@@ -36,7 +38,10 @@ export function matchCondition(ctx: CheckContext, condition: ast.Condition): Mat
     return undefined;
   }
   let best: { failure: Diagnostic; progress: number } | undefined;
-  for (const entry of candidates) {
+  // `message "TEXT"` and `message "TEXT %u" > N` have the same words: the comparison tells them apart.
+  const compares = (e: ConditionSpec) => e.threshold || e.reads !== undefined;
+  const ordered = [...candidates.filter((e) => compares(e) === !!condition.comparison), ...candidates.filter((e) => compares(e) !== !!condition.comparison)];
+  for (const entry of ordered) {
     const attempt = matchPattern(entry.pattern, condition);
     if ("args" in attempt) return finishCondition(ctx, condition, entry, attempt.args);
     if (!best || attempt.progress > best.progress) best = attempt;
@@ -104,6 +109,10 @@ function finishCondition(ctx: CheckContext, condition: ast.Condition, entry: Con
 
   let threshold: CheckedRule["threshold"];
   const comparison = condition.comparison;
+  if (entry.reads) {
+    const reading = ok ? checkReading(ctx, bound.strings[entry.reads.pattern], comparison, entry.syntax) : undefined;
+    return { ok: ok && reading !== undefined, entry, args, bound, ...(reading ? { reading } : {}) };
+  }
   if (entry.threshold && !comparison) {
     ctx.report(
       error("E0146", condition.span, `'${entry.head}' needs a threshold: ${entry.syntax}`, {

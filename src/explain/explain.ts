@@ -28,8 +28,12 @@ function describe(value: Operand<bigint> | Operand<string>, duration = false): s
 }
 
 function trips(rule: CheckedRule, inflight: boolean): string {
-  const threshold = rule.threshold;
-  const limit = threshold ? `${threshold.op === ">=" ? "at least" : "longer than"} ${describe(threshold.nanoseconds, true)}` : "";
+  const { threshold, reading } = rule;
+  let limit = threshold ? `${threshold.op === ">=" ? "at least" : "longer than"} ${describe(threshold.nanoseconds, true)}` : "";
+  if (reading) {
+    const unit = reading.unitNs === undefined ? "" : ` (the line's number read in ${formatNanoseconds(reading.unitNs).replace(/^1 /, "")})`;
+    limit = `${reading.op === ">=" ? "at least" : "above"} ${describe(reading.value, reading.unitNs !== undefined)}${unit}`;
+  }
   let when: string;
   if (inflight) when = `when one has lasted ${limit}, seen while it still lasts (checked the moment it could have)`;
   else if (rule.entry.tripsWhen) when = rule.entry.tripsWhen(limit);

@@ -77,7 +77,12 @@ export function sleepingInD(ms: number): Promise<string> {
 
 /** A line the kernel thread logs: a kernel line with words of the test's choice. */
 export function kernelThreadLine(text: string): Promise<string> {
-  return kernelThreadModule(`\tpr_info("%s\\n", ${JSON.stringify(text)});`);
+  return kernelThreadLines([text]);
+}
+
+/** Lines the kernel thread logs, one after the other. */
+export function kernelThreadLines(texts: string[]): Promise<string> {
+  return kernelThreadModule(texts.map((text) => `\tpr_info("%s\\n", ${JSON.stringify(text)});`).join("\n"));
 }
 
 /** Session line: the watchdog reports a soft lockup after 2 s (2 × watchdog_thresh), not 20. */

@@ -1,12 +1,13 @@
 // `message "TEXT" N times within D` in a real guest: lines written to /dev/kmsg are
 // printed to the console (printk:console) like the kernel's own. `on context "kernel"`:
 // the same words from root's /dev/kmsg write and from an ordinary user's crashing program
-// do not count; from a kernel thread they do.
+// do not count; from a kernel thread they do. `message "… %u…" > D`: a kernel thread's
+// lines at, below and above the threshold, and lines whose number does not parse.
 import { basename } from "node:path";
 import { describe, expect, test } from "vitest";
 import { expectTrip } from "./expect-trip.js";
 import { bootRules } from "./harness.js";
-import { crashAsUser, crashReport, kernelThreadLine } from "./kernel-lines.js";
+import { crashAsUser, crashReport, kernelThreadLine, kernelThreadLines } from "./kernel-lines.js";
 
 const RULE = 'when message "disk on fire" 3 times within 5s as "fire"\n';
 
@@ -61,5 +62,32 @@ describe("message in a real guest", { timeout: 180_000 }, () => {
     expectTrip(run, "kernel line", { marker: 0x30, minMs: 0, maxMs: 2000 });
     expect(run.console).toContain(crashReport("detected stall"));
     expect(run.console).toContain("e2e: detected stall, written by root");
+  });
+
+  test('a number in a kernel line: below, at and past the threshold, and numbers that do not parse, do not trip; one above it does', async () => {
+    // Written as the kernel's own lines are: from a kernel thread. 99999999999999999999 needs 67 bits: wrapped, it would be far above.
+    const quiet = await kernelThreadLines([
+      "e2e: read-back delay of 400000ns",
+      "e2e: read-back delay of 500000ns",
+      "e2e: read-back delay of ns",
+      "e2e: read-back delay of 99999999999999999999ns",
+      "e2e: read-back delay of 900000 ns",
+    ]);
+    const loud = await kernelThreadLine("e2e: read-back delay of 500001ns");
+    const run = await bootRules('when message "read-back delay of %uns" > 500us on context "kernel" as "slow read-back"\n', {
+      files: { [`/${basename(quiet)}`]: quiet, [`/${basename(loud)}`]: loud },
+      session: `arm
+                ${log("e2e: read-back delay of 900000ns, written by root")}
+                staprun -L /${basename(quiet)}
+                sleep 1
+                mark 0x30
+                staprun -L /${basename(loud)}
+                sleep 1`,
+    });
+    expectTrip(run, "slow read-back", { marker: 0x30, minMs: 0, maxMs: 2000 });
+    // The lines that must not trip were logged, before the marker.
+    for (const line of ["of 400000ns", "of 500000ns", "of ns", "of 99999999999999999999ns", "of 900000 ns", "of 900000ns, written by root"]) {
+      expect(run.console).toContain(`e2e: read-back delay ${line}`);
+    }
   });
 });
