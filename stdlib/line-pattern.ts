@@ -84,8 +84,9 @@ export function readLinePattern(text: string): LinePattern | LinePatternProblem 
       problem: "unanchored",
       start: at,
       end: at + 2,
-      message: before === "" ? "%u needs text before it: the number is read right after that text" : "a digit touches %u: the line's number would run into it",
-      suggestion: 'start with the words the kernel logs before the number, ending in a space or a sign, e.g. "took %u ns"',
+      ...(before === ""
+        ? { message: "%u needs text before it: the number is read right after that text", suggestion: 'start with the words the kernel logs before the number, e.g. "took %u ns"' }
+        : { message: "a digit touches %u: it would be read as part of the line's number", suggestion: "leave the digit out, or keep a space or another non-digit between it and %u" }),
     };
   }
   const unitWord = /^ ?([A-Za-z]+)/.exec(after)?.[1];
@@ -100,6 +101,8 @@ function unknownDirective(text: string, at: number): LinePatternProblem {
   const message = written === "%" ? "a '%' ends the text" : `unknown directive '${written}'`;
   const suggestion = /^%(?:l|ll|z|h|hh)?[ud]$|^%(?:l|ll)?i$/.test(written)
     ? `write %u: the number is read as unsigned decimal digits whatever its type in the kernel's format${/[di]$/.test(written) ? " (a line with '-' before the digits does not match)" : ""}`
-    : "the directives are %u (the number) and %% (a '%')";
+    : written === "%"
+      ? "write %% for a '%'"
+      : "the directives are %u (the number) and %% (a '%')";
   return { problem: "unknown directive", start: at, end, message, suggestion };
 }

@@ -57,7 +57,7 @@ export function checkReading(ctx: CheckContext, literal: ast.StringLit, comparis
   }
   // A plain number compares with the digits as the line has them, whatever their unit; a duration, with what they measure.
   const duration = read.unit !== undefined && valueTypeOf(value, ctx.params) === "duration";
-  const checked = operand(ctx, value, duration ? "duration" : "int", "the number's threshold");
+  const checked = operand(ctx, value, duration ? "duration" : "int", "a threshold");
   if (!checked) return undefined;
   return { op: comparison.op, value: checked as NonNullable<CheckedRule["reading"]>["value"], ...(duration ? { unitNs: read.unit!.nanoseconds } : {}) };
 }
