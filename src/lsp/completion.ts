@@ -6,7 +6,7 @@
 // after it the warning codes it may name.
 import { CompletionItemKind, type CompletionItem, type Range } from "vscode-languageserver";
 import type { TextDocument } from "vscode-languageserver-textdocument";
-import { ABOUT_ALLOWANCES, ATTRIBUTES, catalogue, tables, WARNINGS, type NameTable, type ParamDecl } from "./compiler.js";
+import { ABOUT_ALLOWANCES, ATTRIBUTES, catalogue, readLinePattern, tables, WARNINGS, type NameTable, type ParamDecl } from "./compiler.js";
 import type { Analysis } from "./document.js";
 import { fittingEntries, nextAfter, type Term } from "./pattern.js";
 import { cursorContext, STATEMENT_KEYWORDS, type Token } from "./scan.js";
@@ -96,10 +96,18 @@ function inRule(rest: Token[], current: Token | undefined, range: Range): Comple
     const attributes = [...new Set(fittingEntries(head, terms).flatMap((e) => e.attributes))];
     return attributes.map((a) => item(a, CompletionItemKind.Property, range, { detail: `filter on ${a}` }));
   }
-  if (current?.kind === "number" && BEFORE_DURATION.has(last.text)) return units(current, range);
+  if (current?.kind === "number" && BEFORE_DURATION.has(last.text) && !unitlessNumber(rest)) return units(current, range);
   const before = rest.at(-2)?.text;
   if (before === "on" || before === "and") return attributeValues(last.text, range);
   return endsValue(rest) ? [item("allow", CompletionItemKind.Keyword, range, { detail: "allow CODE {, CODE}: warnings this rule gets on purpose" })] : [];
+}
+
+/** A comparison with a number read from a log line whose pattern gives it no unit (`message "depth %u" > 5`): no duration there. */
+function unitlessNumber(rest: Token[]): boolean {
+  const text = rest[1]?.kind === "string" ? rest[1].text.replace(/^"|"$/g, "") : undefined;
+  if (text === undefined || ![">", ">="].includes(rest[2]?.text ?? "") || !catalogue.some((e) => e.head === rest[0].text && e.reads)) return false;
+  const read = readLinePattern(text);
+  return !("before" in read) || read.unit === undefined;
 }
 
 /** Whether the rule's last token ends a threshold, a filter or a modifier: the rule may end there. */

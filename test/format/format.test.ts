@@ -84,6 +84,14 @@ when syscall futex latency > 2s on pid $pid allow W0004
   expect(await formatSource("when event oops allow W9999,w0004\n")).toBe("when event oops allow W9999, w0004\n");
 });
 
+test("a number in a log line: the pattern kept as written (%u, %%, escapes), the comparison spaced as a threshold", async () => {
+  const source = 'param lim: duration = 2ms\nwhen   message "tag \\"%%\\" at 100%% took %u" >=0x10\nwhen message "took %uns">$lim  on context "kernel"\n';
+  const once = await formatSource(source);
+  expect(once).toBe('param lim: duration = 2ms\nwhen message "tag \\"%%\\" at 100%% took %u" >= 0x10\nwhen message "took %uns" > $lim on context "kernel"\n');
+  expect(await formatSource(once)).toBe(once);
+  expect(meaning(once)).toEqual(meaning(source));
+});
+
 describe("qtrip fmt", () => {
   test("--check names unformatted files and exits 1; fmt rewrites them; then --check passes", () => {
     const dir = mkdtempSync(join(tmpdir(), "qtrip-fmt-"));
