@@ -89,9 +89,8 @@ export function readLinePattern(text: string): LinePattern | LinePatternProblem 
         : { message: "a digit touches %u: it would be read as part of the line's number", suggestion: "leave the digit out, or keep a space or another non-digit between it and %u" }),
     };
   }
-  const unitWord = /^ ?([A-Za-z]+)/.exec(after)?.[1];
-  const nanoseconds = unitWord !== undefined && Object.hasOwn(LINE_UNITS, unitWord) ? LINE_UNITS[unitWord] : undefined;
-  return { before, after, ...(nanoseconds !== undefined ? { unit: { word: unitWord!, nanoseconds } } : {}) };
+  const word = /^ ?([A-Za-z]+)/.exec(after)?.[1] ?? "";
+  return { before, after, ...(Object.hasOwn(LINE_UNITS, word) ? { unit: { word, nanoseconds: LINE_UNITS[word] } } : {}) };
 }
 
 function unknownDirective(text: string, at: number): LinePatternProblem {
