@@ -109,8 +109,9 @@ function finishCondition(ctx: CheckContext, condition: ast.Condition, entry: Con
 
   let threshold: CheckedRule["threshold"];
   const comparison = condition.comparison;
-  if (entry.reads) {
-    const reading = ok ? checkReading(ctx, bound.strings[entry.reads.pattern], comparison, entry.syntax) : undefined;
+  // Chosen only with a comparison (matchCondition): `message "TEXT"` alone is the literal text.
+  if (entry.reads && comparison) {
+    const reading = ok ? checkReading(ctx, bound.strings[entry.reads.pattern], comparison) : undefined;
     return { ok: ok && reading !== undefined, entry, args, bound, ...(reading ? { reading } : {}) };
   }
   if (entry.threshold && !comparison) {

@@ -33,14 +33,10 @@ export function spanInString(literal: ast.StringLit, start: number, end: number)
 }
 
 /** The comparison of a condition that reads a number from `literal`'s pattern; undefined after a diagnostic. */
-export function checkReading(ctx: CheckContext, literal: ast.StringLit, comparison: ast.Comparison | undefined, syntax: string): CheckedRule["reading"] {
+export function checkReading(ctx: CheckContext, literal: ast.StringLit, comparison: ast.Comparison): CheckedRule["reading"] {
   const read = readLinePattern(literal.value);
   if (!("before" in read)) {
     ctx.report(error(PROBLEM_CODES[read.problem], spanInString(literal, read.start, read.end), read.message, read.suggestion ? { suggestion: read.suggestion } : {}));
-    return undefined;
-  }
-  if (!comparison) {
-    ctx.report(error("E0146", literal.span, `'${syntax}' needs a comparison`, { suggestion: "add one, e.g. '> 1000'" }));
     return undefined;
   }
   const value = comparison.value;
