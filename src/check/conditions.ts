@@ -43,11 +43,26 @@ export function matchCondition(ctx: CheckContext, condition: ast.Condition): Mat
   const ordered = [...candidates.filter((e) => compares(e) === !!condition.comparison), ...candidates.filter((e) => compares(e) !== !!condition.comparison)];
   for (const entry of ordered) {
     const attempt = matchPattern(entry.pattern, condition);
-    if ("args" in attempt) return finishCondition(ctx, condition, entry, attempt.args);
+    if ("args" in attempt) {
+      if (!condition.comparison) warnUncompared(ctx, candidates, attempt.args);
+      return finishCondition(ctx, condition, entry, attempt.args);
+    }
     if (!best || attempt.progress > best.progress) best = attempt;
   }
   ctx.report(best!.failure);
   return undefined;
+}
+
+/** `message "took %u ns"` without a comparison searches for "%u" as written: almost surely a comparison left out. */
+function warnUncompared(ctx: CheckContext, candidates: ConditionSpec[], bound: Bound): void {
+  const reads = candidates.find((e) => e.reads)?.reads;
+  const text = reads && bound.strings[reads.pattern];
+  if (!text || !text.value.includes("%u")) return;
+  ctx.report(
+    warning("W0009", text.span, "the text has %u but the rule compares nothing: it is searched for as written, '%u' and all", {
+      suggestion: "compare the number, e.g. '> 1000' after the text; or, if the line really holds '%u', allow W0009",
+    }),
+  );
 }
 
 function resolveNames(ctx: CheckContext, table: keyof typeof NAME_TABLES, words: ast.Word[]): ConditionArgs["names"][string] | undefined {

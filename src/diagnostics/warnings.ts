@@ -10,6 +10,7 @@ export const WARNINGS: Readonly<Record<string, string>> = {
   W0006: "device that issues no block requests of its own",
   W0007: "unknown warning code in an allowance",
   W0008: "allowance that silences nothing",
+  W0009: "message text with %u but no comparison",
 };
 
 /** Warnings about an allowance itself: it cannot silence them (fix the allowance instead). */

@@ -131,8 +131,8 @@ describe("completion", () => {
     const codes = await complete("when syscall futex latency > 2s allow |");
     expect(codes.find((i) => i.label === "W0004")).toMatchObject({ detail: "system call that blocks by design" });
     // The allowance's own warnings cannot be allowed; a code listed already is not offered again.
-    expect(codes.map((i) => i.label)).toEqual(["W0001", "W0003", "W0004", "W0005", "W0006"]);
-    expect(await labels("when syscall futex latency > 2s allow W0004, |")).toEqual(["W0001", "W0003", "W0005", "W0006"]);
+    expect(codes.map((i) => i.label)).toEqual(["W0001", "W0003", "W0004", "W0005", "W0006", "W0009"]);
+    expect(await labels("when syscall futex latency > 2s allow W0004, |")).toEqual(["W0001", "W0003", "W0005", "W0006", "W0009"]);
     expect(await labels("when syscall futex latency > 2s allow W0004 |")).toEqual([]);
   });
 
