@@ -17,9 +17,8 @@ const PROBLEM_CODES: Record<LinePatternProblem["problem"], string> = {
 
 const UNIT_WORDS = Object.keys(LINE_UNITS).join(", ");
 
-
 /** Where characters `start`..`end` of a string's decoded value are in its source text (escapes are two characters there). */
-export function spanInString(literal: ast.StringLit, start: number, end: number): Span {
+function spanInString(literal: ast.StringLit, start: number, end: number): Span {
   const raw: number[] = [];
   for (let i = 1; i < literal.text.length; i++) {
     raw.push(i);
@@ -40,7 +39,8 @@ export function checkReading(ctx: CheckContext, literal: ast.StringLit, comparis
     return undefined;
   }
   const value = comparison.value;
-  if (!read.unit && valueTypeOf(value, ctx.params) === "duration") {
+  const duration = valueTypeOf(value, ctx.params) === "duration";
+  if (duration && !read.unit) {
     if (value.kind === "ParamRef") ctx.usedParams.add(value.name);
     const placeholder = [...literal.value.matchAll(/%%|%u/g)].find((m) => m[0] === "%u")!.index;
     ctx.report(
@@ -52,7 +52,6 @@ export function checkReading(ctx: CheckContext, literal: ast.StringLit, comparis
     return undefined;
   }
   // A plain number compares with the digits as the line has them, whatever their unit; a duration, with what they measure.
-  const duration = read.unit !== undefined && valueTypeOf(value, ctx.params) === "duration";
   const checked = operand(ctx, value, duration ? "duration" : "int", "a threshold");
   if (!checked) return undefined;
   return { op: comparison.op, value: checked as NonNullable<CheckedRule["reading"]>["value"], ...(duration ? { unitNs: read.unit!.nanoseconds } : {}) };
