@@ -9,10 +9,10 @@ import type { CheckContext } from "./context.js";
 import { operand, valueTypeOf } from "./values.js";
 
 const PROBLEM_CODES: Record<LinePatternProblem["problem"], string> = {
-  "no placeholder": "E0181",
-  "two placeholders": "E0182",
-  "unknown directive": "E0183",
-  unanchored: "E0185",
+  "no placeholder": "E0190",
+  "two placeholders": "E0191",
+  "unknown directive": "E0192",
+  unanchored: "E0194",
 };
 
 const UNIT_WORDS = Object.keys(LINE_UNITS).join(", ");
@@ -44,7 +44,7 @@ export function checkReading(ctx: CheckContext, literal: ast.StringLit, comparis
     if (value.kind === "ParamRef") ctx.usedParams.add(value.name);
     const placeholder = [...literal.value.matchAll(/%%|%u/g)].find((m) => m[0] === "%u")!.index;
     ctx.report(
-      error("E0184", value.span, "a duration, but the text gives the number no unit", {
+      error("E0193", value.span, "a duration, but the text gives the number no unit", {
         notes: [`a unit word right after %u makes it a duration: ${UNIT_WORDS}`],
         suggestion: `compare with a plain number, or name the line's unit after %u, e.g. "${literal.value.slice(0, placeholder + 2)} ns${literal.value.slice(placeholder + 2)}"`,
       }),

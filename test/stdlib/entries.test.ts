@@ -185,8 +185,8 @@ describe("code generation details", () => {
     ["io latency > 5", "E0121"],
     ['function "ext4 sync" latency > 1s', "E0148"],
     // A comparison makes the text a pattern: it needs a number, with a unit to compare with a duration.
-    ['message "x" > 1s', "E0181"],
-    ['message "x %u" > 1s', "E0184"],
+    ['message "x" > 1s', "E0190"],
+    ['message "x %u" > 1s', "E0193"],
     ["tick gap", "E0146"],
   ])("misuse: %s", (condition, code) => {
     expect(checkSource(`when ${condition}`, { fileName: "rule.qt" }).diagnostics.map((d) => d.code)).toContain(code);
