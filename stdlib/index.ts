@@ -4,6 +4,7 @@ import { event } from "./event.js";
 import { functionLatency } from "./function-latency.js";
 import { ioLatency } from "./io-latency.js";
 import { message } from "./message.js";
+import { messageValue } from "./message-value.js";
 import { schedLatency } from "./sched-latency.js";
 import { signal } from "./signal.js";
 import type { ConditionSpec } from "./spec.js";
@@ -25,6 +26,7 @@ export const catalogue: readonly ConditionSpec[] = [
   vcpuStall,
   timerLate,
   message,
+  messageValue,
   event,
   signal,
 ];
@@ -32,6 +34,7 @@ export const catalogue: readonly ConditionSpec[] = [
 export { ATTRIBUTE_NAMES, ATTRIBUTES, SUBJECTS, type Attribute, type AttributeInfo, type Subject } from "./attributes.js";
 export { RCU_STALL_LINE } from "./event.js";
 export { EVENTS, type EventName } from "./events.js";
+export { LINE_UNITS, readLinePattern, type LinePattern, type LinePatternProblem } from "./line-pattern.js";
 export { KERNEL_EVENTS, type KernelEvent } from "./kernel-events.js";
 export type * from "./spec.js";
 export { NAME_TABLES, tables } from "./tables.js";

@@ -45,6 +45,12 @@ export type Selection =
   /** console-line: the line begins with one of the texts (after its log level), as the kernel's own report does. */
   | { kind: "line-starts"; texts: string[] }
   /**
+   * console-line: the line has `before`, decimal digits and `after`, and the number those digits
+   * make (at the first such place) holds the rule's comparison. A line without one, or whose
+   * number needs more than 64 bits, does not hold it. qtrip's own lines never count.
+   */
+  | { kind: "line-number"; before: string; after: string }
+  /**
    * console-line: the line was logged from the kernel's own context: a kernel thread or any
    * interrupt ("kernel"), or a hard interrupt only ("hard interrupt"). A user task's system
    * call or fault is neither, however its name or its files are called.
@@ -99,6 +105,11 @@ export interface ConditionSpec {
   pattern: PatternPart[];
   /** Whether the condition takes `> D` / `>= D` (a duration). */
   threshold: boolean;
+  /**
+   * The condition compares a number it reads (`> N`, or `> D` when the number is a duration):
+   * the string `pattern` says where it is (stdlib/line-pattern.ts). Such a condition takes no `threshold`.
+   */
+  reads?: { pattern: string };
   /** The least threshold that means anything, and why (a smaller constant one is an error). */
   leastThreshold?: { nanoseconds: bigint; why: string };
   /** Whose attributes the filters test; they are the condition's filters. */

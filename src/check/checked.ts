@@ -35,6 +35,11 @@ export interface CheckedRule {
   entry: ConditionSpec;
   args: ConditionArgs;
   threshold?: { op: ">" | ">="; nanoseconds: Operand<bigint> };
+  /**
+   * A number the condition reads where it happens, compared (`message "took %u ns" > 1ms`):
+   * `value` is a plain number, or a duration in ns when the number has a unit of `unitNs` ns.
+   */
+  reading?: { op: ">" | ">="; value: Operand<bigint>; unitNs?: bigint };
   filters: CheckedFilter[];
   count?: { times: Operand<bigint>; window: Operand<bigint> };
   after?: Operand<bigint>;

@@ -127,6 +127,7 @@ function checkRule(ctx: CheckContext, rule: ast.Rule, index: number): CheckedRul
     entry: matched!.entry,
     args: matched!.args,
     ...(matched!.threshold ? { threshold: matched!.threshold } : {}),
+    ...(matched!.reading ? { reading: matched!.reading } : {}),
     filters,
   });
   const firstSpan = { start: rule.condition.span.start, end: (rule.filters.at(-1) ?? rule.condition).span.end };

@@ -72,6 +72,11 @@ export const DIAGNOSTICS = {
   E0182: err("sequence without its window", "A sequence's window, `within D`, comes right after its second condition and that condition's filters. A `N times within D` that follows it counts the second condition's trips inside windows; it is not the sequence's window."),
   E0183: err("a chain of sequences", "A sequence has two conditions: `then` may come once in a rule. Write `A then B` and `B then C` as two rules if both orders matter."),
   E0184: err("filters after a sequence's window", "Filters after `within D` could narrow either condition. Put each filter right after the condition it narrows."),
+  E0190: err("a number comparison without `%u`", "`message \"TEXT\" > N` compares the number a line carries: TEXT must say where it is, with one `%u` (`message \"interrupt took %u ns\" > 1000000`). Without a comparison, `message \"TEXT\"` matches lines containing TEXT."),
+  E0191: err("more than one `%u`", "A pattern reads one number: write one `%u`, and the rest of the line as literal text (`%%` for a percent sign)."),
+  E0192: err("unknown `%` directive", "The pattern knows `%u` (an unsigned decimal number) and `%%` (a percent sign). The kernel's `%d`, `%llu`, `%lu` and friends print decimal digits too: write `%u` for them; a lone `%` is `%%`."),
+  E0193: err("a duration against a number with no unit", "A duration threshold (`> 500us`) needs the line's number to have a unit: a unit word right after `%u` (`%uns`, `%u ms`, `%u usecs`). Without one, compare with a plain number."),
+  E0194: err("`%u` with no text before it, or a digit next to it", "The number is found by the text before `%u`, which may not be empty, and no digit may touch `%u` on either side: the digits of the line would run into the number."),
   E0900: err("no ftrace records", "`qtrip report` found no ftrace record in the capture's trace: the file is empty, or holds only comments and blank lines. The host script's capture may have been cut short.", CAPTURE),
   E0901: err("a line that is not an ftrace record", "A line of the capture is not an ftrace record as the trace file prints them (a truncated line is one too). `qtrip report` reads the capture the host script writes; an edited or cut file reads so.", CAPTURE),
   E0902: err("an event's fields not as the kernel prints them", "The record names an event `qtrip report` knows, but its fields do not read as that kernel prints them: the capture comes from a kernel whose format differs, or was edited.", CAPTURE),
@@ -84,6 +89,7 @@ export const DIAGNOSTICS = {
   W0006: warn("device that issues no block requests of its own", "A device-mapper, md RAID or zram device (`dm-0`, `md0`, `zram0`) is bio-based: its requests go to the disks below it, so an `io latency` rule on it never trips. Name a disk below it."),
   W0007: warn("unknown warning code in an allowance", "`allow` names a code that is not one of qtrip's warnings: the allowance ignores it. The note lists the warning codes, with a likely one where one is close."),
   W0008: warn("allowance that silences nothing", "The rule gets no warning of the allowed code: the allowance would silently hide that warning if the rule changed later. Remove it."),
+  W0009: warn("message text with %u but no comparison", "`%u` is a placeholder only in `message \"TEXT\" > N`: without a comparison, the text is searched for as written, `%u` included, and hardly any line contains it. Add the comparison, or write the text the lines really contain."),
 } satisfies Record<string, CodeInfo>;
 
 export type Code = keyof typeof DIAGNOSTICS;

@@ -29,8 +29,12 @@ function describe(value: Operand<bigint> | Operand<string>, duration = false): s
 
 /** When the part's condition holds: as it happens, or for a latency, the moment one crosses its threshold. */
 function holds(rule: CheckedRule, inflight: boolean): string {
-  const threshold = rule.threshold;
-  const limit = threshold ? `${threshold.op === ">=" ? "at least" : "longer than"} ${describe(threshold.nanoseconds, true)}` : "";
+  const { threshold, reading } = rule;
+  let limit = threshold ? `${threshold.op === ">=" ? "at least" : "longer than"} ${describe(threshold.nanoseconds, true)}` : "";
+  if (reading) {
+    const unit = reading.unitNs === undefined ? "" : ` (the line's number read in ${formatNanoseconds(reading.unitNs).replace(/^1 /, "")})`;
+    limit = `${reading.op === ">=" ? "at least" : "above"} ${describe(reading.value, reading.unitNs !== undefined)}${unit}`;
+  }
   if (inflight) return `when one has lasted ${limit}, seen while it still lasts (checked the moment it could have)`;
   return rule.entry.tripsWhen ? rule.entry.tripsWhen(limit) : "when it happens";
 }

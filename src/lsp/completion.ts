@@ -6,7 +6,7 @@
 // end, a condition again after `then`, and after `allow` the warning codes it may name.
 import { CompletionItemKind, type CompletionItem, type Range } from "vscode-languageserver";
 import type { TextDocument } from "vscode-languageserver-textdocument";
-import { ABOUT_ALLOWANCES, ATTRIBUTES, catalogue, tables, WARNINGS, type NameTable, type ParamDecl } from "./compiler.js";
+import { ABOUT_ALLOWANCES, ATTRIBUTES, catalogue, readLinePattern, tables, WARNINGS, type NameTable, type ParamDecl } from "./compiler.js";
 import type { Analysis } from "./document.js";
 import { fittingEntries, nextAfter, type Term } from "./pattern.js";
 import { cursorContext, STATEMENT_KEYWORDS, type Token } from "./scan.js";
@@ -99,7 +99,7 @@ function inRule(rest: Token[], current: Token | undefined, range: Range, sequenc
     const attributes = [...new Set(fittingEntries(head, terms).flatMap((e) => e.attributes))];
     return attributes.map((a) => item(a, CompletionItemKind.Property, range, { detail: `filter on ${a}` }));
   }
-  if (current?.kind === "number" && BEFORE_DURATION.has(last.text)) return units(current, range);
+  if (current?.kind === "number" && BEFORE_DURATION.has(last.text) && !unitlessNumber(rest)) return units(current, range);
   const before = rest.at(-2)?.text;
   if (before === "on" || before === "and") return attributeValues(last.text, range);
   if (!endsValue(rest)) return [];
@@ -110,6 +110,14 @@ function inRule(rest: Token[], current: Token | undefined, range: Range, sequenc
   // The sequence's window comes right after its second condition; the rule's modifiers and allowance after it.
   const within = item("within", CompletionItemKind.Keyword, range, { detail: "within D: how long after the first condition this one counts" });
   return rest.some((t) => t.text === "within") ? [allow] : [within];
+}
+
+/** A comparison with a number read from a log line whose pattern gives it no unit (`message "depth %u" > 5`): no duration there. */
+function unitlessNumber(rest: Token[]): boolean {
+  const text = rest[1]?.kind === "string" ? rest[1].text.replace(/^"|"$/g, "") : undefined;
+  if (text === undefined || ![">", ">="].includes(rest[2]?.text ?? "") || !catalogue.some((e) => e.head === rest[0].text && e.reads)) return false;
+  const read = readLinePattern(text);
+  return !("before" in read) || read.unit === undefined;
 }
 
 /** Whether the rule's last token ends a threshold, a filter or a modifier: the rule may end there. */

@@ -98,7 +98,7 @@ export function planGuest(file: CheckedFile, options: { dryRun: boolean }): Gues
   if (events.some((e) => e.rule.threshold)) capabilities.add("thresholds");
   if (runtimeParams.some((p) => p.type === "duration")) capabilities.add("runtime-durations");
   for (const { select } of events) {
-    if (select.some((s) => s.kind === "line-contains")) capabilities.add("console-search");
+    if (select.some((s) => s.kind === "line-contains" || s.kind === "line-number")) capabilities.add("console-search");
     if (select.some((s) => s.kind === "tick-interval-exceeds")) capabilities.add("tick-tracking").add("vcpu-watch");
     if (select.some((s) => s.kind === "progress-watched")) capabilities.add("vcpu-watch");
   }

@@ -99,6 +99,15 @@ describe("qtrip explain", () => {
     expect(out).toContain(", if that moment falls within 5 s after the latest time the first condition held, once this has happened 2 times within 1 min (counting only those in a window).\n");
   });
 
+  test("a number in a log line: where the pattern reads it, and what it is compared with", () => {
+    writeFileSync(join(dir, "n.qt"), 'param depth: int\nwhen message "read-back delay of %uns" >= 500us\nwhen message "queue depth %u," > $depth on context "kernel"\n');
+    const out = qtrip(["explain", "n.qt"], dir).stdout;
+    expect(out).toContain('  Watches kernel log lines with "read-back delay of ", a number (in ns), then "ns", anywhere in the guest.\n');
+    expect(out).toContain("  Trips when a line's number is at least 500 µs (the line's number read in ns), the first time.\n");
+    expect(out).toContain("  Trips when a line's number is above $depth (given with -G depth=… when the guest script starts), the first time.\n");
+    expect(out).toContain("the number compared is the first place in the line where the text before it, the digits and the text after it all match");
+  });
+
   test("a wrong rule is reported as by compile", () => {
     writeFileSync(join(dir, "r.qt"), "when syscall latency > 1\n");
     const r = qtrip(["explain", "r.qt"], dir);

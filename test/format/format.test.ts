@@ -97,6 +97,14 @@ when event oom_kill then message "Out of memory" within 1s after 30s
   expect(await formatSource("when event oops  then within 1s on pid 7 then   event warn\n")).toBe("when event oops then within 1s on pid 7 then event warn\n");
 });
 
+test("a number in a log line: the pattern kept as written (%u, %%, escapes), the comparison spaced as a threshold", async () => {
+  const source = 'param lim: duration = 2ms\nwhen   message "tag \\"%%\\" at 100%% took %u" >=0x10\nwhen message "took %uns">$lim  on context "kernel"\n';
+  const once = await formatSource(source);
+  expect(once).toBe('param lim: duration = 2ms\nwhen message "tag \\"%%\\" at 100%% took %u" >= 0x10\nwhen message "took %uns" > $lim on context "kernel"\n');
+  expect(await formatSource(once)).toBe(once);
+  expect(meaning(once)).toEqual(meaning(source));
+});
+
 describe("qtrip fmt", () => {
   test("--check names unformatted files and exits 1; fmt rewrites them; then --check passes", () => {
     const dir = mkdtempSync(join(tmpdir(), "qtrip-fmt-"));

@@ -114,6 +114,9 @@ describe("completion", () => {
     expect(await labels("param lag: duration = 200|")).toEqual(units);
     // A pid is a number, not a duration.
     expect(await labels("when syscall latency > 1s on pid 200|")).toEqual([]);
+    // A number in a log line is a duration only when a unit follows its %u.
+    expect(await labels('when message "took %u ns" > 200|')).toEqual(units);
+    expect(await labels('when message "queue depth %u" > 200|')).toEqual([]);
   });
 
   test("`allow` where a rule may end, then the warning codes it may name", async () => {
@@ -132,8 +135,8 @@ describe("completion", () => {
     const codes = await complete("when syscall futex latency > 2s allow |");
     expect(codes.find((i) => i.label === "W0004")).toMatchObject({ detail: "system call that blocks by design" });
     // The allowance's own warnings cannot be allowed; a code listed already is not offered again.
-    expect(codes.map((i) => i.label)).toEqual(["W0001", "W0003", "W0004", "W0005", "W0006"]);
-    expect(await labels("when syscall futex latency > 2s allow W0004, |")).toEqual(["W0001", "W0003", "W0005", "W0006"]);
+    expect(codes.map((i) => i.label)).toEqual(["W0001", "W0003", "W0004", "W0005", "W0006", "W0009"]);
+    expect(await labels("when syscall futex latency > 2s allow W0004, |")).toEqual(["W0001", "W0003", "W0005", "W0006", "W0009"]);
     expect(await labels("when syscall futex latency > 2s allow W0004 |")).toEqual([]);
   });
 
@@ -205,6 +208,17 @@ describe("hover", () => {
     expect(await hoverText("when signal SIGST|OP then event warn within 5s\n")).toBe("**SIGSTOP**: signal 19");
     // With errors in the file: the syntax of the condition under the cursor.
     expect(await hoverText("when signal SIGSTOP then tick ga|p > 1s\n")).toContain("`tick gap > D`");
+  });
+
+  test("the text of a message that compares a number: how its pattern reads a line, or what is wrong with it", async () => {
+    expect(await hoverText('when message "read-back delay of %u|ns" > 500us\n')).toBe(
+      '**pattern**: a line with "read-back delay of ", then decimal digits, then "ns", at the first place it has them all.\n\n' +
+        "The number: the digits, unsigned, at most 64 bits, in ns (compared with a duration as that many ns; with a plain number, as written). A line without them, or with more digits than 64 bits hold, does not match.",
+    );
+    expect(await hoverText('when message "depth %u|" > 5\n')).toContain("(no unit: compared with a plain number)");
+    expect(await hoverText('when message "took %ll|u ns" > 5\n')).toBe("**pattern**: unknown directive '%llu'");
+    // Without a comparison the text is literal: explain's account, as for any rule.
+    expect(await hoverText('when message "took %u| ns"\n')).toContain("Watches kernel log lines containing");
   });
 
   test("a $param: its declaration", async () => {

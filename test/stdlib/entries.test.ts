@@ -186,7 +186,9 @@ describe("code generation details", () => {
     ["event warn, oops", "E0141"],
     ["io latency > 5", "E0121"],
     ['function "ext4 sync" latency > 1s', "E0148"],
-    ['message "x" > 1s', "E0146"],
+    // A comparison makes the text a pattern: it needs a number, with a unit to compare with a duration.
+    ['message "x" > 1s', "E0190"],
+    ['message "x %u" > 1s', "E0193"],
     ["tick gap", "E0146"],
   ])("misuse: %s", (condition, code) => {
     expect(checkSource(`when ${condition}`, { fileName: "rule.qt" }).diagnostics.map((d) => d.code)).toContain(code);

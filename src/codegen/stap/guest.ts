@@ -207,6 +207,10 @@ function emitBegin(script: GuestScript): string[] {
       script.use([runtimeThresholds]);
       set.push(`\tqt_set_threshold(${rule.index}, ${beginValue(rule.threshold.nanoseconds)}, ${rule.threshold.op === ">=" ? 1 : 0})`);
     }
+    if (rule.reading) {
+      const { op, value, unitNs } = rule.reading;
+      set.push(`\tqt_set_least(${rule.index}, ${beginValue(value)}, ${stapInt(unitNs ?? 1n)}, ${op === ">=" ? 1 : 0})`);
+    }
     const size = plan.ringSizes[rule.index];
     if (size > 0 && rule.count) {
       const { times, window } = rule.count;

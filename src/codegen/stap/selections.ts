@@ -5,6 +5,7 @@ import type { Fragment } from "./fragment.js";
 import type { EventValues } from "./lowering.js";
 import { compat, consoleSearch, lineStart, loggedFromKernel, loggedInHardIrq, tickTracking } from "./runtime/kernel-facts.js";
 import { exceeds } from "./runtime/core.js";
+import { lineNumber } from "./runtime/line-number.js";
 import { vcpuProgress } from "./runtime/vcpu-watch.js";
 import { hex, stapString } from "./syntax.js";
 
@@ -45,6 +46,13 @@ export function lowerSelection(selection: Selection, values: EventValues, rule: 
     case "line-starts": {
       const line = value(values.line, selection);
       return { test: anyOf(selection.texts.map((t) => `qt_text_starts(${line.text}, ${line.length}, ${stapString(t)})`)), fragments: [lineStart] };
+    }
+    case "line-number": {
+      const line = value(values.line, selection);
+      return {
+        test: `qt_line_number_holds(${rule}, ${line.text}, ${line.length}, ${stapString(selection.before)}, ${stapString(selection.after)})`,
+        fragments: [lineNumber],
+      };
     }
     case "logged-from":
       return selection.context === "kernel"

@@ -144,6 +144,22 @@ const SCENARIOS: Record<string, Scenario> = {
       expect(run.console).not.toContain("e2e: disk on fire"); // logged, not printed
     },
   },
+  "message with a number (the line's digits, read where it is logged)": {
+    rule: 'when message "read-back delay of %uns" > 500us as "slow read-back"',
+    label: "slow read-back",
+    // At the threshold, past 64 bits and without digits: no trip; one past it trips. Info lines, not printed at loglevel 4.
+    session: {
+      session: quietConsole([
+        kmsg(6, "e2e: read-back delay of 500000ns"),
+        kmsg(6, "e2e: read-back delay of 99999999999999999999ns"),
+        kmsg(6, "e2e: read-back delay of ns"),
+        "mark 0x30",
+        kmsg(6, "e2e: read-back delay of 500001ns"),
+        "mark 0x31",
+      ]),
+    },
+    check: (run) => expectTrip(run, "slow read-back", soon(0x30)),
+  },
   "vcpu stall (a timer pinned on the other vCPU, a cross-CPU call)": {
     rule: 'when vcpu stall > 100ms on cpu 1 as "vcpu 1 not run"',
     label: "vcpu 1 not run",
