@@ -101,10 +101,10 @@ describe("qtrip explain CODE", () => {
   });
 
   test("an unknown code is a usage error, with the likely one", async () => {
-    expect(await qtrip("explain", "W0009")).toEqual({
+    expect(await qtrip("explain", "W0019")).toEqual({
       status: 2,
       stdout: "",
-      stderr: "qtrip: W0009 is no diagnostic code of qtrip (did you mean 'W0001'?); docs/diagnostics.md lists them\n",
+      stderr: "qtrip: W0019 is no diagnostic code of qtrip (did you mean 'W0009'?); docs/diagnostics.md lists them\n",
     });
   });
 });
