@@ -12,6 +12,7 @@ import { join } from "node:path";
 import { describe, expect, test } from "vitest";
 import { compileSource } from "../../src/compile.js";
 import { inflight } from "../../src/codegen/stap/runtime/inflight.js";
+import { neighbour } from "../../src/codegen/stap/runtime/neighbour.js";
 
 /** What the table's C uses from the kernel, for one CPU in user space; the CAS can lose races on demand. */
 const KERNEL = String.raw`#include <stddef.h>
@@ -48,7 +49,16 @@ static int atomic64_try_cmpxchg(atomic64_t *v, s64 *old, s64 new) { if (v->count
 static unsigned long hash_long(unsigned long v, int bits) { return (v * 0x61C8864680B583EBull) >> (64 - bits); }
 static u64 ktime_get_mono_fast_ns(void) { return 1000; }
 struct hrtimer { int unused; }; struct irq_work { int unused; };
-#define HRTIMER_MODE_ABS_HARD 0
+typedef struct { void (*func)(void *); void *info; } call_single_data_t;
+#define HRTIMER_MODE_ABS_PINNED_HARD 0
+#define NSEC_PER_SEC 1000000000ULL
+/* One online CPU: the scan timer is programmed on this one (runtime/neighbour.ts). */
+#define for_each_online_cpu(w) for ((w) = 0; (w) < 1; (w)++)
+static int smp_processor_id(void) { return 0; }
+static int smp_call_function_single_async(int cpu, call_single_data_t *csd) { return 0; }
+static void cpu_relax(void) { }
+static void atomic_set(atomic_t *v, int x) { v->counter = x; }
+static int atomic_cmpxchg(atomic_t *v, int old, int new) { int cur = v->counter; if (cur == old) v->counter = new; return cur; }
 #define ns_to_ktime(x) (x)
 static void hrtimer_start(struct hrtimer *t, s64 at, int mode) { }
 static void irq_work_queue(struct irq_work *w) { }
@@ -86,7 +96,7 @@ int main(int argc, char **argv)
 
 function run(scenario: "1" | "2"): string {
   const dir = mkdtempSync(join(tmpdir(), "qtrip-inflight-"));
-  const c = KERNEL + inflight.c!.replace(/^#include .*$/gm, "") + MAIN;
+  const c = KERNEL + [neighbour, inflight].map((f) => f.c!.replace(/^#include .*$/gm, "")).join("\n") + MAIN;
   writeFileSync(join(dir, "t.c"), c);
   const cc = spawnSync("gcc", ["-std=gnu11", "-Wno-unused-function", "-o", join(dir, "t"), join(dir, "t.c")], { encoding: "utf8" });
   expect(cc.status, cc.stderr).toBe(0);
