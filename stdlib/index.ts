@@ -4,6 +4,7 @@ import { event } from "./event.js";
 import { functionLatency } from "./function-latency.js";
 import { ioLatency } from "./io-latency.js";
 import { message } from "./message.js";
+import { reclaimStall } from "./reclaim-stall.js";
 import { schedLatency } from "./sched-latency.js";
 import { signal } from "./signal.js";
 import type { ConditionSpec } from "./spec.js";
@@ -19,6 +20,7 @@ export const catalogue: readonly ConditionSpec[] = [
   ioLatency,
   schedLatency,
   taskBlocked,
+  reclaimStall,
   functionLatency,
   tickGap,
   vcpuStall,
