@@ -23,6 +23,7 @@ const GUEST_RULES = {
   "kprobe on a module function (ext4:ext4_sync_file)": 'when function "ext4:ext4_sync_file" latency > 1s',
   "timer (tick gap)": "when tick gap > 100ms after 30s",
   "cross-CPU watch (vcpu stall)": "when vcpu stall > 100ms on cpu 1",
+  "tracepoints, a kprobe and its return probe in one handler (reclaim stall)": 'when reclaim stall > 1s on comm "qemu-kvm"',
 } as const;
 
 const HOST_PROBE_POINTS = ["kvm_fast_pio", "kvm_pio"] as const;
@@ -71,7 +72,7 @@ for (const [slot, entry] of TARGETS.entries()) {
       expect([stapOptions(t), needsPatchedRuntime(t)]).toEqual(expected[suite]);
     });
 
-    // Two of the five probe families a run on each suite, rotating (the suites' guest e2e files build and load the others).
+    // Two of the six probe families a run on each suite, rotating (the suites' guest e2e files build and load the others).
     test.for(Object.entries(GUEST_RULES).map(([family, rule], i) => [family, rule, i] as const))("guest, %s, builds", { timeout: 900_000 }, async ([, rule, i], ctx) => {
       if (!taken(`builds-families-${suite}`, i, Object.keys(GUEST_RULES).length, 2)) return ctx.skip(sampledOut(`builds-families-${suite}`));
       const result = await build(t, compile(rule).guest);
