@@ -97,6 +97,31 @@ function start() %{
 probe begin { start() }
 `;
 
+/**
+ * A slow direct compaction: the task named slowthp spins 800 ms, once, as try_to_compact_pages()
+ * compacts its first zone (compact_zone_order(), marker 0x70 first; this SystemTap finds no
+ * compaction tracepoint on 6.1). Interrupts stay on (SystemTap's default), so the
+ * guest's timers run; -DSTP_NO_OVERLOAD: SystemTap would stop a module whose handler runs that long.
+ * The compactions of the task while it is named thp stay quick, and are said.
+ */
+const SLOW_COMPACTION = String.raw`#   stap -g -DSTP_NO_OVERLOAD slow-compaction.stp
+%{
+#include <linux/delay.h>
+#include <linux/io.h>
+static int qt_e2e_spun;
+%}
+function spin() %{
+	if (strcmp(current->comm, "slowthp")) { /* thp: quick */
+		printk_ratelimited(KERN_INFO "qtrip-e2e: quick compaction: %s\n", current->comm);
+	} else if (!xchg(&qt_e2e_spun, 1)) {
+		printk(KERN_INFO "qtrip-e2e: slow compaction: %s (pid %d), ${SLOW_MS} ms\n", current->comm, current->pid);
+		outb(0x70, 0x378);
+		mdelay(${SLOW_MS});
+	}
+%}
+probe kprobe.function("compact_zone_order") { if (execname() == "thp" || execname() == "slowthp") spin() }
+`;
+
 /** The hog's threshold after the shrinker's marker 0x62: its reclaim began a little before that marker. */
 const AT_THRESHOLD = { marker: 0x62, minMs: THRESHOLD_MS - 50, maxMs: THRESHOLD_MS + SLACK_MS };
 
@@ -142,6 +167,33 @@ describe("reclaim stall in a real guest", { timeout: 300_000 }, () => {
     const run = await bootRules(RULES, session(helper));
     const at = expectHogTrip(run);
     console.log(`reclaim stall: tripped ${msBetween(markerAt(run, 0x62), at).toFixed(1)} ms after the hog's slow shrinker call began (threshold ${THRESHOLD_MS} ms)`);
+  });
+
+  test("quick direct compactions do not trip (their return probes end them); a slow one trips at the threshold, while it lasts", async () => {
+    // cat fills the page cache; then a huge page fault of the task thp (madvise MADV_HUGEPAGE:
+    // it compacts memory for its huge page) finds no free 2 MiB block and compacts. A guest
+    // under 512 MiB starts with transparent huge pages off: on for madvise'd memory.
+    const helper = await buildModule(SLOW_COMPACTION, "-g -DSTP_NO_OVERLOAD");
+    // Its quick compactions first (huge pages 1-4, marker 1), then 600 ms asleep (marker 2): had a
+    // return probe missed their end, that sleep would trip; then its slow one (marker 3, 0x70).
+    const rule = `param pid: int\nwhen reclaim stall > ${THRESHOLD_MS}ms on pid $pid as "thp stalled in compaction"\n`;
+    const run = await bootRules(rule, {
+      ...session(helper),
+      session: `exec 3< /dev/vda
+                staprun -L /${basename(helper)}
+                spawn t comm:thp thp:8 nanosleep:600 comm:slowthp thp:8
+                arm pid=$pid_t
+                echo madvise > /sys/kernel/mm/transparent_hugepage/enabled
+                echo madvise > /sys/kernel/mm/transparent_hugepage/defrag
+                cat /dev/vda > /dev/null
+                run t
+                grep -E 'thp_fault_alloc|compact_stall' /proc/vmstat`,
+    });
+    expect(run.console).toContain("qtrip-e2e: quick compaction: thp");
+    expect(run.console).toContain("qtrip-e2e: slow compaction: slowthp");
+    expect(markerAt(run, 0x70)).toBeGreaterThan(markerAt(run, 3));
+    const at = expectTrip(run, "thp stalled in compaction", { marker: 0x70, minMs: THRESHOLD_MS - 50, maxMs: THRESHOLD_MS + SLACK_MS });
+    console.log(`reclaim stall: tripped ${msBetween(markerAt(run, 0x70), at).toFixed(1)} ms after the task's slow compaction began (threshold ${THRESHOLD_MS} ms)`);
   });
 
   // Debian 11's 5.10 and 13's 6.12 (one a run, rotating): the same, built by the suite's own
