@@ -48,6 +48,7 @@ export const EVENTS = {
   "oom-victim": { doc: "the OOM killer picks a victim and kills it", subject: "OOM victim" },
   "signal-sent": { doc: "a signal is queued for a task", subject: "receiving task" },
   "cpu-tick": { doc: "a busy CPU's periodic tick", subject: "cpu" },
+  "timer-expires": { doc: "an hrtimer is due and its function runs, in interrupt context, on the CPU it was queued on", subject: "cpu" },
 } as const satisfies Record<string, EventInfo>;
 
 export type EventName = keyof typeof EVENTS;

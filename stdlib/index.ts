@@ -4,6 +4,7 @@ import { event } from "./event.js";
 import { functionLatency } from "./function-latency.js";
 import { ioLatency } from "./io-latency.js";
 import { message } from "./message.js";
+import { messageValue } from "./message-value.js";
 import { reclaimStall } from "./reclaim-stall.js";
 import { schedLatency } from "./sched-latency.js";
 import { signal } from "./signal.js";
@@ -12,6 +13,7 @@ import { syscallError } from "./syscall-error.js";
 import { syscallLatency } from "./syscall-latency.js";
 import { taskBlocked } from "./task-blocked.js";
 import { tickGap } from "./tick-gap.js";
+import { timerLate } from "./timer-late.js";
 import { vcpuStall } from "./vcpu-stall.js";
 
 export const catalogue: readonly ConditionSpec[] = [
@@ -24,7 +26,9 @@ export const catalogue: readonly ConditionSpec[] = [
   functionLatency,
   tickGap,
   vcpuStall,
+  timerLate,
   message,
+  messageValue,
   event,
   signal,
 ];
@@ -32,6 +36,7 @@ export const catalogue: readonly ConditionSpec[] = [
 export { ATTRIBUTE_NAMES, ATTRIBUTES, SUBJECTS, type Attribute, type AttributeInfo, type Subject } from "./attributes.js";
 export { RCU_STALL_LINE } from "./event.js";
 export { EVENTS, type EventName } from "./events.js";
+export { LINE_UNITS, readLinePattern, type LinePattern, type LinePatternProblem } from "./line-pattern.js";
 export { KERNEL_EVENTS, type KernelEvent } from "./kernel-events.js";
 export type * from "./spec.js";
 export { NAME_TABLES, tables } from "./tables.js";

@@ -45,6 +45,12 @@ export type Selection =
   /** console-line: the line begins with one of the texts (after its log level), as the kernel's own report does. */
   | { kind: "line-starts"; texts: string[] }
   /**
+   * console-line: the line has `before`, decimal digits and `after`, and the number those digits
+   * make (at the first such place) holds the rule's comparison. A line without one, or whose
+   * number needs more than 64 bits, does not hold it. qtrip's own lines never count.
+   */
+  | { kind: "line-number"; before: string; after: string }
+  /**
    * console-line: the line was logged from the kernel's own context: a kernel thread or any
    * interrupt ("kernel"), or a hard interrupt only ("hard interrupt"). A user task's system
    * call or fault is neither, however its name or its files are called.
@@ -52,13 +58,18 @@ export type Selection =
   | { kind: "logged-from"; context: "kernel" | "hard interrupt" }
   /** signal-sent: the signal is this one and was queued for delivery. */
   | { kind: "signal-is"; number: number }
-  /** cpu-tick: the time since this CPU's previous tick exceeds the rule's threshold (time spent idle does not count). */
+  /**
+   * cpu-tick: the time since this CPU's previous tick exceeds the rule's threshold (time spent idle does not count):
+   * seen from another CPU while the gap lasts, as progress-watched is, and at this CPU's first tick back.
+   */
   | { kind: "tick-interval-exceeds" }
   /**
    * cpu-tick: this CPU made progress. Never holds where it is seen: another CPU watches the
    * progress, and trips when this one has made none for longer than the rule's threshold.
    */
-  | { kind: "progress-watched" };
+  | { kind: "progress-watched" }
+  /** timer-expires: the timer runs later than its hard expiry time by more than the rule's threshold. */
+  | { kind: "expired-late" };
 
 /**
  * A duration measured while it lasts: a start event records when something
@@ -94,6 +105,11 @@ export interface ConditionSpec {
   pattern: PatternPart[];
   /** Whether the condition takes `> D` / `>= D` (a duration). */
   threshold: boolean;
+  /**
+   * The condition compares a number it reads (`> N`, or `> D` when the number is a duration):
+   * the string `pattern` says where it is (stdlib/line-pattern.ts). Such a condition takes no `threshold`.
+   */
+  reads?: { pattern: string };
   /** The least threshold that means anything, and why (a smaller constant one is an error). */
   leastThreshold?: { nanoseconds: bigint; why: string };
   /** Whose attributes the filters test; they are the condition's filters. */

@@ -2,6 +2,7 @@
 // checker uses for them. syscalls, errnos and signals are generated from
 // Linux's headers (tables/generate.mjs).
 import { KERNEL_EVENTS } from "./kernel-events.js";
+import type { ErrorCode } from "../src/diagnostics/registry.js";
 import type { NameTable } from "./spec.js";
 import errnos from "./tables/errnos.json" with { type: "json" };
 import signals from "./tables/signals.json" with { type: "json" };
@@ -12,7 +13,7 @@ export interface NameTableInfo {
   /** "unknown <noun> 'x'". */
   noun: string;
   /** The diagnostic code for a name not in the table. */
-  unknownCode: string;
+  unknownCode: ErrorCode;
   /** A note under that diagnostic. */
   note?: string;
 }

@@ -10,14 +10,19 @@ export const tickGap = condition({
   threshold: true,
   leastThreshold: { nanoseconds: 10_000_000n, why: "a busy CPU's ticks come up to 4 ms apart (HZ=250), a tick or two late on a loaded host: a shorter silence cannot be told from ticking" },
   subject: "cpu",
-  watches: () => "each busy CPU's timer ticks",
-  tripsWhen: (limit) => `when a CPU's gap between two ticks is ${limit}, on that CPU's first tick back`,
-  cost: { class: "low", detail: "one event per tick per busy CPU, one per idle entry and exit" },
+  watches: () => "each busy CPU's timer ticks, from the previous online CPU (as `vcpu stall` does) and on that CPU",
+  tripsWhen: (limit) =>
+    `when a busy CPU's last tick is ${limit} old: seen from the previous online CPU while the gap lasts (as \`vcpu stall\`), else on the CPU's own first tick back`,
+  cost: {
+    class: "low",
+    detail: "one event per tick per busy CPU, one per idle entry and exit; on the CPU that watches a busy one, one timer per D (a cross-CPU call to start it after it was off); nothing on an idle guest",
+  },
   caveats: [
-    "seen on the stalled CPU's own first tick back, once the stall is over (and never if it is not run again): `vcpu stall` sees it from another CPU while it lasts",
+    "seen from another CPU while it lasts when one runs (a guest's only online CPU, or one whose neighbour was not run either, trips on its own first tick back, once the stall is over)",
+    "a pause of the whole guest on a clocksource that sees it (the TSC, a SIGSTOP of the VMM) trips at the resume, on the first tick back: `vcpu stall` does not",
     "a nohz_full CPU is not watched: running one task, it stops its tick",
   ],
   example: "when tick gap > 100ms after 30s",
-  // A vCPU the hypervisor did not run sees the gap on its first tick back, and trips there and then.
+  // Another CPU sees the gap while it lasts (runtime/vcpu-watch.ts); else the vCPU sees it on its first tick back.
   needs: () => ({ kind: "event", at: { on: "cpu-tick" }, select: [{ kind: "tick-interval-exceeds" }] }),
 });

@@ -35,11 +35,30 @@ export interface CheckedRule {
   entry: ConditionSpec;
   args: ConditionArgs;
   threshold?: { op: ">" | ">="; nanoseconds: Operand<bigint> };
+  /**
+   * A number the condition reads where it happens, compared (`message "took %u ns" > 1ms`):
+   * `value` is a plain number, or a duration in ns when the number has a unit of `unitNs` ns.
+   */
+  reading?: { op: ">" | ">="; value: Operand<bigint>; unitNs?: bigint };
   filters: CheckedFilter[];
   count?: { times: Operand<bigint>; window: Operand<bigint> };
   after?: Operand<bigint>;
   /** The warning codes its allowance (`allow W0004`) silenced. */
   allows?: string[];
+  /**
+   * `when A then B within D`: this rule's condition, threshold and filters are B's; `first` is A,
+   * a part of its own (its index comes after the file's rules) that never trips: each time it
+   * holds it opens the window in which B may trip, D long.
+   */
+  sequence?: { first: CheckedRule; within: Operand<bigint> };
+}
+
+/**
+ * Every part the guest script watches, by index: the file's rules, then each sequence's first
+ * condition. A part's index is its bit in masks and its slot in per-rule tables.
+ */
+export function ruleParts(file: CheckedFile): CheckedRule[] {
+  return [...file.rules, ...file.rules.flatMap((r) => (r.sequence ? [r.sequence.first] : []))];
 }
 
 export interface Channel {

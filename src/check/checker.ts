@@ -13,6 +13,7 @@ import { CheckContext, type CheckOptions } from "./context.js";
 import { checkFilters } from "./filters.js";
 import * as limits from "./limits.js";
 import { checkModifiers } from "./modifiers.js";
+import { checkSequel } from "./sequences.js";
 import { declareParam } from "./params.js";
 import { checkText } from "./values.js";
 
@@ -70,37 +71,78 @@ function checkFile(ctx: CheckContext, file: ast.RuleFile): CheckedFile | undefin
         suggestion: "split it: the guest scripts of several files can run side by side",
       }),
     );
+  } else {
+    // A sequence watches two conditions, each a part with its own bit.
+    const sequences = rules.filter((r) => r.sequels.length > 0);
+    if (rules.length + sequences.length > limits.MAX_RULES) {
+      ctx.report(
+        error("E0131", sequences[limits.MAX_RULES - rules.length].span, `a rule file watches at most ${limits.MAX_RULES} conditions; with its ${sequences.length} sequences (two each) this one watches ${rules.length + sequences.length}`, {
+          suggestion: "split it: the guest scripts of several files can run side by side",
+        }),
+      );
+    }
   }
+  numberParts(checked.rules);
   for (const param of ctx.params.values()) {
     if (!ctx.usedParams.has(param.name)) ctx.report(warning("W0001", param.span, `parameter '${param.name}' is never used`));
   }
   return ctx.errorCount() > 0 ? undefined : checked;
 }
 
+/** One condition and the filters written after it: a rule's, or each of a sequence's two. */
+function checkPart(ctx: CheckContext, condition: ast.Condition, written: ast.Filter[]) {
+  const matched = matchCondition(ctx, condition);
+  const filters = checkFilters(ctx, written, matched?.entry);
+  return { matched, filters, condition, written };
+}
+
+type Part = ReturnType<typeof checkPart>;
+
+function cautions(ctx: CheckContext, { matched, condition, written }: Part): void {
+  const caution = matched?.entry.blocksByDesign;
+  if (matched && caution) checkCautions(ctx, matched.entry, matched.bound.names[caution.arg], condition.head.span, written);
+}
+
 function checkRule(ctx: CheckContext, rule: ast.Rule, index: number): CheckedRule | undefined {
   const before = ctx.errorCount();
   const from = ctx.diagnostics.length;
-  const matched = matchCondition(ctx, rule.condition);
-  const filters = checkFilters(ctx, rule, matched?.entry);
+  const first = checkPart(ctx, rule.condition, rule.filters);
+  const shape = checkSequel(ctx, rule);
+  const second = shape?.second ? checkPart(ctx, shape.second.condition, shape.second.filters) : undefined;
+  // The part that trips: B in a sequence, else the rule's one condition.
+  const trips = shape ? second : first;
   const modifiers = checkModifiers(ctx, rule);
-  const complete = matched?.ok === true && ctx.errorCount() === before;
-  const caution = matched?.entry.blocksByDesign;
-  if (complete && caution) checkCautions(ctx, matched.entry, matched.bound.names[caution.arg], rule.condition.head.span, rule.filters);
+  const complete = first.matched?.ok === true && (!shape || (shape.ok && second?.matched?.ok === true)) && ctx.errorCount() === before;
+  if (complete) for (const part of second ? [first, second] : [first]) cautions(ctx, part);
   const allows = checkAllowance(ctx, rule.allowance, from, complete);
-  if (!complete || ctx.errorCount() > before) return undefined;
+  if (!complete || !trips?.matched || ctx.errorCount() > before) return undefined;
   const line = rule.span.start.line;
-  return {
+  const label = modifiers.label ?? `${basename(ctx.options.fileName)}:${line}`;
+  const part = ({ matched, filters }: Part, span: Span) => ({
     index,
     line,
-    label: modifiers.label ?? `${basename(ctx.options.fileName)}:${line}`,
-    source: ctx.source.slice(rule.span.start.offset, rule.span.end.offset),
-    span: rule.span,
-    entry: matched.entry,
-    args: matched.args,
-    ...(matched.threshold ? { threshold: matched.threshold } : {}),
+    label,
+    source: ctx.source.slice(span.start.offset, span.end.offset),
+    span,
+    entry: matched!.entry,
+    args: matched!.args,
+    ...(matched!.threshold ? { threshold: matched!.threshold } : {}),
+    ...(matched!.reading ? { reading: matched!.reading } : {}),
     filters,
+  });
+  const firstSpan = { start: rule.condition.span.start, end: (rule.filters.at(-1) ?? rule.condition).span.end };
+  return {
+    ...part(trips, rule.span),
     ...(modifiers.count ? { count: modifiers.count } : {}),
     ...(modifiers.after ? { after: modifiers.after } : {}),
     ...(allows.length ? { allows } : {}),
+    // Its index is set once every rule has one (numberParts).
+    ...(shape ? { sequence: { first: part(first, firstSpan), within: shape.within! } } : {}),
   };
+}
+
+/** A sequence's first condition is a part of its own, numbered after the file's rules (checked.ts: ruleParts). */
+function numberParts(rules: CheckedRule[]): void {
+  let next = rules.length;
+  for (const rule of rules) if (rule.sequence) rule.sequence.first.index = next++;
 }

@@ -3,11 +3,13 @@
 import { error, warning, type Diagnostic } from "../diagnostics/diagnostic.js";
 import { didYouMean } from "../diagnostics/suggest.js";
 import type * as ast from "../syntax/ast.js";
+import { durationText } from "../syntax/build-ast.js";
 import { catalogue, NAME_TABLES, type ConditionArgs, type ConditionSpec } from "../../stdlib/index.js";
 import type { CheckedRule } from "./checked.js";
 import type { CheckContext } from "./context.js";
 import * as limits from "./limits.js";
 import { matchPattern, type Bound } from "./pattern.js";
+import { checkReading } from "./readings.js";
 import { checkText, durationOperand, utf8Bytes } from "./values.js";
 
 export interface MatchedCondition {
@@ -15,6 +17,7 @@ export interface MatchedCondition {
   entry: ConditionSpec;
   args: ConditionArgs;
   threshold?: CheckedRule["threshold"];
+  reading?: CheckedRule["reading"];
   /** The words and strings as written, for diagnostics about them. */
   bound: Bound;
 }
@@ -36,13 +39,31 @@ export function matchCondition(ctx: CheckContext, condition: ast.Condition): Mat
     return undefined;
   }
   let best: { failure: Diagnostic; progress: number } | undefined;
-  for (const entry of candidates) {
+  // `message "TEXT"` and `message "TEXT %u" > N` have the same words: the comparison tells them apart.
+  const compares = (e: ConditionSpec) => e.threshold || e.reads !== undefined;
+  const ordered = [...candidates.filter((e) => compares(e) === !!condition.comparison), ...candidates.filter((e) => compares(e) !== !!condition.comparison)];
+  for (const entry of ordered) {
     const attempt = matchPattern(entry.pattern, condition);
-    if ("args" in attempt) return finishCondition(ctx, condition, entry, attempt.args);
+    if ("args" in attempt) {
+      if (!condition.comparison) warnUncompared(ctx, candidates, attempt.args);
+      return finishCondition(ctx, condition, entry, attempt.args);
+    }
     if (!best || attempt.progress > best.progress) best = attempt;
   }
   ctx.report(best!.failure);
   return undefined;
+}
+
+/** `message "took %u ns"` without a comparison searches for "%u" as written: almost surely a comparison left out. */
+function warnUncompared(ctx: CheckContext, candidates: ConditionSpec[], bound: Bound): void {
+  const reads = candidates.find((e) => e.reads)?.reads;
+  const text = reads && bound.strings[reads.pattern];
+  if (!text || !text.value.includes("%u")) return;
+  ctx.report(
+    warning("W0009", text.span, "the text has %u but the rule compares nothing: it is searched for as written, '%u' and all", {
+      suggestion: "compare the number, e.g. '> 1000' after the text; or, if the line really holds '%u', allow W0009",
+    }),
+  );
 }
 
 function resolveNames(ctx: CheckContext, table: keyof typeof NAME_TABLES, words: ast.Word[]): ConditionArgs["names"][string] | undefined {
@@ -104,6 +125,11 @@ function finishCondition(ctx: CheckContext, condition: ast.Condition, entry: Con
 
   let threshold: CheckedRule["threshold"];
   const comparison = condition.comparison;
+  // Chosen only with a comparison (matchCondition): `message "TEXT"` alone is the literal text.
+  if (entry.reads && comparison) {
+    const reading = ok ? checkReading(ctx, bound.strings[entry.reads.pattern], comparison) : undefined;
+    return { ok: ok && reading !== undefined, entry, args, bound, ...(reading ? { reading } : {}) };
+  }
   if (entry.threshold && !comparison) {
     ctx.report(
       error("E0146", condition.span, `'${entry.head}' needs a threshold: ${entry.syntax}`, {
@@ -119,9 +145,9 @@ function finishCondition(ctx: CheckContext, condition: ast.Condition, entry: Con
     const least = entry.leastThreshold;
     if (nanoseconds && least && nanoseconds.kind === "const" && nanoseconds.value < least.nanoseconds) {
       ctx.report(
-        error("E0147", comparison.value.span, `'${entry.syntax}' needs a threshold of at least ${least.nanoseconds / 1_000_000n}ms`, {
+        error("E0147", comparison.value.span, `'${entry.syntax}' needs a threshold of at least ${durationText(least.nanoseconds)}`, {
           notes: [least.why],
-          suggestion: `raise it to ${least.nanoseconds / 1_000_000n}ms or more`,
+          suggestion: `raise it to ${durationText(least.nanoseconds)} or more`,
         }),
       );
       ok = false;

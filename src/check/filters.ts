@@ -9,10 +9,11 @@ import type { CheckedFilter } from "./checked.js";
 import type { CheckContext } from "./context.js";
 import { checkText, operand, utf8Bytes } from "./values.js";
 
-export function checkFilters(ctx: CheckContext, rule: ast.Rule, entry: ConditionSpec | undefined): CheckedFilter[] {
+/** The filters written after one condition (a sequence's two conditions each have their own). */
+export function checkFilters(ctx: CheckContext, written: ast.Filter[], entry: ConditionSpec | undefined): CheckedFilter[] {
   const filters: CheckedFilter[] = [];
   const seen = new Map<string, ast.Filter>();
-  for (const filter of rule.filters) {
+  for (const filter of written) {
     const name = filter.attribute.name;
     if (!Object.hasOwn(ATTRIBUTES, name)) {
       const hint = didYouMean(name, ATTRIBUTE_NAMES);

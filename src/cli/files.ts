@@ -1,8 +1,11 @@
-// Reading rule files and writing outputs: UTF-8 checked, writes atomic and all-or-nothing.
+// Reading rule files and writing outputs: UTF-8 checked, writes atomic and all-or-nothing;
+// and the one argument that is not a file, `qtrip explain CODE`.
 import { randomBytes } from "node:crypto";
 import { existsSync, linkSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { error, type Diagnostic } from "../diagnostics/diagnostic.js";
+import { CODES, explainCode, isCode } from "../diagnostics/registry.js";
+import { didYouMean } from "../diagnostics/suggest.js";
 
 export class UsageError extends Error {}
 
@@ -86,4 +89,16 @@ export function writeAllOrNothing(files: { path: string; text: string | Uint8Arr
     throw new UsageError(`cannot write '${current}': ${err.code ?? err.message}`);
   }
   for (const entry of staged) if (entry.backup) rmSync(entry.backup, { force: true });
+}
+
+/** `qtrip explain E0146`: when the argument looks like a diagnostic code and names no file, prints what the code means. */
+export function explainedCode(path: string, io: { stdout(text: string): void }): boolean {
+  if (!/^[EW]\d{4}$/i.test(path) || existsSync(path)) return false;
+  const code = path.toUpperCase();
+  if (!isCode(code)) {
+    const hint = didYouMean(code, CODES);
+    throw new UsageError(`${path} is no diagnostic code of qtrip${hint ? ` (${hint})` : ""}; docs/diagnostics.md lists them`);
+  }
+  io.stdout(explainCode(code));
+  return true;
 }

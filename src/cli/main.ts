@@ -13,7 +13,7 @@ import { hasErrors } from "../diagnostics/diagnostic.js";
 import { renderText, toJson } from "../diagnostics/render.js";
 import { toSarif } from "../diagnostics/sarif.js";
 import { parse } from "../syntax/parse.js";
-import { readRuleFile, UsageError, writeAllOrNothing } from "./files.js";
+import { explainedCode, readRuleFile, UsageError, writeAllOrNothing } from "./files.js";
 import { addReportCommand } from "./report.js";
 import type { BuildTarget } from "../build/build.js";
 import { BuildError } from "../build/errors.js";
@@ -328,8 +328,8 @@ function buildProgram(io: Io, setExit: (code: number | Promise<number>) => void)
 
   program
     .command("explain")
-    .description("say in plain words what each rule watches, what it costs, when it trips and what the host does then")
-    .argument("<file>", "a rule file (*.qt)")
+    .description("say in plain words what each rule watches, what it costs, when it trips and what the host does then; or what a diagnostic code means")
+    .argument("<file>", "a rule file (*.qt), or a diagnostic code (E0146)")
     .option(...define)
     .option("--dry-run", "explain the rehearsal scripts")
     .addOption(hostBackendOption())
@@ -337,7 +337,7 @@ function buildProgram(io: Io, setExit: (code: number | Promise<number>) => void)
     .addOption(hostProbe())
     .option(...anyGuest)
     .option(...libvirtDomain)
-    .action((path: string, flags: ExplainFlags) => setExit(explainCommand(path, flags, io)));
+    .action((path: string, flags: ExplainFlags) => setExit(explainedCode(path, io) ? EXIT_OK : explainCommand(path, flags, io)));
 
   program
     .command("fmt")

@@ -1,4 +1,5 @@
 // One Diagnostic type for every pass; renderers turn it into text or JSON.
+import type { Code, ErrorCode, WarningCode } from "./registry.js";
 
 /** A place in a source file. Lines and columns count from 1; columns count UTF-16 code units. */
 export interface Position {
@@ -16,8 +17,8 @@ export interface Span {
 export type Severity = "error" | "warning";
 
 export interface Diagnostic {
-  /** Stable code, e.g. E0101; listed in grammar/reference.md. */
-  code: string;
+  /** Stable code, e.g. E0101: one of src/diagnostics/registry.ts (docs/diagnostics.md explains each). */
+  code: Code;
   severity: Severity;
   span: Span;
   message: string;
@@ -27,11 +28,11 @@ export interface Diagnostic {
   suggestion?: string;
 }
 
-export function error(code: string, span: Span, message: string, extra: Partial<Diagnostic> = {}): Diagnostic {
+export function error(code: ErrorCode, span: Span, message: string, extra: Partial<Diagnostic> = {}): Diagnostic {
   return { code, severity: "error", span, message, ...extra };
 }
 
-export function warning(code: string, span: Span, message: string, extra: Partial<Diagnostic> = {}): Diagnostic {
+export function warning(code: WarningCode, span: Span, message: string, extra: Partial<Diagnostic> = {}): Diagnostic {
   return { code, severity: "warning", span, message, ...extra };
 }
 

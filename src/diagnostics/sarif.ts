@@ -5,6 +5,7 @@ import { pathToFileURL } from "node:url";
 import { isAbsolute } from "node:path";
 import type { Diagnostic } from "./diagnostic.js";
 import { replacementOf } from "./fix.js";
+import { codeInfo, docsAnchor, type Code } from "./registry.js";
 import type { SourceFile } from "./render.js";
 
 const SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json";
@@ -22,6 +23,18 @@ function region(d: Diagnostic) {
 
 function messageText(d: Diagnostic): string {
   return [d.message, ...(d.notes ?? []).map((n) => `note: ${n}`), ...(d.suggestion ? [`help: ${d.suggestion}`] : [])].join("\n");
+}
+
+/** A code as a SARIF rule, from the registry: its title, its explanation and where the docs explain it. */
+function rule(id: Code) {
+  const info = codeInfo(id);
+  return {
+    id,
+    shortDescription: { text: info.title },
+    fullDescription: { text: info.explanation },
+    help: { text: `${info.explanation} (${docsAnchor(id)})` },
+    defaultConfiguration: { level: info.severity },
+  };
 }
 
 export function toSarif(files: { file: SourceFile; diagnostics: Diagnostic[] }[], version: string): object {
@@ -58,7 +71,7 @@ export function toSarif(files: { file: SourceFile; diagnostics: Diagnostic[] }[]
           driver: {
             name: "qtrip",
             version,
-            rules: codes.map((id) => ({ id })),
+            rules: codes.map(rule),
           },
         },
         columnKind: "utf16CodeUnits",

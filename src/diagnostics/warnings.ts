@@ -1,16 +1,12 @@
-// Every warning a rule file can get, by code, in a few words: the codes an
-// allowance (`allow W0004`) may name, and what the editor shows for them.
-// grammar/reference.md's table says the same; test/check/allowances.test.ts
-// keeps the two, and the codes the checker emits, in step.
-export const WARNINGS: Readonly<Record<string, string>> = {
-  W0001: "parameter never used",
-  W0003: "name listed twice",
-  W0004: "system call that blocks by design",
-  W0005: "rule on every system call, including those that block by design",
-  W0006: "device that issues no block requests of its own",
-  W0007: "unknown warning code in an allowance",
-  W0008: "allowance that silences nothing",
-};
+// Every warning a rule file can get, by code, in a few words (the registry's
+// titles): the codes an allowance (`allow W0004`) may name, and what the
+// editor shows for them.
+import { CODES, DIAGNOSTICS, type WarningCode } from "./registry.js";
+
+export const WARNINGS: Readonly<Record<string, string>> = Object.fromEntries(
+  CODES.filter((code) => DIAGNOSTICS[code].severity === "warning").map((code) => [code, DIAGNOSTICS[code].title]),
+);
 
 /** Warnings about an allowance itself: it cannot silence them (fix the allowance instead). */
-export const ABOUT_ALLOWANCES = ["W0007", "W0008"];
+const ABOUT: WarningCode[] = ["W0007", "W0008"];
+export const ABOUT_ALLOWANCES: readonly string[] = ABOUT;

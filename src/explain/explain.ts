@@ -27,16 +27,27 @@ function describe(value: Operand<bigint> | Operand<string>, duration = false): s
   return duration ? formatNanoseconds(value.value) : value.value.toString();
 }
 
+/** When the part's condition holds: as it happens, or for a latency, the moment one crosses its threshold. */
+function holds(rule: CheckedRule, inflight: boolean): string {
+  const { threshold, reading } = rule;
+  let limit = threshold ? `${threshold.op === ">=" ? "at least" : "longer than"} ${describe(threshold.nanoseconds, true)}` : "";
+  if (reading) {
+    const unit = reading.unitNs === undefined ? "" : ` (the line's number read in ${formatNanoseconds(reading.unitNs).replace(/^1 /, "")})`;
+    limit = `${reading.op === ">=" ? "at least" : "above"} ${describe(reading.value, reading.unitNs !== undefined)}${unit}`;
+  }
+  if (inflight) return `when one has lasted ${limit}, seen while it still lasts (checked the moment it could have)`;
+  return rule.entry.tripsWhen ? rule.entry.tripsWhen(limit) : "when it happens";
+}
+
 function trips(rule: CheckedRule, inflight: boolean): string {
-  const threshold = rule.threshold;
-  const limit = threshold ? `${threshold.op === ">=" ? "at least" : "longer than"} ${describe(threshold.nanoseconds, true)}` : "";
-  let when: string;
-  if (inflight) when = `when one has lasted ${limit}, seen while it still lasts (checked the moment it could have)`;
-  else if (rule.entry.tripsWhen) when = rule.entry.tripsWhen(limit);
-  else when = "when it happens";
-  const count = rule.count ? `, once this has happened ${describe(rule.count.times)} times within ${describe(rule.count.window, true)}` : ", the first time";
+  const window = rule.sequence
+    ? `, if that moment falls within ${describe(rule.sequence.within, true)} after the latest time the first condition held`
+    : "";
+  const count = rule.count
+    ? `, once this has happened ${describe(rule.count.times)} times within ${describe(rule.count.window, true)}${rule.sequence ? " (counting only those in a window)" : ""}`
+    : ", the first time";
   const after = rule.after ? `; nothing counts during the first ${describe(rule.after, true)} after the guest script starts` : "";
-  return `${when}${count}${after}`;
+  return `${holds(rule, inflight)}${window}${count}${after}`;
 }
 
 export interface ExplainOptions extends HostOptions {
@@ -56,18 +67,40 @@ export function explain(file: CheckedFile, options: ExplainOptions): string {
     "The guest script trips on the first rule that holds, once.",
     "",
   );
-  for (const rule of file.rules) {
+  // What a part watches, where it probes and what it costs (`head`); how it stops timing, its caveats (`tail`).
+  const part = (rule: CheckedRule, watches: string) => {
     const table = tableOf.get(rule);
     const filters = rule.filters.map((f) => `${ATTRIBUTES[f.attribute].words} ${describe(f.value)}`);
+    return {
+      head: [
+        `  ${watches} ${rule.entry.watches(rule.args)}${filters.length ? `, only for ${filters.join(" and ")}` : ", anywhere in the guest"}.`,
+        `  Probes: ${probes.get(rule.index)!.probes.join(", ")}.`,
+        `  Cost: ${rule.entry.cost.class}: ${rule.entry.cost.detail}.`,
+      ],
+      tail: [
+        ...(table ? [`  Stops timing one when ${table.stops.map((s) => s.reason).join("; ")}.`] : []),
+        ...(rule.entry.caveats.length ? [`  Caveats: ${rule.entry.caveats.join("; ")}.`] : []),
+      ],
+    };
+  };
+  for (const rule of file.rules) {
+    const first = rule.sequence?.first;
+    const opening = first
+      ? [
+          `  A sequence: the second condition counts only within ${describe(rule.sequence!.within, true)} after the first; each time the first holds, the window starts again.`,
+          ...part(first, "First, watches").head,
+          `  The first holds ${holds(first, tableOf.has(first))}: it opens the window, it never trips by itself.`,
+          ...part(first, "").tail,
+        ]
+      : [];
+    const own = part(rule, first ? "Then, watches" : "Watches");
     out.push(
       `${rule.label}:`,
       `  ${rule.source.replace(/\s*\n\s*/g, " ")}`,
-      `  Watches ${rule.entry.watches(rule.args)}${filters.length ? `, only for ${filters.join(" and ")}` : ", anywhere in the guest"}.`,
-      `  Probes: ${probes.get(rule.index)!.probes.join(", ")}.`,
-      `  Cost: ${rule.entry.cost.class}: ${rule.entry.cost.detail}.`,
-      `  Trips ${trips(rule, table !== undefined)}.`,
-      ...(table ? [`  Stops timing one when ${table.stops.map((s) => s.reason).join("; ")}.`] : []),
-      ...(rule.entry.caveats.length ? [`  Caveats: ${rule.entry.caveats.join("; ")}.`] : []),
+      ...opening,
+      ...own.head,
+      `  Trips ${trips(rule, tableOf.has(rule))}.`,
+      ...own.tail,
       ...(rule.allows ? [`  Allows ${rule.allows.map((c) => `${c} (${WARNINGS[c]})`).join(", ")}: qtrip check does not warn about ${rule.allows.length === 1 ? "it" : "them"} for this rule.`] : []),
       "",
     );

@@ -5,7 +5,7 @@ import { check } from "../check/checker.js";
 import { probePoints, SUPPORTED_KERNELS } from "../codegen/stap/index.js";
 import { planGuest } from "../plan/plan.js";
 import { parse } from "../syntax/parse.js";
-import { catalogue, type ConditionSpec } from "../../stdlib/index.js";
+import { catalogue } from "../../stdlib/index.js";
 
 export interface SourceInfo {
   condition: string;
@@ -21,16 +21,16 @@ export interface SourceInfo {
   example: string;
 }
 
-/** The probe points and kernel notes of the condition's example, as its script really uses them. */
-function lowered(entry: ConditionSpec): { probes: string[]; kernels: string[] } {
-  const checked = check(parse(entry.example).file, entry.example, { fileName: "example.qt" }).checked;
-  if (!checked) throw new Error(`the example of ${entry.id} does not compile`);
+/** The probe points and kernel notes of a one-rule source (a condition's example), as its script really uses them. */
+export function lowered(rule: string, id: string): { probes: string[]; kernels: string[] } {
+  const checked = check(parse(rule).file, rule, { fileName: "example.qt" }).checked;
+  if (!checked) throw new Error(`the example of ${id} does not compile`);
   return probePoints(planGuest(checked, { dryRun: false }), SUPPORTED_KERNELS).get(0)!;
 }
 
 export function sources(): SourceInfo[] {
   return catalogue.map((e) => {
-    const { probes, kernels } = lowered(e);
+    const { probes, kernels } = lowered(e.example, e.id);
     return {
       condition: e.id,
       syntax: e.syntax,

@@ -1,4 +1,5 @@
-// The canonical text of one statement: single spaces, modifiers in the
+// The canonical text of one statement: single spaces, a sequence's `then B
+// within D` right after the first condition's filters, modifiers in the
 // reference's order (N times within D, after, as), the allowance last.
 // Literals keep their spelling.
 import type * as ast from "../syntax/ast.js";
@@ -24,6 +25,17 @@ function modifierText(m: ast.Modifier): string {
   }
 }
 
+function filtersText(filters: ast.Filter[]): string[] {
+  return filters.length ? [`on ${filters.map((f) => `${f.attribute.name} ${valueText(f.value)}`).join(" and ")}`] : [];
+}
+
+/** A condition and the filters written after it: a rule's, or each of a sequence's. */
+function conditionText(c: ast.Condition, filters: ast.Filter[]): string[] {
+  const parts = [c.head.name, ...c.terms.map(termText)];
+  if (c.comparison) parts.push(c.comparison.op, valueText(c.comparison.value));
+  return [...parts, ...filtersText(filters)];
+}
+
 export function statementText(item: ast.Item): string {
   switch (item.kind) {
     case "Case":
@@ -35,10 +47,11 @@ export function statementText(item: ast.Item): string {
     case "Param":
       return `param ${item.name.name}: ${item.type.name}${item.default ? ` = ${valueText(item.default)}` : ""}`;
     case "Rule": {
-      const c = item.condition;
-      const parts = [`when ${c.head.name}`, ...c.terms.map(termText)];
-      if (c.comparison) parts.push(c.comparison.op, valueText(c.comparison.value));
-      if (item.filters.length) parts.push(`on ${item.filters.map((f) => `${f.attribute.name} ${valueText(f.value)}`).join(" and ")}`);
+      const parts = ["when", ...conditionText(item.condition, item.filters)];
+      for (const sequel of item.sequels) {
+        parts.push("then", ...(sequel.condition ? conditionText(sequel.condition, sequel.filters) : []));
+        if (sequel.window) parts.push("within", valueText(sequel.window), ...filtersText(sequel.misplaced));
+      }
       const modifiers = [...item.modifiers].sort((a, b) => MODIFIER_ORDER.indexOf(a.kind) - MODIFIER_ORDER.indexOf(b.kind));
       parts.push(...modifiers.map(modifierText));
       if (item.allowance) parts.push(`allow ${item.allowance.codes.map((c) => c.name).join(", ")}`);

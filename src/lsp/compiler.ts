@@ -7,7 +7,7 @@ export type { Diagnostic, Span } from "../diagnostics/diagnostic.js";
 export { replacementOf } from "../diagnostics/fix.js";
 export { ABOUT_ALLOWANCES, WARNINGS } from "../diagnostics/warnings.js";
 export { explain } from "../explain/explain.js";
-export { ATTRIBUTES, catalogue, tables } from "../../stdlib/index.js";
+export { ATTRIBUTES, catalogue, readLinePattern, tables } from "../../stdlib/index.js";
 
 /** The prettier plugin's formatting, loaded on the first request: prettier costs start-up time. */
 export async function formatSource(text: string): Promise<string> {
@@ -29,5 +29,6 @@ export type ConditionSpec = (typeof catalogue)[number];
 export type NameTable = "syscall" | "errno" | "signal" | "event";
 export type Value = Rule["filters"][number]["value"];
 export type ParamRef = Extract<Value, { kind: "ParamRef" }>;
-export type Word = Rule["condition"]["head"];
+export type Condition = Rule["condition"];
+export type Word = Condition["head"];
 export type Term = Rule["condition"]["terms"][number];

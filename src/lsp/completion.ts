@@ -2,11 +2,11 @@
 // errno, signal and event tables where the condition takes them, the filter
 // attributes of the condition at hand after `on`/`and`, the values of an
 // attribute that has a fixed set of them (`context`), the file's `$param`s,
-// units after a number that is a duration, `allow` where a rule may end, and
-// after it the warning codes it may name.
+// units after a number that is a duration, `then` and `allow` where a rule may
+// end, a condition again after `then`, and after `allow` the warning codes it may name.
 import { CompletionItemKind, type CompletionItem, type Range } from "vscode-languageserver";
 import type { TextDocument } from "vscode-languageserver-textdocument";
-import { ABOUT_ALLOWANCES, ATTRIBUTES, catalogue, tables, WARNINGS, type NameTable, type ParamDecl } from "./compiler.js";
+import { ABOUT_ALLOWANCES, ATTRIBUTES, catalogue, readLinePattern, tables, WARNINGS, type NameTable, type ParamDecl } from "./compiler.js";
 import type { Analysis } from "./document.js";
 import { fittingEntries, nextAfter, type Term } from "./pattern.js";
 import { cursorContext, STATEMENT_KEYWORDS, type Token } from "./scan.js";
@@ -24,7 +24,7 @@ export const UNITS: [string, string][] = [
 /** Words after which a number is a duration. */
 const BEFORE_DURATION = new Set([">", ">=", "within", "after"]);
 /** Words that end a rule's condition: its threshold, filters and modifiers follow. */
-const AFTER_CONDITION = new Set([">", ">=", "on", "times", "within", "after", "as", "allow"]);
+const AFTER_CONDITION = new Set([">", ">=", "on", "then", "times", "within", "after", "as", "allow"]);
 const PARAM_TYPES = ["int", "string", "duration"];
 
 const TABLE_KIND: Record<NameTable, CompletionItemKind> = {
@@ -81,8 +81,11 @@ function conditionTerms(tokens: Token[]): { terms: Term[]; ended: boolean } {
   return { terms, ended: false };
 }
 
-function inRule(rest: Token[], current: Token | undefined, range: Range): CompletionItem[] {
+function inRule(rest: Token[], current: Token | undefined, range: Range, sequence = false): CompletionItem[] {
   if (rest.length === 0) return heads(range);
+  // After `then` comes a second condition, with filters of its own: complete it as a rule's.
+  const thenAt = rest.findLastIndex((t) => t.kind === "word" && t.text === "then");
+  if (thenAt >= 0) return inRule(rest.slice(thenAt + 1), current, range, true);
   const head = rest[0].text;
   const { terms, ended } = conditionTerms(rest.slice(1));
   if (!ended) {
@@ -96,10 +99,25 @@ function inRule(rest: Token[], current: Token | undefined, range: Range): Comple
     const attributes = [...new Set(fittingEntries(head, terms).flatMap((e) => e.attributes))];
     return attributes.map((a) => item(a, CompletionItemKind.Property, range, { detail: `filter on ${a}` }));
   }
-  if (current?.kind === "number" && BEFORE_DURATION.has(last.text)) return units(current, range);
+  if (current?.kind === "number" && BEFORE_DURATION.has(last.text) && !unitlessNumber(rest)) return units(current, range);
   const before = rest.at(-2)?.text;
   if (before === "on" || before === "and") return attributeValues(last.text, range);
-  return endsValue(rest) ? [item("allow", CompletionItemKind.Keyword, range, { detail: "allow CODE {, CODE}: warnings this rule gets on purpose" })] : [];
+  if (!endsValue(rest)) return [];
+  const allow = item("allow", CompletionItemKind.Keyword, range, { detail: "allow CODE {, CODE}: warnings this rule gets on purpose" });
+  const then = item("then", CompletionItemKind.Keyword, range, { detail: "then CONDITION within D: the second condition counts only within D after this one" });
+  // `then` comes before the rule's modifiers (N times within D, after, as).
+  if (!sequence) return rest.some((t) => ["times", "after", "as"].includes(t.text)) ? [allow] : [then, allow];
+  // The sequence's window comes right after its second condition; the rule's modifiers and allowance after it.
+  const within = item("within", CompletionItemKind.Keyword, range, { detail: "within D: how long after the first condition this one counts" });
+  return rest.some((t) => t.text === "within") ? [allow] : [within];
+}
+
+/** A comparison with a number read from a log line whose pattern gives it no unit (`message "depth %u" > 5`): no duration there. */
+function unitlessNumber(rest: Token[]): boolean {
+  const text = rest[1]?.kind === "string" ? rest[1].text.replace(/^"|"$/g, "") : undefined;
+  if (text === undefined || ![">", ">="].includes(rest[2]?.text ?? "") || !catalogue.some((e) => e.head === rest[0].text && e.reads)) return false;
+  const read = readLinePattern(text);
+  return !("before" in read) || read.unit === undefined;
 }
 
 /** Whether the rule's last token ends a threshold, a filter or a modifier: the rule may end there. */

@@ -1,11 +1,12 @@
 // Hover: on a name from a table, its entry (system call number, errno number
 // and meaning, signal number); on a `$param`, its declaration; on a code in an
-// allowance, the warning it names; anywhere else in a rule, what `qtrip
+// allowance, the warning it names; on the text of a message that compares a
+// number, how its pattern reads a line; anywhere else in a rule, what `qtrip
 // explain` says about it (or, while the file has errors, the condition's
 // syntax and meaning).
 import { MarkupKind, type Hover } from "vscode-languageserver";
 import { itemAt, nodeAt, paramDecl } from "./ast-walk.js";
-import { catalogue, explain, WARNINGS, type CheckedFile, type ParamRef, type Rule, type Term as AstTerm, type Word } from "./compiler.js";
+import { catalogue, explain, readLinePattern, WARNINGS, type CheckedFile, type Condition, type ParamRef, type Rule, type Term as AstTerm, type Word } from "./compiler.js";
 import type { Analysis } from "./document.js";
 import { nextAfter, type Term } from "./pattern.js";
 import { toRange } from "./positions.js";
@@ -32,10 +33,17 @@ function termsBefore(terms: readonly AstTerm[], word: Word): Term[] {
   return before;
 }
 
+/** The rule's conditions: its one, or a sequence's two (`when A then B within D`). */
+function conditions(rule: Rule): Condition[] {
+  return [rule.condition, ...rule.sequels.flatMap((s) => (s.condition ? [s.condition] : []))];
+}
+
 function nameInCondition(rule: Rule, offset: number): Hover | undefined {
-  const word = rule.condition.terms.flatMap((t) => (t.kind === "WordGroup" ? t.words : [])).find((w) => w.span.start.offset <= offset && offset <= w.span.end.offset);
-  if (!word) return undefined;
-  const { tables } = nextAfter(rule.condition.head.name, termsBefore(rule.condition.terms, word));
+  const holds = (w: Word) => w.span.start.offset <= offset && offset <= w.span.end.offset;
+  const condition = conditions(rule).find((c) => c.terms.some((t) => t.kind === "WordGroup" && t.words.some(holds)));
+  const word = condition?.terms.flatMap((t) => (t.kind === "WordGroup" ? t.words : [])).find(holds);
+  if (!condition || !word) return undefined;
+  const { tables } = nextAfter(condition.head.name, termsBefore(condition.terms, word));
   const table = tables.find((t) => lookUp(t, word.name) !== undefined);
   const text = table && nameHover(table, word.name);
   return text ? markdown(text, word) : undefined;
@@ -58,8 +66,29 @@ function allowedCode(rule: Rule, offset: number): Hover | undefined {
   return markdown(`**${code.name}**: ${WARNINGS[code.name]}\n\nAllowed on this rule: \`qtrip check\` does not warn about it here.`, code);
 }
 
-function conditionSummary(rule: Rule): string | undefined {
-  const entries = catalogue.filter((e) => e.head === rule.condition.head.name);
+/** The condition under the cursor: a sequence's second one past its `then`, else the rule's first. */
+function conditionAt(rule: Rule, offset: number): Condition {
+  return rule.sequels.filter((s) => s.span.start.offset <= offset && s.condition).at(-1)?.condition ?? rule.condition;
+}
+
+/** On the text of `message "… %u …" > N`: how the pattern reads a line, or what is wrong with it. */
+function linePattern(rule: Rule, offset: number): Hover | undefined {
+  const condition = conditionAt(rule, offset);
+  const text = condition.terms.find((t) => t.kind === "String" && t.span.start.offset <= offset && offset <= t.span.end.offset);
+  if (!text || text.kind !== "String" || !condition.comparison || !catalogue.some((e) => e.head === condition.head.name && e.reads)) return undefined;
+  const read = readLinePattern(text.value);
+  if (!("before" in read)) return { ...markdown(`**pattern**: ${read.message}`), range: toRange(text.span) };
+  const unit = read.unit ? `, in ${read.unit.word} (compared with a duration as that many ${read.unit.word}; with a plain number, as written)` : " (no unit: compared with a plain number)";
+  const lines = [
+    `**pattern**: a line with ${JSON.stringify(read.before)}, then decimal digits${read.after ? `, then ${JSON.stringify(read.after)}` : ""}, at the first place it has them all.`,
+    `The number: the digits, unsigned, at most 64 bits${unit}. A line without them, or with more digits than 64 bits hold, does not match.`,
+  ];
+  return { ...markdown(lines.join("\n\n")), range: toRange(text.span) };
+}
+
+/** The syntax and meaning of the condition under the cursor. */
+function conditionSummary(rule: Rule, offset: number): string | undefined {
+  const entries = catalogue.filter((e) => e.head === conditionAt(rule, offset).head.name);
   return entries.length ? entries.map((e) => `\`${e.syntax}\`: ${e.holds}`).join("\n\n") : undefined;
 }
 
@@ -74,10 +103,10 @@ export function hover(analysis: Analysis, offset: number): Hover | null {
     return markdown(`\`\`\`qtrip\n${declared}\n\`\`\``, ref);
   }
   if (item.kind !== "Rule") return null;
-  const name = nameInCondition(item, offset) ?? allowedCode(item, offset);
+  const name = nameInCondition(item, offset) ?? allowedCode(item, offset) ?? linePattern(item, offset);
   if (name) return name;
   const explained = checked && explainRule(checked, item, analysis.fileName);
   if (explained) return markdown(`\`\`\`text\n${explained}\n\`\`\``);
-  const summary = conditionSummary(item);
+  const summary = conditionSummary(item, offset);
   return summary ? markdown(`${summary}\n\n(fix the file's errors for \`qtrip explain\`'s full account)`) : null;
 }

@@ -3,7 +3,7 @@
 // and the longest threshold (how far back a recorder must reach to cover the
 // window that led to the trip). Backends (src/codegen/host-backends.ts) turn it
 // into their own script.
-import type { CheckedFile } from "../check/checked.js";
+import { ruleParts, type CheckedFile } from "../check/checked.js";
 
 /** Which guest may trip the host side: one VMM process (its pid given when the script runs), a libvirt domain, or any. */
 export type HostVmm = { kind: "pid" } | { kind: "libvirt"; domain: string } | { kind: "any" };
@@ -34,7 +34,7 @@ export interface HostPlanInput {
 }
 
 export function planHost(file: CheckedFile, input: HostPlanInput): HostPlan {
-  const thresholds = file.rules.flatMap((r) => (r.threshold?.nanoseconds.kind === "const" ? [r.threshold.nanoseconds.value] : []));
+  const thresholds = ruleParts(file).flatMap((r) => (r.threshold?.nanoseconds.kind === "const" ? [r.threshold.nanoseconds.value] : []));
   const thresholdNs = thresholds.reduce<bigint | undefined>((max, t) => (max === undefined || t > max ? t : max), undefined);
   return {
     channel: { port: file.channel.port, value: file.channel.value },

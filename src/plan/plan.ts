@@ -2,7 +2,7 @@
 // It asks each rule's condition what it needs, gathers rules that time the same
 // thing into one in-flight table, keeps the rules seen at an event, and lists the capabilities the script needs.
 // It knows conditions only through their specs, and no tracer at all.
-import type { CheckedFile, CheckedParam, CheckedRule } from "../check/checked.js";
+import { ruleParts, type CheckedFile, type CheckedParam, type CheckedRule } from "../check/checked.js";
 import type { EventNeeds, GuestEvent, InflightNeeds, Selection } from "../../stdlib/index.js";
 
 /** Rules timing the same thing: one start, the same stops, one table. */
@@ -34,6 +34,8 @@ export type Capability =
   | "thresholds"
   /** Durations given at run time, parsed when the script starts. */
   | "runtime-durations"
+  /** `when A then B within D`: A's part stamps when it held, B's part holds only within D of that. */
+  | "sequences"
   /** Searching kernel log lines. */
   | "console-search"
   /** Each CPU's previous tick and idle periods. */
@@ -43,11 +45,13 @@ export type Capability =
 
 export interface GuestPlan {
   file: CheckedFile;
+  /** What the script watches, by index: the rules, then each sequence's first condition (ruleParts). */
+  parts: CheckedRule[];
   tables: InflightTable[];
   events: EventRule[];
   /** Parameters given when the script starts: the script only reads them. */
   runtimeParams: CheckedParam[];
-  /** Ring capacity per rule for `N times within D` (0 when the rule does not count). */
+  /** Ring capacity per part for `N times within D` (0 when the rule does not count). */
   ringSizes: number[];
   capabilities: Set<Capability>;
   dryRun: boolean;
@@ -70,7 +74,8 @@ export function countsOccurrences(rule: CheckedRule, ringSizes: number[]): boole
 export function planGuest(file: CheckedFile, options: { dryRun: boolean }): GuestPlan {
   const tables = new Map<string, InflightTable>();
   const events: EventRule[] = [];
-  for (const rule of file.rules) {
+  const parts = ruleParts(file);
+  for (const rule of parts) {
     const needs = rule.entry.needs(rule.args);
     if (needs.kind === "event") {
       events.push(eventRule(rule, needs));
@@ -82,23 +87,25 @@ export function planGuest(file: CheckedFile, options: { dryRun: boolean }): Gues
     tables.set(needs.table, table);
   }
   const timed = [...tables.values()].flatMap((t) => t.rules.map((r) => r.rule));
-  const ringSizes = file.rules.map(ringSize);
+  const ringSizes = parts.map(ringSize);
   const runtimeParams = file.params.filter((p) => p.source === "runtime");
 
   const capabilities = new Set<Capability>();
   if (timed.length) capabilities.add("inflight");
   if (ringSizes.some((n) => n > 0)) capabilities.add("counting");
   if (file.rules.some((r) => countsOccurrences(r, ringSizes))) capabilities.add("occurrences");
+  if (file.rules.some((r) => r.sequence)) capabilities.add("sequences");
   if (events.some((e) => e.rule.threshold)) capabilities.add("thresholds");
   if (runtimeParams.some((p) => p.type === "duration")) capabilities.add("runtime-durations");
   for (const { select } of events) {
-    if (select.some((s) => s.kind === "line-contains")) capabilities.add("console-search");
-    if (select.some((s) => s.kind === "tick-interval-exceeds")) capabilities.add("tick-tracking");
+    if (select.some((s) => s.kind === "line-contains" || s.kind === "line-number")) capabilities.add("console-search");
+    if (select.some((s) => s.kind === "tick-interval-exceeds")) capabilities.add("tick-tracking").add("vcpu-watch");
     if (select.some((s) => s.kind === "progress-watched")) capabilities.add("vcpu-watch");
   }
 
   return {
     file,
+    parts,
     tables: [...tables.values()],
     events,
     runtimeParams,

@@ -52,8 +52,26 @@ export interface Rule {
   span: Span;
   condition: Condition;
   filters: Filter[];
+  /** `then B within D`: the sequence's second part; the checker takes one and refuses a chain. */
+  sequels: Sequel[];
   modifiers: Modifier[];
   allowance?: Allowance;
+}
+
+/**
+ * `then B on … within D` (B with its own filters, and the window after the first condition). Its
+ * parts are optional in the syntax so that the checker can say what is missing.
+ */
+export interface Sequel {
+  kind: "Sequel";
+  span: Span;
+  /** The word `then`, where diagnostics about the sequence's form point. */
+  keyword: { span: Span };
+  condition?: Condition;
+  filters: Filter[];
+  window?: Value;
+  /** Filters written after the window: refused, since they could narrow either condition. */
+  misplaced: Filter[];
 }
 
 /** `allow W0004, W0005`: warnings the rule acknowledges, so that `qtrip check` does not repeat them. */
@@ -161,4 +179,4 @@ export interface InvalidLit {
   text: string;
 }
 
-export type Node = RuleFile | Item | Condition | Term | Word | Comparison | Filter | Modifier | Allowance | Value | Comment;
+export type Node = RuleFile | Item | Sequel | Condition | Term | Word | Comparison | Filter | Modifier | Allowance | Value | Comment;

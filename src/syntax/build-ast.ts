@@ -45,6 +45,13 @@ export function durationNanoseconds(text: string): bigint | undefined {
   return numerator % denominator === 0n ? numerator / denominator : undefined;
 }
 
+/** Nanoseconds as a duration literal of the language, in the largest unit that divides them ("10us"). */
+export function durationText(ns: bigint): string {
+  const units = Object.entries(UNIT_NANOSECONDS).sort(([, a], [, b]) => (a > b ? -1 : 1));
+  const [unit, scale] = units.find(([, scale]) => ns !== 0n && ns % scale === 0n) ?? ["ns", 1n];
+  return `${ns / scale}${unit}`;
+}
+
 const ESCAPES: Record<string, string> = { '"': '"', "\\": "\\", n: "\n", t: "\t" };
 
 class AstBuilder extends BaseVisitor {
@@ -95,16 +102,36 @@ class AstBuilder extends BaseVisitor {
   rule(node: cst.RuleCstChildren): ast.Rule {
     const condition: ast.Condition = this.visit(node.condition[0]);
     const filters: ast.Filter[] = node.filters ? this.visit(node.filters[0]) : [];
+    const sequels: ast.Sequel[] = (node.sequel ?? []).map((s) => this.visit(s));
     const modifiers: ast.Modifier[] = (node.modifier ?? []).map((m) => this.visit(m));
     const allowance: ast.Allowance | undefined = node.allowance ? this.visit(node.allowance[0]) : undefined;
-    const last = allowance?.span ?? modifiers.at(-1)?.span ?? filters.at(-1)?.span ?? condition.span;
+    const last = allowance?.span ?? modifiers.at(-1)?.span ?? sequels.at(-1)?.span ?? filters.at(-1)?.span ?? condition.span;
     return {
       kind: "Rule",
       span: between(tokenSpan(node.When[0]), last),
       condition,
       filters,
+      sequels,
       modifiers,
       ...(allowance ? { allowance } : {}),
+    };
+  }
+
+  sequel(node: cst.SequelCstChildren): ast.Sequel {
+    const then = tokenSpan(node.Then[0]);
+    const condition: ast.Condition | undefined = node.condition ? this.visit(node.condition[0]) : undefined;
+    const filters: ast.Filter[] = node.filters ? this.visit(node.filters[0]) : [];
+    const window: ast.Value | undefined = node.window ? this.visit(node.window[0]) : undefined;
+    const misplaced: ast.Filter[] = node.misplaced ? this.visit(node.misplaced[0]) : [];
+    const last = misplaced.at(-1)?.span ?? window?.span ?? filters.at(-1)?.span ?? condition?.span ?? then;
+    return {
+      kind: "Sequel",
+      span: between(then, last),
+      keyword: { span: then },
+      ...(condition ? { condition } : {}),
+      filters,
+      ...(window ? { window } : {}),
+      misplaced,
     };
   }
 

@@ -78,8 +78,23 @@ export type RuleCstChildren = {
   When: IToken[];
   condition: ConditionCstNode[];
   filters?: FiltersCstNode[];
+  sequel?: SequelCstNode[];
   modifier?: ModifierCstNode[];
   allowance?: AllowanceCstNode[];
+};
+
+export interface SequelCstNode extends CstNode {
+  name: "sequel";
+  children: SequelCstChildren;
+}
+
+export type SequelCstChildren = {
+  Then: IToken[];
+  condition?: ConditionCstNode[];
+  filters?: FiltersCstNode[];
+  Within?: IToken[];
+  window?: ValueCstNode[];
+  misplaced?: FiltersCstNode[];
 };
 
 export interface ConditionCstNode extends CstNode {
@@ -240,6 +255,7 @@ export interface ICstNodeVisitor<IN, OUT> extends ICstVisitor<IN, OUT> {
   channelDecl(children: ChannelDeclCstChildren, param?: IN): OUT;
   paramDecl(children: ParamDeclCstChildren, param?: IN): OUT;
   rule(children: RuleCstChildren, param?: IN): OUT;
+  sequel(children: SequelCstChildren, param?: IN): OUT;
   condition(children: ConditionCstChildren, param?: IN): OUT;
   wordGroup(children: WordGroupCstChildren, param?: IN): OUT;
   word(children: WordCstChildren, param?: IN): OUT;

@@ -45,7 +45,7 @@ export function ebnf(): string {
   const rules = parser.getSerializedGastProductions() as Gast[];
   const lines = [
     "(* The qtrip rule language: generated from src/syntax/parser.ts by `npm run generate`. Do not edit. *)",
-    "(* Reference: grammar/reference.md. Diagrams: grammar/railroad.html. *)",
+    "(* Reference: docs/language.md. Diagrams: grammar/railroad.html. *)",
     "",
   ];
   for (const rule of rules) {

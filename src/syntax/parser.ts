@@ -57,8 +57,26 @@ export class RuleParser extends CstParser {
     this.CONSUME(t.When);
     this.SUBRULE(this.condition);
     this.OPTION(() => this.SUBRULE(this.filters));
-    this.MANY(() => this.SUBRULE(this.modifier));
+    this.MANY(() => this.SUBRULE(this.sequel));
+    this.MANY2(() => this.SUBRULE(this.modifier));
     this.OPTION2(() => this.SUBRULE(this.allowance));
+  });
+
+  // `then B on … within D`: the sequence's second condition and its window, right after B.
+  // The parts are optional and repeatable here only so that a missing B or window, a chain
+  // (`A then B then C`) and filters after the window get a diagnostic of their own from the
+  // checker (src/check/sequences.ts) instead of a bare syntax error.
+  sequel = this.RULE("sequel", () => {
+    this.CONSUME(t.Then);
+    this.OPTION(() => {
+      this.SUBRULE(this.condition);
+      this.OPTION2(() => this.SUBRULE(this.filters));
+    });
+    this.OPTION3(() => {
+      this.CONSUME(t.Within);
+      this.SUBRULE(this.value, { LABEL: "window" });
+      this.OPTION4(() => this.SUBRULE2(this.filters, { LABEL: "misplaced" }));
+    });
   });
 
   // A condition is a head word, then word groups and strings, then an optional

@@ -38,6 +38,8 @@ export function textMateGrammar(): object {
         end: '"|$',
         patterns: [
           { name: "constant.character.escape.qtrip", match: '\\\\["\\\\nt]' },
+          // A number's placeholder and a literal '%' (`message "took %u ns" > 1ms`); in a plain message they are text, as any '%'.
+          { name: "constant.other.placeholder.qtrip", match: "%[u%]" },
           { name: "invalid.illegal.escape.qtrip", match: "\\\\." },
         ],
       },

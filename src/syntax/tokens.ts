@@ -1,4 +1,4 @@
-// The tokens of the qtrip rule language (grammar/reference.md).
+// The tokens of the qtrip rule language (docs/language.md).
 // Keywords are reserved words of the file structure; the words of conditions
 // (syscall, latency, …) and filter attributes (pid, comm, …) are plain
 // identifiers that the checker matches against the standard library, so that
@@ -34,6 +34,7 @@ export const Within = keyword("within");
 export const After = keyword("after");
 export const As = keyword("as");
 export const Allow = keyword("allow");
+export const Then = keyword("then");
 
 export const WhiteSpace = createToken({
   name: "WhiteSpace",
@@ -89,7 +90,7 @@ export const Equals = createToken({ name: "Equals", pattern: /=/, label: "'='" }
 export const Colon = createToken({ name: "Colon", pattern: /:/, label: "':'" });
 export const Comma = createToken({ name: "Comma", pattern: /,/, label: "','" });
 
-export const keywords = [Case, Title, Channel, Port, Value, Param, When, On, And, Times, Within, After, As, Allow];
+export const keywords = [Case, Title, Channel, Port, Value, Param, When, On, And, Then, Times, Within, After, As, Allow];
 
 // Order matters: keywords before Identifier; Duration before Integer before MalformedNumber;
 // a terminated string before an unterminated one.

@@ -1,4 +1,4 @@
-// The shape the code promises (README "Architecture"): layers that import one
+// The shape the code promises (docs/design.md, "Architecture"): layers that import one
 // way, specs without tracer syntax, a backend that names no condition, small
 // files — and generated scripts that carry only the runtime their rules use.
 import { readdirSync, readFileSync, statSync } from "node:fs";
@@ -123,9 +123,11 @@ describe("generated scripts carry only the runtime their rules use", () => {
   // at the end, and the stop's pid test for unwatched threads (issues #13, #14) about 26. The header's launcher
   // command (issue #12) added 1; the uprobe look-up SystemTap 5.1 must skip on 6.12 (issue #11) 4; the log line's
   // NMI-safe path, the skipped hits' reasons and the refusal of key 0 (the idle task) in the tables (issue #23) 12.
-  test("a one-rule system call script stays well under the size it had with the whole runtime (453 lines)", () => {
+  // The scan timer programmed on the neighbour CPU, so a stalled vCPU's overdue call is seen while it lasts (issue
+  // #26), 73: past the size the whole runtime once had (453 lines), which this test no longer compares with.
+  test("a one-rule system call script stays within its budget (462 lines)", () => {
     const { guest } = compileSource("when syscall latency > 200ms on pid 1\n", { fileName: "one.qt" }).outputs!;
-    expect(guest.split("\n").length - 1).toBeLessThanOrEqual(389);
+    expect(guest.split("\n").length - 1).toBeLessThanOrEqual(462);
   });
 
   test("a script without log-line rules has no console search, one without module functions no symbol work-around", () => {

@@ -8,6 +8,7 @@ import { join } from "node:path";
 import { beforeEach, describe, expect, test } from "vitest";
 import { qtrip, qtripBin } from "../support/cli.js";
 import { kernelRelease } from "../support/stap.js";
+import { describeInstalled } from "../support/installed.js";
 
 let dir: string;
 beforeEach(() => {
@@ -20,7 +21,7 @@ function modinfo(file: string, field: string): string {
   return execFileSync("/usr/sbin/modinfo", ["-F", field, file], { encoding: "utf8" }).trim();
 }
 
-describe("qtrip build for the test kernel", { timeout: 600_000 }, () => {
+describeInstalled("stap", "test-kernel")("qtrip build for the test kernel", { timeout: 600_000 }, () => {
   test("writes the guest and host modules and the staprun commands; prints them", () => {
     writeFileSync(join(dir, "stall.qt"), RULE);
     const r = qtrip(["build", "stall.qt", "--kernel", kernelRelease, "--host-kernel", kernelRelease], dir);

@@ -9,6 +9,7 @@ import { kernelTree } from "../../src/build/environment.js";
 import { BuildError } from "../../src/build/errors.js";
 import { cacheRoot, neededFixes, patchedRuntime, runtimeKey, TASK_WORK_CANCEL_FUNC } from "../../src/build/runtime.js";
 import { kernelRelease, stapRuntime } from "../support/stap.js";
+import { describeInstalled } from "../support/installed.js";
 
 /** SystemTap 4.8's stp_task_work.c, the lines that matter. */
 const OLD_RUNTIME = `typedef typeof(&task_work_cancel) task_work_cancel_fn;
@@ -100,7 +101,7 @@ describe("the private copy", () => {
   });
 });
 
-describe("on this machine's SystemTap and the test kernel's headers", () => {
+describeInstalled("stap", "test-kernel")("on this machine's SystemTap and the test kernel's headers", () => {
   const systemRuntime = "/usr/share/systemtap/runtime";
 
   test("the installed runtime needs the fix, and the patched copy is what .ci/install makes for the tests", () => {

@@ -86,6 +86,28 @@ describe("qtrip explain", () => {
     expect(out).toContain('  Probes: kernel.trace("printk:console") on 5.19+ kernels, kprobe.function("vprintk_emit") before.\n');
   });
 
+  test("a sequence: both conditions, the window, that the first never trips, how the count combines", () => {
+    writeFileSync(join(dir, "s.qt"), "when tick gap > 100ms on cpu 1 then vcpu stall > 200ms within 5s 2 times within 1m\n");
+    const out = qtrip(["explain", "s.qt"], dir).stdout;
+    expect(out).toContain("s.qt: 1 rule.");
+    expect(out).toContain("  A sequence: the second condition counts only within 5 s after the first; each time the first holds, the window starts again.\n");
+    expect(out).toMatch(/ {2}First, watches .*, only for CPU 1\.\n {2}Probes: kernel\.trace\("irq_vectors:local_timer_entry"\)/);
+    expect(out).toContain(
+      "  The first holds when a busy CPU's last tick is longer than 100 ms old: seen from the previous online CPU while the gap lasts (as `vcpu stall`), else on the CPU's own first tick back: it opens the window, it never trips by itself.\n",
+    );
+    expect(out).toMatch(/ {2}Then, watches /);
+    expect(out).toContain(", if that moment falls within 5 s after the latest time the first condition held, once this has happened 2 times within 1 min (counting only those in a window).\n");
+  });
+
+  test("a number in a log line: where the pattern reads it, and what it is compared with", () => {
+    writeFileSync(join(dir, "n.qt"), 'param depth: int\nwhen message "read-back delay of %uns" >= 500us\nwhen message "queue depth %u," > $depth on context "kernel"\n');
+    const out = qtrip(["explain", "n.qt"], dir).stdout;
+    expect(out).toContain('  Watches kernel log lines with "read-back delay of ", a number (in ns), then "ns", anywhere in the guest.\n');
+    expect(out).toContain("  Trips when a line's number is at least 500 µs (the line's number read in ns), the first time.\n");
+    expect(out).toContain("  Trips when a line's number is above $depth (given with -G depth=… when the guest script starts), the first time.\n");
+    expect(out).toContain("the number compared is the first place in the line where the text before it, the digits and the text after it all match");
+  });
+
   test("a wrong rule is reported as by compile", () => {
     writeFileSync(join(dir, "r.qt"), "when syscall latency > 1\n");
     const r = qtrip(["explain", "r.qt"], dir);

@@ -8,6 +8,7 @@ import { GUEST_STAP_OPTIONS } from "../../src/codegen/stap/index.js";
 import { HOST_ACTIONS, HOST_PROBES, HOST_STAP_OPTIONS } from "../../src/codegen/stap/index.js";
 import { repoRoot, splitOptions, stap } from "../support/stap.js";
 import { sampledOut, taken } from "../e2e/support/sample.js";
+import { needsInstalled } from "../support/installed.js";
 
 const examplesDir = join(repoRoot, "examples");
 const examples = readdirSync(examplesDir).filter((f) => f.endsWith(".qt")).sort();
@@ -37,6 +38,8 @@ describe("examples", () => {
   // Four examples a run with this machine's SystemTap, rotating; every example builds every run with one
   // Debian suite's own SystemTap (test/targets/builds.test.ts).
   test.for(examples.map((name, i) => [name, i] as const))("%s: the guest script builds with stap -p4", { timeout: 300_000 }, async ([name, i], ctx) => {
+    const missing = needsInstalled("stap", "test-kernel");
+    if (missing) return ctx.skip(missing);
     if (!taken("examples-build", i, examples.length, 4)) return ctx.skip(sampledOut("examples-build"));
     const { guest } = compileExample(name);
     const built = await stap(guest, { options: splitOptions(GUEST_STAP_OPTIONS) });
@@ -46,6 +49,8 @@ describe("examples", () => {
 
   // The dry run differs from the armed script in its trip function alone (golden files above): three examples a run, rotating.
   test.for(examples.map((name, i) => [name, i] as const))("%s: the dry-run guest script builds with stap -p4", { timeout: 300_000 }, async ([name, i], ctx) => {
+    const missing = needsInstalled("stap", "test-kernel");
+    if (missing) return ctx.skip(missing);
     if (!taken("examples-dry-run", i, examples.length, 3)) return ctx.skip(sampledOut("examples-dry-run"));
     const { guest } = compileExample(name, { dryRun: true });
     const built = await stap(guest, { options: splitOptions(GUEST_STAP_OPTIONS) });
@@ -57,6 +62,8 @@ describe("examples", () => {
   // The qemu probe point is built against a running QEMU (stap -x): test/e2e/host/qemu-probe.test.ts.
   const hostVariants = HOST_ACTIONS.flatMap((action) => HOST_PROBES.filter((p) => p !== "qemu").map((probe) => [action, probe] as const));
   test.for(hostVariants.map(([action, probe], i) => [action, probe, i] as const))("host script, action %s, probe %s, builds with stap -p4", { timeout: 300_000 }, async ([action, probe, i], ctx) => {
+    const missing = needsInstalled("stap", "test-kernel");
+    if (missing) return ctx.skip(missing);
     if (!taken("examples-host", i, hostVariants.length, 3)) return ctx.skip(sampledOut("examples-host"));
     const { host } = compileExample(examples[0], { hostAction: action, hostProbe: probe });
     const built = await stap(host, { options: splitOptions(HOST_STAP_OPTIONS) });

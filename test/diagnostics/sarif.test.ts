@@ -10,6 +10,7 @@ import ajvDraft04 from "ajv-draft-04";
 import ajvFormats from "ajv-formats";
 import { expect, test } from "vitest";
 import { qtrip } from "../support/cli.js";
+import { DIAGNOSTICS } from "../../src/diagnostics/registry.js";
 
 const schema = JSON.parse(readFileSync(join(import.meta.dirname, "sarif-2.1.0-rtm.5.json"), "utf8"));
 // unicodeRegExp: false — the schema's `language` pattern has a stray ']' that
@@ -82,6 +83,14 @@ test("results say what --format json says: code, level, message, file and region
   const ids = run.tool.driver.rules.map((r: { id: string }) => r.id);
   expect(ids).toEqual([...new Set(json.diagnostics.map((d: { code: string }) => d.code))].sort());
   for (const r of results) expect(ids[r.ruleIndex]).toBe(r.ruleId);
+  // Each rule says what its code means, from the registry (src/diagnostics/registry.ts).
+  expect(run.tool.driver.rules.find((r: { id: string }) => r.id === "E0000")).toEqual({
+    id: "E0000",
+    shortDescription: { text: "the file is not UTF-8" },
+    fullDescription: { text: DIAGNOSTICS.E0000.explanation },
+    help: { text: `${DIAGNOSTICS.E0000.explanation} (docs/diagnostics.md#e0000)` },
+    defaultConfiguration: { level: "error" },
+  });
   expect(results.find((r) => r.ruleId === "E0000")!.locations[0].physicalLocation.artifactLocation).toEqual({ uri: "not%20utf8.qt", uriBaseId: "%SRCROOT%" });
 });
 

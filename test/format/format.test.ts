@@ -15,6 +15,7 @@ const files = [
   ...readdirSync(join(repoRoot, "test/fixtures/language")).map((f) => join(repoRoot, "test/fixtures/language", f)),
   join(repoRoot, "test/fixtures/commented.qt"),
   join(repoRoot, "test/fixtures/allowances.qt"),
+  join(repoRoot, "test/fixtures/sequences.qt"),
 ];
 
 /** The AST without positions, modifiers in one order: what the file means. */
@@ -74,7 +75,7 @@ when syscall openat error ENOENT, EACCES 10 times within 5s
 
 test("an allowance is kept at the end of its rule, its codes as written, one space after each comma", async () => {
   const once = await formatSource(readFileSync(join(repoRoot, "test/fixtures/allowances.qt"), "utf8"));
-  expect(once).toBe(`# Rules that acknowledge their warnings (grammar/reference.md, "Allowances").
+  expect(once).toBe(`# Rules that acknowledge their warnings (docs/language.md, "Allowances").
 param pid: int
 when syscall read, fsync latency > 2s on pid $pid allow W0004 # reads files only
 when syscall latency > 1s on tid 7 after 30s as "any call" allow W0005, W0004
@@ -82,6 +83,26 @@ when syscall latency > 1s on tid 7 after 30s as "any call" allow W0005, W0004
 when syscall futex latency > 2s on pid $pid allow W0004
 `);
   expect(await formatSource("when event oops allow W9999,w0004\n")).toBe("when event oops allow W9999, w0004\n");
+});
+
+test("a sequence keeps its window right after its second condition, the rule's modifiers after it", async () => {
+  const once = await formatSource(readFileSync(join(repoRoot, "test/fixtures/sequences.qt"), "utf8"));
+  expect(once).toBe(`# Sequences (grammar/reference.md, "Sequences"): the window right after the second condition.
+when signal SIGSTOP on comm "qemu-kvm" then syscall read latency > 100ms on pid 7 within 5s
+when tick gap > 50ms then vcpu stall > 100ms on cpu 1 within 2s 3 times within 1m as "stall after a gap"
+# what follows the kill
+when event oom_kill then message "Out of memory" within 1s after 30s
+`);
+  // A form the checker refuses still parses, and keeps its parts where they were written.
+  expect(await formatSource("when event oops  then within 1s on pid 7 then   event warn\n")).toBe("when event oops then within 1s on pid 7 then event warn\n");
+});
+
+test("a number in a log line: the pattern kept as written (%u, %%, escapes), the comparison spaced as a threshold", async () => {
+  const source = 'param lim: duration = 2ms\nwhen   message "tag \\"%%\\" at 100%% took %u" >=0x10\nwhen message "took %uns">$lim  on context "kernel"\n';
+  const once = await formatSource(source);
+  expect(once).toBe('param lim: duration = 2ms\nwhen message "tag \\"%%\\" at 100%% took %u" >= 0x10\nwhen message "took %uns" > $lim on context "kernel"\n');
+  expect(await formatSource(once)).toBe(once);
+  expect(meaning(once)).toEqual(meaning(source));
 });
 
 describe("qtrip fmt", () => {

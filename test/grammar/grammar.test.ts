@@ -82,6 +82,13 @@ describe("TextMate grammar", () => {
         ["\\q", "invalid.illegal.escape.qtrip"],
       ]),
     );
+    expect(scopes('when message "at 100%% took %u ns" > 1ms')).toEqual(
+      expect.arrayContaining([
+        ["%%", "constant.other.placeholder.qtrip"],
+        ["%u", "constant.other.placeholder.qtrip"],
+        ["1", "constant.numeric.duration.qtrip"],
+      ]),
+    );
     expect(scopes("when signal SIGKILL")).toContainEqual(["SIGKILL", "support.constant.name.qtrip"]);
     expect(scopes("when syscall futex latency > 1s allow W0004, E0140")).toEqual(
       expect.arrayContaining([

@@ -52,7 +52,7 @@ test("initialize names the server and what it offers", () => {
 
 describe("completion", () => {
   test("condition head words after `when`", async () => {
-    expect(await labels("when |")).toEqual(["event", "function", "io", "message", "reclaim", "sched", "signal", "syscall", "task", "tick", "vcpu"].sort());
+    expect(await labels("when |")).toEqual(["event", "function", "io", "message", "reclaim", "sched", "signal", "syscall", "task", "tick", "timer", "vcpu"].sort());
     const items = await complete("when sy|");
     const syscall = items.find((i) => i.label === "syscall")!;
     expect(syscall.detail).toBe("syscall [NAME {, NAME}] latency > D | syscall [NAME {, NAME}] error [ERRNO {, ERRNO}]");
@@ -114,12 +114,19 @@ describe("completion", () => {
     expect(await labels("param lag: duration = 200|")).toEqual(units);
     // A pid is a number, not a duration.
     expect(await labels("when syscall latency > 1s on pid 200|")).toEqual([]);
+    // A number in a log line is a duration only when a unit follows its %u.
+    expect(await labels('when message "took %u ns" > 200|')).toEqual(units);
+    expect(await labels('when message "queue depth %u" > 200|')).toEqual([]);
   });
 
   test("`allow` where a rule may end, then the warning codes it may name", async () => {
     const allow = (await complete("when syscall futex latency > 2s al|")).find((i) => i.label === "allow");
     expect(allow?.textEdit).toEqual({ range: { start: { line: 0, character: 32 }, end: { line: 0, character: 34 } }, newText: "allow" });
-    for (const end of ['when syscall futex latency > 2s on pid 1 |', 'when event oops 3 times within 1m |', 'when syscall futex latency > 2s as "l" |', "when tick gap > 1s on cpu $c |"]) {
+    for (const end of ['when syscall futex latency > 2s on pid 1 |', "when tick gap > 1s on cpu $c |"]) {
+      expect(await labels(end), end).toEqual(["allow", "then"]);
+    }
+    // After a modifier, no `then`: a sequence's second condition comes before the rule's modifiers.
+    for (const end of ['when event oops 3 times within 1m |', 'when syscall futex latency > 2s as "l" |']) {
       expect(await labels(end), end).toEqual(["allow"]);
     }
     // Not where a value or a keyword must still come.
@@ -128,9 +135,21 @@ describe("completion", () => {
     const codes = await complete("when syscall futex latency > 2s allow |");
     expect(codes.find((i) => i.label === "W0004")).toMatchObject({ detail: "system call that blocks by design" });
     // The allowance's own warnings cannot be allowed; a code listed already is not offered again.
-    expect(codes.map((i) => i.label)).toEqual(["W0001", "W0003", "W0004", "W0005", "W0006"]);
-    expect(await labels("when syscall futex latency > 2s allow W0004, |")).toEqual(["W0001", "W0003", "W0005", "W0006"]);
+    expect(codes.map((i) => i.label)).toEqual(["W0001", "W0003", "W0004", "W0005", "W0006", "W0009"]);
+    expect(await labels("when syscall futex latency > 2s allow W0004, |")).toEqual(["W0001", "W0003", "W0005", "W0006", "W0009"]);
     expect(await labels("when syscall futex latency > 2s allow W0004 |")).toEqual([]);
+  });
+
+  test("after `then`, a second condition as a rule's: its words, its filters, then its window", async () => {
+    expect(await labels("when signal SIGSTOP then |")).toEqual(await labels("when |"));
+    expect(await labels("when signal SIGSTOP then syscall read |")).toContain("latency");
+    expect(await labels("when signal SIGSTOP then io latency > 1s on |")).toContain("device");
+    expect(await labels("when signal SIGSTOP then tick gap > 1s on |")).toEqual(["cpu"]);
+    expect(await labels("when signal SIGSTOP then event oops |")).toEqual([]);
+    expect(await labels("when signal SIGSTOP then syscall read latency > 1s |")).toEqual(["within"]);
+    expect(await labels("when signal SIGSTOP then event warn on pid 1 |")).toEqual(["within"]);
+    expect(await labels("when signal SIGSTOP then event warn within 5|")).toContain("5s");
+    expect(await labels("when signal SIGSTOP then event warn within 5s |")).toEqual(["allow"]);
   });
 
   test("statement keywords at the start of a line; nothing in comments and strings", async () => {
@@ -178,6 +197,30 @@ describe("hover", () => {
     expect(await hoverText("when sys|call futex latency > 2s on pid 1 allow W0004\n")).toContain("Allows W0004 (system call that blocks by design)");
   });
 
+  test("a sequence: both conditions in explain's words, a name in either condition", async () => {
+    const text = await hoverText('when sig|nal SIGSTOP on comm "qemu" then syscall read latency > 100ms on pid 7 within 5s as "stopped, then slow" allow W0004\n');
+    expect(text).toContain("stopped, then slow:");
+    expect(text).toContain("A sequence: the second condition counts only within 5 s after the first");
+    expect(text).toContain('First, watches SIGSTOP signals sent to tasks, only for task named "qemu"');
+    expect(text).toContain("Then, watches system calls read, only for process 7");
+    expect(text).toContain("if that moment falls within 5 s after the latest time the first condition held");
+    expect(await hoverText("when signal SIGSTOP then syscall re|ad latency > 1s within 5s\n")).toBe("**read**: system call 0 (x86_64)");
+    expect(await hoverText("when signal SIGST|OP then event warn within 5s\n")).toBe("**SIGSTOP**: signal 19");
+    // With errors in the file: the syntax of the condition under the cursor.
+    expect(await hoverText("when signal SIGSTOP then tick ga|p > 1s\n")).toContain("`tick gap > D`");
+  });
+
+  test("the text of a message that compares a number: how its pattern reads a line, or what is wrong with it", async () => {
+    expect(await hoverText('when message "read-back delay of %u|ns" > 500us\n')).toBe(
+      '**pattern**: a line with "read-back delay of ", then decimal digits, then "ns", at the first place it has them all.\n\n' +
+        "The number: the digits, unsigned, at most 64 bits, in ns (compared with a duration as that many ns; with a plain number, as written). A line without them, or with more digits than 64 bits hold, does not match.",
+    );
+    expect(await hoverText('when message "depth %u|" > 5\n')).toContain("(no unit: compared with a plain number)");
+    expect(await hoverText('when message "took %ll|u ns" > 5\n')).toBe("**pattern**: unknown directive '%llu'");
+    // Without a comparison the text is literal: explain's account, as for any rule.
+    expect(await hoverText('when message "took %u| ns"\n')).toContain("Watches kernel log lines containing");
+  });
+
   test("a $param: its declaration", async () => {
     expect(await hoverText("param lag: duration = 20ms\nwhen tick gap > $l|ag\n")).toBe("```qtrip\nparam lag: duration = 20ms\n```");
   });
@@ -188,6 +231,12 @@ test("go to definition: from $param to its declaration", async () => {
   expect(await lsp.connection.sendRequest(DefinitionRequest.type, { textDocument: { uri }, position })).toEqual({
     uri,
     range: { start: { line: 1, character: 6 }, end: { line: 1, character: 9 } },
+  });
+  // In a sequence's second condition and its window too.
+  const second = await openAt("param pid: int\nparam w: duration\nwhen event warn then syscall latency > 1s on pid $pid within $|w\n");
+  expect(await lsp.connection.sendRequest(DefinitionRequest.type, { textDocument: { uri: second.uri }, position: second.position })).toEqual({
+    uri: second.uri,
+    range: { start: { line: 1, character: 6 }, end: { line: 1, character: 7 } },
   });
   const elsewhere = await openAt("param pid: int\nwhen syscall lat|ency > 1s on pid $pid\n");
   expect(await lsp.connection.sendRequest(DefinitionRequest.type, { textDocument: { uri: elsewhere.uri }, position: elsewhere.position })).toBeNull();

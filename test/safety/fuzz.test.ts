@@ -31,7 +31,7 @@ const VOCABULARY = [
   "syscall", "latency", "error", "io", "sched", "function", "tick", "gap", "message", "event", "signal",
   "pid", "tid", "comm", "uid", "cpu", "device", "int", "string", "duration", "futex", "ENOENT", "SIGKILL", "hung_task",
   "200ms", "1.5s", "0x3ff", "0", "99999999999999999999", "-1", "$pid", "$x", '"x"', '"', "\\", ">", ">=", "<", "=", ":", ",",
-  "#", "\n", " ", "%{", "%}", "\u0000", "é", "\u2028", "9ms9", "..",
+  "#", "\n", " ", "%{", "%}", "\u0000", "é", "\u2028", "9ms9", "..", "%u", "%%", "%llu", "\"took %u ns\"",
 ];
 
 const mutation = fc.oneof(

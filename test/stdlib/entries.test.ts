@@ -133,11 +133,13 @@ describe("code generation details", () => {
     expect(vmlinux).toMatch(/%\( systemtap_v < "4\.8" %\?[\s\S]*qt_kernel_resolves_module_symbols\(\)[\s\S]*%\)/);
   });
 
-  test("tick gap checks on the CPU's own tick and forgets idle time", () => {
+  test("tick gap stamps for its watcher and checks on the CPU's own tick, and forgets idle time", () => {
     const guest = guestOf("when tick gap > 100ms on cpu 1");
     // The local APIC timer's interrupt carries the tick: no interrupt of its own (timer.profile is a 1 kHz perf event).
+    // The stamp is never true: the previous online CPU watches it while the gap lasts (runtime/vcpu-watch.ts).
     expect(guest).toContain('probe kernel.trace("irq_vectors:local_timer_entry") {');
-    expect(guest).toContain("if (cpu() == 1 && qt_exceeds(0, qt_gap)) {");
+    expect(guest).toContain("if (cpu() == 1 && (qt_vcpu_progress(0x1) || qt_exceeds(0, qt_gap))) {");
+    expect(guest).toContain("static enum hrtimer_restart qt_watch_fire(struct hrtimer *timer)");
     expect(guest).toContain('probe kernel.trace("power:cpu_idle") {\n\tqt_cpu_idle($state)\n}');
   });
 
@@ -184,7 +186,9 @@ describe("code generation details", () => {
     ["event warn, oops", "E0141"],
     ["io latency > 5", "E0121"],
     ['function "ext4 sync" latency > 1s', "E0148"],
-    ['message "x" > 1s', "E0146"],
+    // A comparison makes the text a pattern: it needs a number, with a unit to compare with a duration.
+    ['message "x" > 1s', "E0190"],
+    ['message "x %u" > 1s', "E0193"],
     ["tick gap", "E0146"],
   ])("misuse: %s", (condition, code) => {
     expect(checkSource(`when ${condition}`, { fileName: "rule.qt" }).diagnostics.map((d) => d.code)).toContain(code);

@@ -9,12 +9,16 @@ import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 
 export const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
+export function stapRuntimePath(): string {
+  return process.env.QTRIP_STAP_RUNTIME ?? join(repoRoot, ".cache/stap-runtime");
+}
 export const kernelRelease: string = JSON.parse(readFileSync(join(repoRoot, "package.json"), "utf8")).config.testKernel;
 /**
  * The patched runtime copy .ci/install made, by its real path: .cache/stap-runtime links to
  * /var/cache/qtrip/stap-runtime-KEY, and SystemTap keys its build cache by that path.
+ * QTRIP_STAP_RUNTIME points elsewhere (a missing path shows the tests' skips: test/support/installed.ts).
  */
-export const stapRuntime = existsSync(join(repoRoot, ".cache/stap-runtime")) ? realpathSync(join(repoRoot, ".cache/stap-runtime")) : join(repoRoot, ".cache/stap-runtime");
+export const stapRuntime = existsSync(stapRuntimePath()) ? realpathSync(stapRuntimePath()) : stapRuntimePath();
 
 export interface StapResult {
   ok: boolean;

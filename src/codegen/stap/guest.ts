@@ -18,6 +18,7 @@ import { moduleSymbols, noUprobes } from "./runtime/kernel-facts.js";
 import { durations, refuse } from "./runtime/refuse.js";
 import { returnProbes } from "./runtime/return-probes.js";
 import { scanTimer } from "./runtime/scan-timer.js";
+import { sequenceAtEvent, sequences } from "./runtime/sequences.js";
 import { vcpuWatch } from "./runtime/vcpu-watch.js";
 import { lowerSelection } from "./selections.js";
 import { shellWord } from "../shell.js";
@@ -32,15 +33,38 @@ function beginValue(value: Operand<bigint>): string {
   return value.type === "duration" ? `qt_${value.name}_ns` : value.name;
 }
 
+/** Bit r for each part. */
+function mask(parts: CheckedRule[]): bigint {
+  return parts.reduce((m, r) => m | (1n << BigInt(r.index)), 0n);
+}
+
 /** What the script is being built from: the handlers, and the fragments they use. */
 class GuestScript {
   readonly handlers = new Handlers();
   readonly fragments = new Set<Fragment>();
+  /** The sequences' parts (both conditions of each), their runtime and its door for handlers; absent without sequences. */
+  readonly sequences?: { parts: bigint; firsts: bigint; runtime: Fragment; atEvent: Fragment };
 
   constructor(
     readonly plan: GuestPlan,
     readonly kernel: KernelRange,
-  ) {}
+  ) {
+    const seconds = plan.file.rules.filter((r) => r.sequence);
+    if (seconds.length === 0) return;
+    const firsts = mask(seconds.map((r) => r.sequence!.first));
+    const runtime = sequences({ firsts });
+    this.sequences = { parts: firsts | mask(seconds), firsts, runtime, atEvent: sequenceAtEvent(runtime) };
+  }
+
+  /** Whether part r is a sequence's first condition: it never trips, it opens its second's window. */
+  isFirst(rule: CheckedRule): boolean {
+    return ((this.sequences?.firsts ?? 0n) >> BigInt(rule.index)) & 1n ? true : false;
+  }
+
+  /** The mask of the parts whose verdict qt_sequence_holds() gives (0n without sequences). */
+  sequenced(parts: CheckedRule[]): bigint {
+    return mask(parts) & (this.sequences?.parts ?? 0n);
+  }
 
   use(fragments: Fragment[]): void {
     for (const f of fragments) this.fragments.add(f);
@@ -99,17 +123,27 @@ function addEvent(script: GuestScript, { rule, at, select }: EventRule): void {
     script.use(t.fragments);
     if (t.prelude) handlers.prelude(lowered.probe, t.prelude);
   }
-  script.use([tripRule]);
   handlers.comment(lowered.probe, "Conditions seen where they happen.");
   // Every filter before the count: counting records an occurrence.
   const conditions = [...(lowered.guard ? [lowered.guard] : []), ...tests.map((t) => t.test)];
   const filtered = ruleTest(rule, lowered.reads, conditions);
+  if (script.isFirst(rule)) {
+    // A sequence's first condition (no modifier of its own): it stamps the time, it never trips.
+    script.use([script.sequences!.atEvent]);
+    const stamp = `qt_sequence(${rule.index}) # opens the window of the sequence's second condition`;
+    handlers.add(lowered.probe, [...ruleComment(rule, "\t"), filtered ? `\tif (${filtered}) ${stamp}` : `\t${stamp}`]);
+    return;
+  }
+  script.use([tripRule]);
   const occurrence = rule.after ? [`qt_ready(${bit(rule)})`] : [];
   if (rule.after) script.use([readyAtEvent]);
+  // A sequence's second condition counts only within its window; the count counts only those.
+  const inWindow = rule.sequence ? [`qt_sequence(${rule.index})`] : [];
+  if (inWindow.length) script.use([script.sequences!.atEvent]);
   // One occurrence is enough, but for a counting rule.
   const held = script.plan.ringSizes[rule.index] > 0 ? [`qt_count(${rule.index}, 1)`] : [];
   if (held.length) script.use([countAtEvent]);
-  const test = [...(filtered ? [filtered] : []), ...occurrence, ...held].join(" && ");
+  const test = [...(filtered ? [filtered] : []), ...occurrence, ...inWindow, ...held].join(" && ");
   handlers.add(lowered.probe, [...ruleComment(rule, "\t"), test ? `\tif (${test}) {` : "\t{", ...tripLines(rule, "\t\t"), "\t}"]);
 }
 
@@ -117,17 +151,21 @@ function addEvent(script: GuestScript, { rule, at, select }: EventRule): void {
 function useScanTimers(script: GuestScript): string[] {
   const timed = script.plan.tables.flatMap((t) => t.rules.map((r) => r.rule));
   if (timed.length === 0) return [];
-  const counted = timed.filter((r) => script.plan.ringSizes[r.index] > 0).reduce((m, r) => m | (1n << BigInt(r.index)), 0n);
-  script.use([scanTimer({ counted, delayed: timed.some((r) => r.after), returns: script.fragments.has(returnProbes) })]);
+  const counted = mask(timed.filter((r) => script.plan.ringSizes[r.index] > 0));
+  const sequenced = script.sequenced(timed);
+  if (sequenced) script.use([script.sequences!.runtime]);
+  script.use([scanTimer({ counted, sequenced, delayed: timed.some((r) => r.after), returns: script.fragments.has(returnProbes) })]);
   return timed.map((r) => `\tqt_set_label(${r.index}, ${stapString(r.label)})`);
 }
 
 /** Rules whose progress is watched from another CPU trip from the watching CPU's timer, in C (runtime/vcpu-watch.ts): their labels, delays and counts reach it. */
 function useVcpuWatch(script: GuestScript): string[] {
-  const watched = script.plan.events.filter((e) => e.select.some((s) => s.kind === "progress-watched")).map((e) => e.rule);
+  const watched = script.plan.events.filter((e) => e.select.some((s) => s.kind === "progress-watched" || s.kind === "tick-interval-exceeds")).map((e) => e.rule);
   if (watched.length === 0) return [];
-  const counted = watched.filter((r) => script.plan.ringSizes[r.index] > 0).reduce((m, r) => m | (1n << BigInt(r.index)), 0n);
-  script.use([vcpuWatch({ counted, delayed: watched.some((r) => r.after) })]);
+  const counted = mask(watched.filter((r) => script.plan.ringSizes[r.index] > 0));
+  const sequenced = script.sequenced(watched);
+  if (sequenced) script.use([script.sequences!.runtime]);
+  script.use([vcpuWatch({ counted, sequenced, delayed: watched.some((r) => r.after) })]);
   return watched.map((r) => `\tqt_set_watch_label(${r.index}, ${stapString(r.label)})`);
 }
 
@@ -163,11 +201,15 @@ function emitBegin(script: GuestScript): string[] {
   out.push(...useScanTimers(script), ...useVcpuWatch(script));
   if (plan.ringSizes.some((n) => n > 0)) out.push("\tqt_bind_rings()");
   if (script.fragments.has(moduleSymbols)) out.push("\tqt_kernel_resolves_module_symbols() # before kprobe.module() probes are registered");
-  for (const rule of file.rules) {
+  for (const rule of plan.parts) {
     const set: string[] = [];
     if (rule.threshold?.nanoseconds.kind === "param") {
       script.use([runtimeThresholds]);
       set.push(`\tqt_set_threshold(${rule.index}, ${beginValue(rule.threshold.nanoseconds)}, ${rule.threshold.op === ">=" ? 1 : 0})`);
+    }
+    if (rule.reading) {
+      const { op, value, unitNs } = rule.reading;
+      set.push(`\tqt_set_least(${rule.index}, ${beginValue(value)}, ${stapInt(unitNs ?? 1n)}, ${op === ">=" ? 1 : 0})`);
     }
     const size = plan.ringSizes[rule.index];
     if (size > 0 && rule.count) {
@@ -181,6 +223,7 @@ function emitBegin(script: GuestScript): string[] {
       script.use([delays]);
       set.push(`\tqt_set_after(${rule.index}, ${beginValue(rule.after)})`);
     }
+    if (rule.sequence) set.push(`\tqt_set_sequence(${rule.index}, ${rule.sequence.first.index}, ${beginValue(rule.sequence.within)})`);
     if (set.length) out.push(...ruleComment(rule, "\t"), ...set);
   }
   if (file.rules.some((r) => r.after)) out.push("\tqt_start_delays()");
@@ -210,7 +253,7 @@ function emitRings(script: GuestScript): string[] {
 
 /** Each rule's threshold in ns, the constant ones filled in: rule r holds for a duration above qt_threshold[r]. */
 function thresholdTable(plan: GuestPlan): string[] {
-  const rules = plan.file.rules;
+  const rules = plan.parts;
   if (!rules.some((r) => r.threshold)) return [];
   const values = rules.map((r) => {
     const t = r.threshold;
@@ -255,7 +298,7 @@ export function emitGuest({ plan, kernel, sourceName, sourceText, outputName }: 
     body: [
       "Runs inside the guest; needs the guest kernel's headers and a compiler there, not its debuginfo.\n" +
         `Without a compiler: \`qtrip build ${commentText(shellWord(sourceName))} --kernel GUEST_RELEASE\` on a machine with those headers,\n` +
-        "then in the guest the staprun command it prints (Secure Boot: sign the module, see README).\n" +
+        "then in the guest the staprun command it prints (Secure Boot: sign the module, see docs/guest.md).\n" +
         "The -D options keep SystemTap from stopping the script under load; without them it warns.",
       `The first rule that holds puts "qtrip: tripped: LABEL" in the kernel log${plan.dryRun ? "" : `, then writes\nbyte ${hex(file.channel.value)} to port ${hex(file.channel.port)} once; the host probe crashes the hypervisor on that write`}.\nThe consoles print the line afterwards: a busy console cannot delay the trip.`,
       `Rules:\n${ruleLines.map((l) => `  ${l}`).join("\n")}`,
@@ -263,7 +306,7 @@ export function emitGuest({ plan, kernel, sourceName, sourceText, outputName }: 
   });
   const sizes = [
     ...(plan.tables.length ? [`#define QT_TABLES ${plan.tables.length}`] : []),
-    `#define QT_RULES ${file.rules.length}`,
+    `#define QT_RULES ${plan.parts.length}`,
     `#define QT_CHANNEL_PORT ${hex(file.channel.port)}`,
     `#define QT_CHANNEL_VALUE ${hex(file.channel.value)}`,
     ...thresholdTable(plan),

@@ -16,7 +16,7 @@ export interface HeaderInput {
   run: string[];
   /** Further paragraphs. */
   body: string[];
-  /** What a stock distribution's SystemTap needs, under the command (default: a pointer to the README). */
+  /** What a stock distribution's SystemTap needs, under the command (default: a pointer to docs/support.md). */
   stock?: string[];
 }
 
@@ -38,7 +38,7 @@ export function header(input: HeaderInput): string {
     "#",
     "# Run, as root:",
     ...input.run.map((line) => `#   ${commentText(line)}`),
-    ...(input.stock ?? ['Stock SystemTap: Debian 11/12 need a fixed runtime (-R DIR), Debian 13 -B KCFLAGS=-w (README, "Support").']).map((l) => `# ${commentText(l)}`.trimEnd()),
+    ...(input.stock ?? ['Stock SystemTap: Debian 11/12 need a fixed runtime (-R DIR), Debian 13 -B KCFLAGS=-w (docs/support.md).']).map((l) => `# ${commentText(l)}`.trimEnd()),
   ];
   // Every line through commentText: a file name in a command or a paragraph cannot end its comment.
   for (const paragraph of input.body) lines.push("#", ...paragraph.split("\n").map((l) => `# ${commentText(l)}`.trimEnd()));

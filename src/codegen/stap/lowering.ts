@@ -23,6 +23,8 @@ export interface EventValues {
   line?: { text: string; length: string };
   /** The signal's number, and whether it was queued (0). */
   signal?: { number: string; result: string };
+  /** How late the timer runs: ns after its hard expiry time (negative: early, within its slack). */
+  lateness?: string;
 }
 
 export interface EventLowering<E extends EventName> {
@@ -247,6 +249,15 @@ export const LOWERING: { [E in EventName]: EventLowering<E> } = {
   // Each CPU's tick, on that CPU: the local APIC timer's interrupt, which carries the tick (and the CPU's other
   // hrtimers). Not timer.profile: that is a 1 kHz perf event of its own, an extra interrupt per ms on every CPU.
   "cpu-tick": { probes: trace("irq_vectors:local_timer_entry"), reads: () => ({ cpu: "cpu()" }), kernels: "x86, 3.10+" },
+  // An hrtimer's function about to run: $now is its clock base's time (the base the expiry is in). A soft timer
+  // (HRTIMER_MODE_SOFT, is_soft since 4.16) runs from the softirq instead, which the guest's own load delays.
+  "timer-expires": {
+    probes: trace("timer:hrtimer_expire_entry"),
+    guard: () => "!@choose_defined($hrtimer->is_soft, 0)",
+    reads: () => ({ cpu: "cpu()" }),
+    values: { lateness: "(kernel_long($now) - $hrtimer->node->expires)" },
+    kernels: "2.6.28+ (soft hrtimers, left out, since 4.16)",
+  },
 };
 
 /** The lowering of one event: its probe points as one handler's, and the rest. */

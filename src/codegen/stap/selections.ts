@@ -5,6 +5,7 @@ import type { Fragment } from "./fragment.js";
 import type { EventValues } from "./lowering.js";
 import { compat, consoleSearch, lineStart, loggedFromKernel, loggedInHardIrq, tickTracking } from "./runtime/kernel-facts.js";
 import { exceeds } from "./runtime/core.js";
+import { lineNumber } from "./runtime/line-number.js";
 import { vcpuProgress } from "./runtime/vcpu-watch.js";
 import { hex, stapString } from "./syntax.js";
 
@@ -46,6 +47,13 @@ export function lowerSelection(selection: Selection, values: EventValues, rule: 
       const line = value(values.line, selection);
       return { test: anyOf(selection.texts.map((t) => `qt_text_starts(${line.text}, ${line.length}, ${stapString(t)})`)), fragments: [lineStart] };
     }
+    case "line-number": {
+      const line = value(values.line, selection);
+      return {
+        test: `qt_line_number_holds(${rule}, ${line.text}, ${line.length}, ${stapString(selection.before)}, ${stapString(selection.after)})`,
+        fragments: [lineNumber],
+      };
+    }
     case "logged-from":
       return selection.context === "kernel"
         ? { test: "qt_logged_from_kernel()", fragments: [loggedFromKernel] }
@@ -55,13 +63,16 @@ export function lowerSelection(selection: Selection, values: EventValues, rule: 
       return { test: `${signal.number} == ${selection.number} && ${signal.result} == 0`, fragments: [] };
     }
     case "tick-interval-exceeds":
+      // Watched from another CPU while the gap lasts (the stamp is never true here), and measured at the first tick back.
       return {
-        test: `qt_exceeds(${rule}, qt_gap)`,
+        test: `(qt_vcpu_progress(${hex(2 ** rule)}) || qt_exceeds(${rule}, qt_gap))`,
         prelude: "qt_gap = qt_since_last_tick() # ns since this CPU's previous tick; 0 right after idle",
-        fragments: [tickTracking, exceeds],
+        fragments: [tickTracking, exceeds, vcpuProgress],
       };
     case "progress-watched":
       // Records this CPU's progress for the rule; never true here: the watching CPU trips (runtime/vcpu-watch.ts).
       return { test: `qt_vcpu_progress(${hex(2 ** rule)})`, fragments: [vcpuProgress] };
+    case "expired-late":
+      return { test: `qt_exceeds(${rule}, ${value(values.lateness, selection)})`, fragments: [exceeds] };
   }
 }

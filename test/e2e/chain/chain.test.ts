@@ -9,7 +9,7 @@
 // Each boot takes 80–100 s under TCG; the debuggers about 30 s more.
 import { statSync } from "node:fs";
 import { join } from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, expect, it } from "vitest";
 import { sampledOut, taken } from "../support/sample.js";
 import type { HostAction } from "../../../src/codegen/stap/index.js";
 import { matching, type LogRecord } from "../host/support/emulated-host.js";
@@ -20,6 +20,7 @@ import { analyse } from "../../../src/report/analyse.js";
 import { crash, drgn, VMM_HELPER } from "./support/debuggers.js";
 import { DUMP_LEVELS, readDump, removeDumps, type DumpLevel } from "./support/dump.js";
 import { chainFigures, dumpWritten } from "./support/figures.js";
+import { describeInstalled } from "../../support/installed.js";
 
 const FIND_TEXT = join(repoRoot, "test/e2e/chain/programs/find-text.py");
 /** The host's banner for a case: it names the vCPU thread (tid) and the VMM (pid). */
@@ -58,7 +59,7 @@ const cases: { rule: ChainRule; action: HostAction }[] = [
 // One case a run (a boot of 2-4 min under TCG, more on a loaded machine), rotating with the commit (support/sample.ts).
 // The ftrace freeze below is the fourth case of the rotation.
 const CHAIN_CASES = cases.length + 1;
-describe.each(cases.map((c, i) => ({ ...c, sampled: taken("chain", i, CHAIN_CASES) })))("the full chain, rule $rule.case, host action $action: a Linux guest under KVM trips the host into kdump", ({ rule, action, sampled }) => {
+describeInstalled("qemu", "test-kernel", "stap", "debuggers").each(cases.map((c, i) => ({ ...c, sampled: taken("chain", i, CHAIN_CASES) })))("the full chain, rule $rule.case, host action $action: a Linux guest under KVM trips the host into kdump", ({ rule, action, sampled }) => {
   if (!sampled) {
     it.skip(sampledOut("chain"), () => {});
     return;
@@ -204,7 +205,7 @@ describe.each(cases.map((c, i) => ({ ...c, sampled: taken("chain", i, CHAIN_CASE
 // The ftrace backend's freeze at the end of the same chain (issue 21): no crash; the capture must cover
 // the guest's whole threshold window before the trip, and `qtrip report` must read it.
 const freezeSampled = taken("chain", cases.length, CHAIN_CASES);
-describe.skipIf(!freezeSampled)(`the full chain, rule CHAIN-16, ftrace backend, action freeze: the guest's trip freezes the host's recorder${freezeSampled ? "" : ` (${sampledOut("chain")})`}`, () => {
+describeInstalled("qemu", "test-kernel", "stap", "debuggers").skipIf(!freezeSampled)(`the full chain, rule CHAIN-16, ftrace backend, action freeze: the guest's trip freezes the host's recorder${freezeSampled ? "" : ` (${sampledOut("chain")})`}`, () => {
   let boot: FreezeChainBoot;
   let capture: Capture | undefined;
 

@@ -1,13 +1,14 @@
 // The channel as QEMU sees it: nothing but a trip may write the channel byte
 // to COM1's scratch register, from the BIOS to the power-off; and a dry run
 // logs its trip without writing the port.
-import { describe, expect, test } from "vitest";
+import { expect, test } from "vitest";
 import { expectAtThreshold, THRESHOLD_MS } from "./expect-trip.js";
 import { bootRules, CHANNEL_VALUE, channelWrites, consoleTextAt, trips } from "./harness.js";
+import { describeInstalled } from "../../support/installed.js";
 
 const WATCH_PID = `param pid: int\nwhen syscall latency > ${THRESHOLD_MS}ms on pid $pid`;
 
-describe("the channel in a real guest", { timeout: 180_000 }, () => {
+describeInstalled("qemu", "test-kernel", "stap")("the channel in a real guest", { timeout: 180_000 }, () => {
   test("boot and a whole session with an armed script below its threshold never write the channel byte", async () => {
     // t makes many kinds of calls, all under 200 ms, then exits: its exit_group never
     // returns, and idle keeps the guest up 1 s more, so a start left behind would trip.

@@ -5,10 +5,11 @@
 // calls WARN(). An RCU stall is real too: a kernel thread of another helper spins with
 // preemption off on one of two vCPUs while a grace period waits for it (kernel-lines.ts).
 import { basename } from "node:path";
-import { describe, expect, test } from "vitest";
+import { expect, test } from "vitest";
 import { expectTrip } from "./expect-trip.js";
 import { bootRules, buildModule, NMI_BACKTRACE, SYSRQ } from "./harness.js";
 import { crashAsUser, crashReport, QUICK_RCU_STALLS, rcuStall } from "./kernel-lines.js";
+import { describeInstalled } from "../../support/installed.js";
 
 const SOME = `when event oops as "oops"
 when event rcu_stall as "rcu stall"
@@ -51,7 +52,7 @@ const AFTER_HELPER = (marker: number) => ({ marker, minMs: 0, maxMs: 1500 });
 const OOPSED = "BUG: kernel NULL pointer dereference, address: 0000000000000000";
 const WARNED = "qtrip-e2e: a warning on purpose";
 
-describe("kernel bug events in a real guest", { timeout: 180_000 }, () => {
+describeInstalled("qemu", "test-kernel", "stap")("kernel bug events in a real guest", { timeout: 180_000 }, () => {
   test("oops: a NULL write in a module's begin probe trips, and the guest lives on", async () => {
     const h = await helpers();
     const run = await bootRules(SOME, { files: h.files, session: `arm\nmark 0x30\n${h.OOPS}` });

@@ -5,12 +5,13 @@
 // from the guest's /proc/kallsyms) with IRQs off and sends its own CPU an NMI whose handler
 // WARNs. On 6.1 there is no logbuf_lock: the same NMI, with no lock held, must trip too.
 import { basename } from "node:path";
-import { describe, expect, test } from "vitest";
+import { expect, test } from "vitest";
 import { buildForTarget, listTargets, needsPatchedRuntime, patchedRuntime, stapInTarget, stapOptions } from "../../support/targets.js";
 import { compileRule } from "../support/compile.js";
 import { targetMachine } from "../support/machine.js";
 import { expectTrip } from "./expect-trip.js";
 import { bootRules, buildModule, markerAt, PHASE, runGuest } from "./harness.js";
+import { describeInstalled } from "../../support/installed.js";
 
 const RULE = 'when event warn as "warn"\n';
 const WARNED = "qtrip-e2e: a warning in an NMI";
@@ -66,7 +67,7 @@ function provokeLines(helper: string, symbol?: string): string {
 // hang) run only with QTRIP_EXTRA=1; the 5.10 trip, the one the fix is for, always runs.
 const extra = process.env.QTRIP_EXTRA === "1";
 
-describe("event warn in an NMI, in a real guest", { timeout: 900_000 }, () => {
+describeInstalled("qemu", "test-kernel", "stap")("event warn in an NMI, in a real guest", { timeout: 900_000 }, () => {
   test.skipIf(!extra)("Debian 12 (6.1): a WARN in an NMI trips", async () => {
     const helper = await buildModule(HELPER, "-g");
     const run = await bootRules(RULE, { files: { [`/${basename(helper)}`]: helper }, session: `arm\n${provokeLines(helper)}` });

@@ -5,10 +5,11 @@
 // state for seconds (hung_task) or spins with preemption off (soft lockup). Before each, the same words that used to trip (a root
 // line in /dev/kmsg, a program named after them that crashes as an ordinary user) do not.
 import { basename } from "node:path";
-import { describe, expect, test } from "vitest";
+import { expect, test } from "vitest";
 import { expectTrip, soon } from "./expect-trip.js";
 import { bootRules, buildRuleModule, markerAt, NMI_BACKTRACE, PHASE, runGuest, SYSRQ, trips } from "./harness.js";
 import { crashAsUser, crashReport, QUICK_HUNG_TASKS, QUICK_WATCHDOG, sleepingInD, spinning } from "./kernel-lines.js";
+import { describeInstalled } from "../../support/installed.js";
 
 const SOME = `when event hung_task as "hung task"
 when event oom_kill as "oom kill"
@@ -29,7 +30,7 @@ const OOM = { memoryMb: 256, hog: "spawn hog base:0xa0 hog:1024\nrun hog" };
 /** A soft lockup comes 2-2.4 s into the spin (past the helper's load, up to 1.5 s under TCG). */
 const SOFT_LOCKUP_AFTER = (marker: number) => ({ marker, minMs: 2000, maxMs: 5000 });
 
-describe("event in a real guest", { timeout: 180_000 }, () => {
+describeInstalled("qemu", "test-kernel", "stap")("event in a real guest", { timeout: 180_000 }, () => {
   test("nmi_backtrace: sysrq-l trips", async () => {
     const run = await bootRules(OTHERS, {
       session: `${SYSRQ}

@@ -1,13 +1,14 @@
 // `function "NAME" latency > D` in a real guest, on hrtimer_nanosleep: nanosleep(2) and
 // clock_nanosleep(2) block in it (a global, not inlined, in System.map); a timerfd read does not.
-import { describe, expect, test } from "vitest";
+import { expect, test } from "vitest";
 import { compileRule } from "../support/compile.js";
 import { atThreshold, expectTrip, THRESHOLD_MS } from "./expect-trip.js";
 import { bootRules, buildModule, runGuest, PHASE, markerAt } from "./harness.js";
+import { describeInstalled } from "../../support/installed.js";
 
 const RULE = `when function "hrtimer_nanosleep" latency > ${THRESHOLD_MS}ms as "slow sleep"\n`;
 
-describe("function latency in a real guest", { timeout: 180_000 }, () => {
+describeInstalled("qemu", "test-kernel", "stap")("function latency in a real guest", { timeout: 180_000 }, () => {
   test("trips about 200 ms into a 1 s nanosleep", async () => {
     const run = await bootRules(RULE, {
       session: `spawn t nanosleep:1000

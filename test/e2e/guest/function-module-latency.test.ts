@@ -7,9 +7,10 @@
 // Two ext4 disks made on the host: vda as fast as emulation goes, vdb throttled by QEMU to
 // five write requests a second, so an fsync there (data, journal, commit: about 8 requests)
 // takes over a second.
-import { describe, expect, test } from "vitest";
+import { expect, test } from "vitest";
 import { atThreshold, expectTrip, THRESHOLD_MS } from "./expect-trip.js";
 import { bootRules, virtioDisk, type GuestRun } from "./harness.js";
+import { describeInstalled } from "../../support/installed.js";
 
 const RULE = `when function "ext4:ext4_sync_file" latency > ${THRESHOLD_MS}ms as "slow fsync"\n`;
 
@@ -36,7 +37,7 @@ function expectModuleProbesRegistered(run: GuestRun): void {
   expect(run.console).toMatch(/qtrip-e2e: kprobe: [0-9a-f]+ +r +ext4_sync_file\+0x0 +ext4 /);
 }
 
-describe("function latency of a module's function in a real guest", { timeout: 180_000 }, () => {
+describeInstalled("qemu", "test-kernel", "stap")("function latency of a module's function in a real guest", { timeout: 180_000 }, () => {
   test("trips 200 ms into an fsync on the throttled disk", async () => {
     const run = await bootRules(RULE, { kernelModules: MODULES, drives: DRIVES(), session: session("fsync:/mnt/slow/f") });
     expectModuleProbesRegistered(run);

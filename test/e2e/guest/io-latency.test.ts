@@ -1,10 +1,11 @@
 // `io latency > D on device "NAME"` in a real guest with virtio disks: QEMU throttles one
 // of them to 1 request a second (throttling.iops-total=1), so O_DIRECT reads on it
 // (qt-trigger dread:DEV, a request each, never the page cache) stay in flight about a second.
-import { describe, expect, test } from "vitest";
+import { expect, test } from "vitest";
 import { expectTrip, msBetween, SLACK_MS } from "./expect-trip.js";
 import { compileRule } from "../support/compile.js";
 import { bootRules, buildModule, lastMarkerBeforeTrip, markerAt, PHASE, runGuest, trips, virtioDisk } from "./harness.js";
+import { describeInstalled } from "../../support/installed.js";
 
 const RULES = `when io latency > 500ms on device "vdb" as "vdb slow"
 when io latency > 3s on device "vda" as "vda very slow"
@@ -35,7 +36,7 @@ const WIDENED_SESSION = `spawn l getppid:4000
                 run l t`;
 
 
-describe("io latency in a real guest", { timeout: 180_000 }, () => {
+describeInstalled("qemu", "test-kernel", "stap")("io latency in a real guest", { timeout: 180_000 }, () => {
   test("a read held back by a throttled vdb trips 500 ms after it was issued", async () => {
     const run = await bootRules(RULES, {
       kernelModules: VIRTIO,

@@ -75,10 +75,33 @@ export function sleepingInD(ms: number): Promise<string> {
   return kernelThreadModule(`\tschedule_timeout_uninterruptible(msecs_to_jiffies(${ms}));`);
 }
 
+/** The kernel thread's C statement that logs `text`. */
+const logged = (text: string) => `\tpr_info("%s\\n", ${JSON.stringify(text)});`;
+
 /** A line the kernel thread logs: a kernel line with words of the test's choice. */
 export function kernelThreadLine(text: string): Promise<string> {
-  return kernelThreadModule(`\tpr_info("%s\\n", ${JSON.stringify(text)});`);
+  return kernelThreadModule(logged(text));
 }
+
+/**
+ * Lines the kernel thread logs at once, then, once the session runs `echo go >
+ * /proc/sys/kernel/domainname` (it looks every 10 ms, for up to a minute), `then`: a kernel
+ * line the session dates with a marker written before, from one module.
+ */
+export function kernelThreadLinesThen(texts: string[], then: string): Promise<string> {
+  return kernelThreadModule(
+    [
+      "\tint i;",
+      ...texts.map(logged),
+      '\tfor (i = 0; i < 6000 && strcmp(init_utsname()->domainname, "go") != 0; i++)\n\t\tmsleep(10);',
+      logged(then),
+    ].join("\n"),
+    "#include <linux/string.h>\n#include <linux/utsname.h>",
+  );
+}
+
+/** Session line: the kernel thread of kernelThreadLinesThen() logs its last line. */
+export const THEN = "echo go > /proc/sys/kernel/domainname";
 
 /** Session line: the watchdog reports a soft lockup after 2 s (2 × watchdog_thresh), not 20. */
 export const QUICK_WATCHDOG = "echo 1 > /proc/sys/kernel/watchdog_thresh";

@@ -1,13 +1,14 @@
 // Parameters in a real guest: given at compile time (--define), at load time
 // (staprun NAME=VALUE, as stap -G), or missing.
-import { describe, expect, test } from "vitest";
+import { expect, test } from "vitest";
 import { expectOneTripAfterCall, msBetween, THRESHOLD_MS } from "./expect-trip.js";
 import { bootRules, buildRuleModule, markerAt, runGuest } from "./harness.js";
+import { describeInstalled } from "../../support/installed.js";
 
 /** Blocked five times the threshold: it must trip at the threshold, not when it returns. */
 const SLOW_CALL = "spawn t nanosleep:1000";
 
-describe("parameters in a real guest", { timeout: 180_000 }, () => {
+describeInstalled("qemu", "test-kernel", "stap")("parameters in a real guest", { timeout: 180_000 }, () => {
   test("an int and a duration given at load time", async () => {
     const run = await bootRules(
       { source: "param pid: int\nparam lag: duration\nwhen syscall latency > $lag on pid $pid\n" },

@@ -2,11 +2,12 @@
 // stop-and-copy alike) keeps its clocks running: everything in flight ages by the pause at once.
 // qtrip counts that as the stall the guest saw (issue #13, item 8): a call that took 300 ms of
 // work and 1 s of pause took 1.3 s as the guest's own clock saw it, and trips at the resume.
-import { describe, expect, test } from "vitest";
+import { expect, test } from "vitest";
 import { expectTrip, msBetween, SLACK_MS } from "./expect-trip.js";
 import { bootRules, pauseAfter } from "./harness.js";
+import { describeInstalled } from "../../support/installed.js";
 
-describe("a guest pause in a real guest", { timeout: 180_000 }, () => {
+describeInstalled("qemu", "test-kernel", "stap")("a guest pause in a real guest", { timeout: 180_000 }, () => {
   test("a 300 ms sleep paused for 1 s trips a 200 ms syscall latency rule as the guest resumes", async () => {
     let resumed = 0;
     const run = await bootRules('when syscall nanosleep latency > 200ms as "slow sleep"\n', {

@@ -11,7 +11,7 @@
 import { execFileSync } from "node:child_process";
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { beforeAll, describe, expect, test } from "vitest";
+import { beforeAll, expect, test } from "vitest";
 import { sampledOut, taken } from "../support/sample.js";
 import { runtimeKey } from "../../../src/build/runtime.js";
 import { qtripInTarget, TARGET_QTRIP_CACHE, type TargetQtripRun } from "../../support/target-qtrip.js";
@@ -20,6 +20,7 @@ import { targetMachine } from "../support/machine.js";
 import { atThreshold, expectTrip, msBetween, THRESHOLD_MS } from "./expect-trip.js";
 import { markerAt, PHASE, runGuest } from "./harness.js";
 import { loadWithPrintedCommand, printedStaprunCommands } from "./printed-command.js";
+import { describeInstalled } from "../../support/installed.js";
 
 const RULE = `case "12"\nparam pid: int\nwhen syscall latency > 200ms on pid $pid as "slow call"\n`;
 
@@ -66,7 +67,7 @@ for (const [i, entry] of TARGETS.entries()) {
   const t = entry.target;
   const sampled = taken("prebuilt-suites", i, TARGETS.length);
   const title = `Debian ${t?.debianVersion ?? entry.suite} (${t?.kernelRelease}, SystemTap ${t?.stapVersion}): qtrip build on that suite's build machine${sampled ? "" : ` (${sampledOut("prebuilt-suites")})`}`;
-  describe.skipIf(!t || !sampled)(title, { timeout: 900_000 }, () => {
+  describeInstalled("qemu").skipIf(!t || !sampled)(title, { timeout: 900_000 }, () => {
     let build: TargetQtripRun;
     let runtimeBefore: string;
 

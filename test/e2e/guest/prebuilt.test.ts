@@ -9,11 +9,12 @@ import { execFileSync } from "node:child_process";
 import { copyFileSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { beforeAll, describe, expect, test } from "vitest";
+import { beforeAll, expect, test } from "vitest";
 import { qtrip } from "../../support/cli.js";
 import { expectOneTripAfterCall } from "./expect-trip.js";
 import { kernelRelease, markerAt, PHASE, runGuest, trips } from "./harness.js";
 import { loadWithPrintedCommand as loadPrinted, printedStaprunCommands } from "./printed-command.js";
+import { describeInstalled } from "../../support/installed.js";
 
 const RULE = `case "12"\nparam pid: int\nwhen syscall latency > 200ms on pid $pid as "slow call"\n`;
 
@@ -37,7 +38,7 @@ function loadWithPrintedCommand(pid: string): string {
   return loadPrinted(command, pid);
 }
 
-describe("a module built by qtrip build, loaded with staprun alone", { timeout: 180_000 }, () => {
+describeInstalled("qemu", "test-kernel", "stap")("a module built by qtrip build, loaded with staprun alone", { timeout: 180_000 }, () => {
   test("trips about 200 ms into the watched pid's blocked call, seen from QEMU", async () => {
     const run = await runGuest({
       module,
@@ -69,7 +70,7 @@ function signedCopy(): string {
   return signed;
 }
 
-describe("a lockdown guest (lockdown=integrity, as Secure Boot sets it)", { timeout: 180_000 }, () => {
+describeInstalled("qemu", "test-kernel", "stap")("a lockdown guest (lockdown=integrity, as Secure Boot sets it)", { timeout: 180_000 }, () => {
   test("refuses the unsigned module: staprun fails, the kernel says why, no trip", async () => {
     const run = await runGuest({ module, kernelArgs: "lockdown=integrity", session: loadWithPrintedCommand("1") });
     expect(run.console).toContain("Lockdown: staprun: unsigned module loading is restricted; see man kernel_lockdown.7");

@@ -8,9 +8,10 @@
 // that stays runnable is not timed, by design: wakeup latency only). A victim that slept
 // in a loop of short sleeps was, now and then, running at the spin's start (CI saw it).
 import { basename } from "node:path";
-import { describe, test } from "vitest";
+import { test } from "vitest";
 import { expectTrip, SLACK_MS, THRESHOLD_MS } from "./expect-trip.js";
 import { bootRules, buildModule } from "./harness.js";
+import { describeInstalled } from "../../support/installed.js";
 
 const RULE = `when sched latency >= ${THRESHOLD_MS}ms on comm "victim" as "victim waited"\n`;
 /** The victim is woken after the release's marker, and before the spin starts: it waits from then on. */
@@ -41,7 +42,7 @@ function wake_current() %{
   );
 }
 
-describe("sched latency in a real guest", { timeout: 180_000 }, () => {
+describeInstalled("qemu", "test-kernel", "stap")("sched latency in a real guest", { timeout: 180_000 }, () => {
   test("a victim woken behind a 600 ms FIFO spin trips 200 ms after it was woken", async () => {
     // The hog's markers start at 0xc1: its sleep (so the victim reaches its wait first), the
     // release that wakes the victim (0xc2), its spin (0xc3).

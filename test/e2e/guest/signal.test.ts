@@ -1,15 +1,16 @@
 // `signal SIGKILL on comm "NAME"` in a real guest: the init kills sleeping qt-triggers
 // that renamed themselves (comm:NAME).
-import { describe, test } from "vitest";
+import { test } from "vitest";
 import { expectTrip } from "./expect-trip.js";
 import { bootRules } from "./harness.js";
+import { describeInstalled } from "../../support/installed.js";
 
 /** Starts sleepers named after themselves: $pid_NAME is each one's pid. */
 function sleepers(...names: string[]): string {
   return names.map((name) => `spawn ${name} comm:${name} nanosleep:60000\necho > /run/${name}.go`).join("\n");
 }
 
-describe("signal SIGKILL in a real guest", { timeout: 180_000 }, () => {
+describeInstalled("qemu", "test-kernel", "stap")("signal SIGKILL in a real guest", { timeout: 180_000 }, () => {
   const RULE = 'when signal SIGKILL on comm "victim" as "killed"\n';
 
   test("SIGKILL to a sleeping victim trips", async () => {

@@ -1,12 +1,13 @@
 // `syscall openat error ENOENT ... N times within D` in a real guest: qt-trigger's
 // open:PATHxN makes N openat(2) calls, each after its marker.
-import { describe, test } from "vitest";
+import { test } from "vitest";
 import { expectTrip } from "./expect-trip.js";
 import { bootRules } from "./harness.js";
+import { describeInstalled } from "../../support/installed.js";
 
 const RULE = 'when syscall openat error ENOENT on comm "opener" 5 times within 2s as "missing files"\n';
 
-describe("syscall openat error ENOENT in a real guest", { timeout: 180_000 }, () => {
+describeInstalled("qemu", "test-kernel", "stap")("syscall openat error ENOENT in a real guest", { timeout: 180_000 }, () => {
   test("five failed opens within 2 s trip at the fifth", async () => {
     const run = await bootRules(RULE, {
       session: `spawn t comm:opener open:/missingx5 nanosleep:500

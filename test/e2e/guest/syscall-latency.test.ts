@@ -6,16 +6,17 @@
 // Scenarios that must not trip end with a slow call that must: that proves the
 // script was armed and working during the quiet part, so its silence means
 // something, and the single trip must then come at the right moment.
-import { describe, expect, test } from "vitest";
+import { expect, test } from "vitest";
 import { expectOneTripAfterCall, msBetween, SLACK_MS, THRESHOLD_MS } from "./expect-trip.js";
 import { bootRules, consoleTextAt, markerAt, PHASE, trips, type GuestRun } from "./harness.js";
+import { describeInstalled } from "../../support/installed.js";
 
 /** Every rule here watches the workload's pid, given when the module is loaded (`arm pid=...`). */
 function boot(condition: string, session: string, smp = 1): Promise<GuestRun> {
   return bootRules(`param pid: int\nwhen syscall ${condition}\n`, { session, smp });
 }
 
-describe("syscall latency > 200ms in a real guest", { timeout: 180_000 }, () => {
+describeInstalled("qemu", "test-kernel", "stap")("syscall latency > 200ms in a real guest", { timeout: 180_000 }, () => {
   test("trips about 200 ms into a call blocked for 5 s, once, with its label", async () => {
     const run = await boot(
       `latency > ${THRESHOLD_MS}ms on pid $pid as "slow call"`,

@@ -6,11 +6,12 @@
 // 4.4 needs qtrip's module_mutex shim for it). On Debian 13 the module starts only
 // with the uprobe-lookup options stapOptions() adds (SystemTap 5.1 looks up
 // uprobe_unregister, which 6.12 no longer has; see test/targets/FINDINGS.md).
-import { describe, expect, test } from "vitest";
+import { expect, test } from "vitest";
 import { compileSource } from "../../../src/compile.js";
 import { buildForTarget, listTargets, type Target } from "../../support/targets.js";
 import { atThreshold, expectTrip, msBetween, THRESHOLD_MS } from "./expect-trip.js";
 import { markerAt, runGuest, type GuestRun } from "./harness.js";
+import { describeInstalled } from "../../support/installed.js";
 
 const RULES = {
   tracepoint: { source: 'param pid: int\nwhen syscall read latency > 200ms on pid $pid as "slow read"\n', label: "slow read", calls: "read" },
@@ -33,7 +34,7 @@ async function boot(t: Target, rule: (typeof RULES)[keyof typeof RULES]): Promis
 
 for (const entry of listTargets()) {
   const t = entry.target;
-  describe.skipIf(!t)(`Debian ${t?.debianVersion ?? entry.suite} (${t?.kernelRelease}, SystemTap ${t?.stapVersion}) in a real guest`, { timeout: 900_000 }, () => {
+  describeInstalled("qemu").skipIf(!t)(`Debian ${t?.debianVersion ?? entry.suite} (${t?.kernelRelease}, SystemTap ${t?.stapVersion}) in a real guest`, { timeout: 900_000 }, () => {
     test.each(Object.entries(RULES))("%s rule: three short calls do not trip, a long one trips at the threshold", async (family, rule) => {
       const run = await boot(t!, rule);
       // staprun -L exits 0 even when the module's start failed: "armed" is the script's own word.

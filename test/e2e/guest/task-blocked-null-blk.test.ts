@@ -5,9 +5,10 @@
 // its stop (key 0) matched a free slot and counted it freed, so the table's count of
 // slots in use reached 0 and every later stop, dd's wakeup, switch-in and exit, returned
 // at once. The control's 4 s completion must still trip, 3 s into the read.
-import { describe, expect, test } from "vitest";
+import { expect, test } from "vitest";
 import { expectTrip, msBetween, SLACK_MS } from "./expect-trip.js";
 import { bootRules, kernelRelease, markerAt } from "./harness.js";
+import { describeInstalled } from "../../support/installed.js";
 
 const THRESHOLD_MS = 3000;
 const RULE = `when task blocked > ${THRESHOLD_MS / 1000}s on comm "dd" as "dd in D state"\n`;
@@ -22,7 +23,7 @@ echo 4000000000 > /sys/kernel/config/nullb/nullb1/completion_nsec
 echo 1 > /sys/kernel/config/nullb/nullb1/power`;
 const dd = (device: string, count: number) => `dd if=/dev/${device} of=/dev/null bs=4k count=${count} iflag=direct`;
 
-describe("task blocked with null_blk's timer completions in a real guest", { timeout: 300_000 }, () => {
+describeInstalled("qemu", "test-kernel", "stap")("task blocked with null_blk's timer completions in a real guest", { timeout: 300_000 }, () => {
   test("dd's 1 s reads (count=1, count=2) do not trip a 3 s rule; a 4 s read does, 3 s into it", async () => {
     // 0x31: one read; 0x32: two reads; each followed by 3 s: a stale start would trip 3 s after its read began.
     // 0x33: the control, a read of nullb1, which null_blk completes after 4 s.

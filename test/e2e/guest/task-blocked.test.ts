@@ -2,9 +2,10 @@
 // virtio disk that QEMU throttles to one request a second sleeps in D state (the
 // block layer's io_schedule) for about a second; a nanosleep sleeps as long in S state
 // (interruptible), which is not "blocked".
-import { describe, expect, test } from "vitest";
+import { expect, test } from "vitest";
 import { expectTrip, msBetween, SLACK_MS } from "./expect-trip.js";
 import { bootRules, lastMarkerBeforeTrip, markerAt, trips, virtioDisk } from "./harness.js";
+import { describeInstalled } from "../../support/installed.js";
 
 const THRESHOLD_MS = 500;
 const RULE = `when task blocked > ${THRESHOLD_MS}ms on comm "reader" as "reader in D state"\n`;
@@ -14,7 +15,7 @@ const VIRTIO = ["virtio_pci", "virtio_blk"];
 const DRIVES = [virtioDisk({ mib: 1 }), virtioDisk({ mib: 1, throttling: "iops-total=1" })];
 
 
-describe("task blocked in a real guest", { timeout: 240_000 }, () => {
+describeInstalled("qemu", "test-kernel", "stap")("task blocked in a real guest", { timeout: 240_000 }, () => {
   test("a reader blocked on a throttled disk trips 500 ms into the read; a long nanosleep, fast reads and another task's blocked reads do not", async () => {
     // The bystander's reads of vdb (markers 0x41, 0x42) block it about a second each, in D state, but it is not "reader".
     // Then the reader sleeps 1.5 s (marker 1), reads vda 20 times (2-21), then vdb three times

@@ -5,9 +5,10 @@
 // a `message` rule matches trips. A printk on CPU 1 at that moment would take the console
 // over (printk's hand-over to a waiting CPU) and print the whole backlog before returning.
 import { basename } from "node:path";
-import { describe, expect, test } from "vitest";
+import { expect, test } from "vitest";
 import { expectTrip, msBetween } from "./expect-trip.js";
 import { bootRules, buildModule, consoleTextAt, markerAt } from "./harness.js";
+import { describeInstalled } from "../../support/installed.js";
 
 const LINES = 1500;
 const LAST_LINE = `qtrip-e2e: backlog line ${LINES - 1}:`;
@@ -32,7 +33,7 @@ probe begin { backlog() }
   );
 }
 
-describe("the trip while the console is flooded", { timeout: 240_000 }, () => {
+describeInstalled("qemu", "test-kernel", "stap")("the trip while the console is flooded", { timeout: 240_000 }, () => {
   test("a trip on one CPU while another prints a long console backlog writes the port at once", async () => {
     const helper = await backlogHelper();
     const run = await bootRules('when message "qtrip-e2e: trip now" as "flood"\n', {

@@ -6,9 +6,10 @@
 // A vCPU thread stopped while it holds QEMU's big lock (under TCG its interrupts and I/O take it)
 // stops the other vCPU as well: a pause of the whole guest, not the stall under test. vCPU 0
 // writes a marker every 10 ms, and a stop after which it writes none is let go and tried again.
-import { describe, expect, test } from "vitest";
+import { expect, test } from "vitest";
 import { expectTrip, msBetween, SLACK_MS } from "./expect-trip.js";
 import { bootRules, trips } from "./harness.js";
+import { describeInstalled } from "../../support/installed.js";
 
 const STALL_MS = 100;
 const RULE = `when vcpu stall > ${STALL_MS}ms on cpu 1 as "vcpu 1 not run"\n`;
@@ -19,7 +20,7 @@ const SESSION = (ms: number) => `spawn s cpu:1 spin:${ms}
                 run s z`;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-describe("vcpu stall in a real guest", { timeout: 180_000 }, () => {
+describeInstalled("qemu", "test-kernel", "stap")("vcpu stall in a real guest", { timeout: 180_000 }, () => {
   test("a busy vCPU whose thread the host stops trips during the stop, from the other vCPU", async () => {
     let stop = { stoppedUs: 0, resumedUs: 0, retries: 0 };
     const run = await bootRules(RULE, {

@@ -6,6 +6,7 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import { LOG_BURST } from "../../../src/codegen/stap/host-records.js";
 import { bootHost, hostModule, kvmRuns, matching, TRIP, type HostBoot, type LogRecord } from "./support/emulated-host.js";
+import { describeInstalled } from "../../support/installed.js";
 
 /** A probe point that cannot exist: the script's probe renamed. */
 function renamed(from: string, to: string): (script: string) => string {
@@ -28,7 +29,7 @@ function stopped(log: LogRecord[]): { exit: string[]; errors: string[] } {
   };
 }
 
-describe("host script arming, in an emulated KVM host (kvm loaded by the scenario)", () => {
+describeInstalled("qemu", "test-kernel", "stap")("host script arming, in an emulated KVM host (kvm loaded by the scenario)", () => {
   let boot: HostBoot;
 
   beforeAll(async () => {

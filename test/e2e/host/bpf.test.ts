@@ -29,6 +29,7 @@ import { crash } from "../chain/support/debuggers.js";
 import { captureEntries, dumpDisk, readDump, removeDumps, type DumpDisk } from "../chain/support/dump.js";
 import { targetMachine } from "../support/machine.js";
 import { bootHost, kvmRuns, matching, section, type HostBoot, type LogRecord } from "./support/emulated-host.js";
+import { describeInstalled } from "../../support/installed.js";
 
 const RULE = `case "E2E-HOST"\nwhen syscall latency > 10s\n`;
 
@@ -143,7 +144,7 @@ const scenario = [
 
 const said = (log: LogRecord[], pattern: RegExp) => matching(log, pattern).map((t) => t.replace(/^@@ (script: )?/, ""));
 
-describe("bpf host backend, Debian 12's 6.1 host with kdump", () => {
+describeInstalled("qemu", "test-kernel", "stap")("bpf host backend, Debian 12's 6.1 host with kdump", () => {
   let boot: HostBoot;
   let disk: DumpDisk;
   afterAll(removeDumps);
@@ -278,7 +279,7 @@ const trixie = onTrixie ? target("trixie") : undefined;
 if (onTrixie) describe.skip(`bpf host backend, Debian 11's 5.10 host: ${sampledOut("bpf-kernels")}`, () => it.skip("sampled out", () => {}));
 else describe.skip(`bpf host backend, Debian 13's 6.12 host: ${sampledOut("bpf-kernels")}`, () => it.skip("sampled out", () => {}));
 
-describe.skipIf(!trixie)("bpf host backend, Debian 13's 6.12 host with kdump", () => {
+describeInstalled("qemu", "test-kernel", "stap").skipIf(!trixie)("bpf host backend, Debian 13's 6.12 host with kdump", () => {
   it("the same object and loader arm, and the channel write crashes the host; the dump's log ends at that KVM_RUN", async () => {
     const boot = await bootHost({
       name: "bpf-6.12",
@@ -297,7 +298,7 @@ describe.skipIf(!trixie)("bpf host backend, Debian 13's 6.12 host with kdump", (
   }, 320_000);
 });
 
-describe.skipIf(!bullseye)("bpf host backend, Debian 11's 5.10 host", () => {
+describeInstalled("qemu", "test-kernel", "stap").skipIf(!bullseye)("bpf host backend, Debian 11's 5.10 host", () => {
   it("refuses in one line that names the ftrace and SystemTap backends", async () => {
     const boot = await bootHost({
       name: "bpf-5.10",

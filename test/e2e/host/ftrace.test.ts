@@ -7,12 +7,13 @@
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, expect, it } from "vitest";
 import { sampledOut, taken } from "../support/sample.js";
 import { compileSource } from "../../../src/compile.js";
 import { listTargets, type Suite } from "../../support/targets.js";
 import { targetMachine } from "../support/machine.js";
 import { bootHost, kvmRuns, matching, type HostBoot, type HostMachine, type LogRecord } from "./support/emulated-host.js";
+import { describeInstalled } from "../../support/installed.js";
 
 const RULE = `case "E2E-HOST"\ntitle "ftrace e2e"\nwhen syscall latency > 10s\n`;
 const dir = mkdtempSync(join(tmpdir(), "qtrip-ftrace-"));
@@ -113,7 +114,7 @@ function freeze(captures: number): string[] {
   ];
 }
 
-describe("ftrace backend, Debian 12's 6.1 under lockdown=integrity as the emulated KVM host", { timeout: 900_000 }, () => {
+describeInstalled("qemu", "test-kernel", "stap")("ftrace backend, Debian 12's 6.1 under lockdown=integrity as the emulated KVM host", { timeout: 900_000 }, () => {
   let boot: HostBoot;
   beforeAll(async () => {
     const scenario = [
@@ -353,7 +354,7 @@ const OTHERS = listTargets().filter((e) => SUITES.includes(e.suite));
 for (const [i, entry] of OTHERS.entries()) {
   const sampled = taken("ftrace-kernels", i, OTHERS.length);
   const t = entry.target;
-  describe.skipIf(!t || !sampled)(`ftrace backend, Debian ${t?.debianVersion ?? entry.suite}'s ${t?.kernelRelease} as the emulated KVM host: freeze${sampled ? "" : ` (${sampledOut("ftrace-kernels")})`}`, { timeout: 900_000 }, () => {
+  describeInstalled("qemu").skipIf(!t || !sampled)(`ftrace backend, Debian ${t?.debianVersion ?? entry.suite}'s ${t?.kernelRelease} as the emulated KVM host: freeze${sampled ? "" : ` (${sampledOut("ftrace-kernels")})`}`, { timeout: 900_000 }, () => {
     let boot: HostBoot;
     beforeAll(async () => {
       const machine: HostMachine = targetMachine(t!);

@@ -3,9 +3,10 @@
 // vCPU threads only; the other guest's writes of the same byte do nothing; and
 // several vCPUs writing at once give one banner and one crash. Everything
 // asserted is in the emulated host's kernel log or in the dump.
-import { beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, expect, it } from "vitest";
 import { CRASH } from "./support/crash.js";
 import { bootHost, hostModule, KERNEL_PROBES, kvmRuns, matching, section, TRIP, type HostBoot, type LogRecord } from "./support/emulated-host.js";
+import { describeInstalled } from "../../support/installed.js";
 
 /** The emulated host's CPUs, and each guest's vCPUs. */
 const CPUS = 4;
@@ -27,7 +28,7 @@ const twoGuests = (module: string) => [
   `arm -x $target /lib/qtrip/${module}.ko`,
 ];
 
-describe.each(KERNEL_PROBES)(`two guests of ${VCPUS} vCPUs on ${CPUS} host CPUs, probe point %s, action log`, (probe) => {
+describeInstalled("qemu", "test-kernel", "stap").each(KERNEL_PROBES)(`two guests of ${VCPUS} vCPUs on ${CPUS} host CPUs, probe point %s, action log`, (probe) => {
   let boot: HostBoot;
 
   beforeAll(async () => {
@@ -61,7 +62,7 @@ describe.each(KERNEL_PROBES)(`two guests of ${VCPUS} vCPUs on ${CPUS} host CPUs,
   });
 });
 
-describe(`simultaneous writes from ${VCPUS} vCPUs, action panic, probe point kvm_fast_pio, with kdump`, () => {
+describeInstalled("qemu", "test-kernel", "stap")(`simultaneous writes from ${VCPUS} vCPUs, action panic, probe point kvm_fast_pio, with kdump`, () => {
   let boot: HostBoot;
 
   beforeAll(async () => {

@@ -7,12 +7,13 @@
 //
 // Each case is one boot (15–20 s under TCG): all four run in CI. Between arming with a crash
 // kernel and the trip, one more step unloads it (kexec -p -u) and trips: the host must stay up.
-import { beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, expect, it } from "vitest";
 import { onSlot, sampledOut } from "../support/sample.js";
 import type { HostAction } from "../../../src/codegen/stap/index.js";
 import { KERNEL_PROBES } from "./support/emulated-host.js";
 import { crashBoot, CRASH, TRIP_RUN, tripTiming } from "./support/crash.js";
 import { kvmRuns, matching, section, TRIP, type HostBoot } from "./support/emulated-host.js";
+import { describeInstalled } from "../../support/installed.js";
 
 const actions: HostAction[] = ["int13", "panic"];
 // Each action crashes the host through one probe point a run, the pairing rotating with the commit (support/sample.ts):
@@ -37,7 +38,7 @@ const expectations: Record<string, Expected> = {
   },
 };
 
-describe.each(cases)("host script, action $action, probe point $probe, with kdump", ({ action, probe, sampled }) => {
+describeInstalled("qemu", "test-kernel", "stap").each(cases)("host script, action $action, probe point $probe, with kdump", ({ action, probe, sampled }) => {
   if (!sampled) {
     it.skip(sampledOut("kdump"), () => {});
     return;

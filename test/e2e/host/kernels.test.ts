@@ -12,6 +12,7 @@ import { listTargets, type Suite, type Target } from "../../support/targets.js";
 import { targetMachine } from "../support/machine.js";
 import { CRASH, crashBoot, TRIP_RUN, tripTiming } from "./support/crash.js";
 import { bootHost, hostModule, KERNEL_PROBES, kvmRuns, matching, section, TRIP, type HostBoot, type LogRecord } from "./support/emulated-host.js";
+import { describeInstalled } from "../../support/installed.js";
 
 /** The suites whose kernels the other host tests do not boot. */
 const SUITES: Suite[] = ["bullseye", "trixie"];
@@ -63,7 +64,7 @@ for (const [i, entry] of HOSTS.entries()) {
   const t: Target | undefined = entry.target;
   const sampled = taken("kernels", i, HOSTS.length);
   const title = `Debian ${t?.debianVersion ?? entry.suite} (${t?.kernelRelease}, SystemTap ${t?.stapVersion}) as the emulated KVM host${sampled ? "" : ` (${sampledOut("kernels")})`}`;
-  describe.skipIf(!t || !sampled)(title, { timeout: 900_000 }, () => {
+  describeInstalled("qemu").skipIf(!t || !sampled)(title, { timeout: 900_000 }, () => {
     describe("rehearsal (action log), both probe points", () => {
       let boot: HostBoot;
       beforeAll(async () => {

@@ -2,9 +2,10 @@
 // both probe points, with the rehearsal action (log) so that one boot can try
 // every kind of port access. What counts is what the emulated host's kernel log
 // shows: the guest's own KVM exits (kvmguest logs each one) and the banner.
-import { beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, expect, it } from "vitest";
 import { KERNEL_PROBES, type KernelProbe } from "./support/emulated-host.js";
 import { bootHost, hostModule, kvmRuns, matching, TRIP, type HostBoot } from "./support/emulated-host.js";
+import { describeInstalled } from "../../support/installed.js";
 
 interface Access {
   step: string;
@@ -77,7 +78,7 @@ const withoutWorkaround = (script: string): string => {
   return script.replace(line, "");
 };
 
-describe.each(KERNEL_PROBES)("host script, probe point %s, action log, in an emulated KVM host", (probe) => {
+describeInstalled("qemu", "test-kernel", "stap").each(KERNEL_PROBES)("host script, probe point %s, action log, in an emulated KVM host", (probe) => {
   let boot: HostBoot;
 
   beforeAll(async () => {

@@ -12,13 +12,14 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
-import { beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, expect, it } from "vitest";
 import { HOST_STAP_OPTIONS } from "../../../src/codegen/stap/index.js";
 import { repoRoot } from "../../support/stap.js";
 import { compileRule, stapModule } from "../support/compile.js";
 import { withLibraries } from "../support/libraries.js";
 import { CRASH } from "./support/crash.js";
 import { bootHost, matching, section, type HostBoot } from "./support/emulated-host.js";
+import { describeInstalled } from "../../support/installed.js";
 
 /** The banner, from QEMU's vCPU thread (named with -name debug-threads=on). */
 const TRIP_QEMU = /^qtrip: TRIP case 'E2E-HOST': guest vCPU thread 'CPU 0\/KVM' \(tid \d+\) of VMM 'qemu-system-x86' \(pid \d+\) wrote 0x1f to port 0x3ff; calling panic\(\) \(kdump\)$/;
@@ -51,7 +52,7 @@ async function qemuModule(qemu: string): Promise<string> {
   }
 }
 
-describe("host probe point qemu (the original's uprobe in kvm_arch_post_run), action panic, with kdump", () => {
+describeInstalled("qemu", "test-kernel", "stap", "qemu-debug")("host probe point qemu (the original's uprobe in kvm_arch_post_run), action panic, with kdump", () => {
   let boot: HostBoot;
   let buildMs: number;
   let qemu: string;

@@ -4,11 +4,12 @@
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, expect, it } from "vitest";
 import { run } from "../../../src/cli/main.js";
 import { bootHost, matching, type HostBoot } from "./support/emulated-host.js";
 import { compileSource } from "../../../src/compile.js";
 import { captureDir, dumpDisk, FREEZE_RULE, FREEZE_SCENARIO, freezeCaptureDir, hogEntry, readDumps, reportScenario, REPORT_CASES, type CaseName } from "./support/report-scenarios.js";
+import { describeInstalled } from "../../support/installed.js";
 
 const work = mkdtempSync(join(tmpdir(), "qtrip-report-e2e-"));
 const CASES = Object.keys(REPORT_CASES) as CaseName[];
@@ -20,7 +21,7 @@ async function report(dir: string, format: "text" | "json"): Promise<{ code: num
   return { code, out, err };
 }
 
-describe("qtrip report on scenarios with a known cause (emulated 6.1 host)", { timeout: 900_000 }, () => {
+describeInstalled("qemu", "test-kernel", "stap")("qtrip report on scenarios with a known cause (emulated 6.1 host)", { timeout: 900_000 }, () => {
   let boot: HostBoot;
   let dumps: string;
   const text: Partial<Record<CaseName, string>> = {};

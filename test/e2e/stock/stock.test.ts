@@ -9,12 +9,13 @@
 import { readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { describe, expect, test } from "vitest";
+import { expect, test } from "vitest";
 import { onSlot, sampledOut } from "../support/sample.js";
 import { compileSource } from "../../../src/compile.js";
 import { atThreshold, expectTrip, msBetween, SLACK_MS, soon } from "../guest/expect-trip.js";
 import { markerAt, NMI_BACKTRACE, pauseAfter, SYSRQ, trips, virtioDisk, type GuestRun, type RunningGuest } from "../guest/harness.js";
 import { armedAfterSeconds, bootStock, COLD_CACHE, headerLauncherCommand, listStock, startAndAwaitArmed, STOP_COMMAND, warmedFor } from "./stock-guest.js";
+import { describeInstalled } from "../../support/installed.js";
 
 function compiled(source: string, fileName: string) {
   const { outputs } = compileSource(source, { fileName });
@@ -112,7 +113,7 @@ const STOCK = listStock();
 for (const [slot, entry] of STOCK.entries()) {
   const ready = entry.target ? entry : undefined;
   const name = ready ? `Debian ${ready.target.debianVersion} (${ready.target.kernelRelease}, SystemTap ${ready.target.stapVersion})` : entry.suite;
-  describe.skipIf(!ready)(`${name}: a stock install as the guest`, () => {
+  describeInstalled("qemu").skipIf(!ready)(`${name}: a stock install as the guest`, () => {
     test("the launcher says what is missing before anything runs: a kprobe rule without /proc/kallsyms, any rule without kernel headers", { timeout: 600_000 }, async () => {
       const release = ready!.target.kernelRelease;
       const run = await bootStock(ready!, {

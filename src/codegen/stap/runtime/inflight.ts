@@ -5,9 +5,11 @@
 // it could cross a threshold, and off while nothing is in flight: the watcher
 // wakes no CPU that has nothing to do (runtime/scan-timer.ts has its callback).
 import type { Fragment } from "../fragment.js";
+import { neighbour } from "./neighbour.js";
 
 export const inflight: Fragment = {
   name: "in-flight tables",
+  requires: [neighbour],
   c: String.raw`#include <linux/hash.h>
 #include <linux/hrtimer.h>
 #include <linux/irq_work.h>
@@ -34,16 +36,22 @@ static atomic_t qt_occupied[QT_TABLES];	/* slots in use: a stop of an empty tabl
 static atomic_t qt_untracked;	/* starts not timed: every slot their key may use was taken */
 static int qt_untracked_said;	/* how many of them the scan has reported */
 
-/* A table's scan timer (runtime/scan-timer.ts): due is when it fires, S64_MAX while off or scanning; else it only moves earlier. */
+/*
+ * A table's scan timer (runtime/scan-timer.ts): due is when it fires, S64_MAX while off or scanning; else it only
+ * moves earlier. It runs on the neighbour of the CPU that moved it earlier last (runtime/neighbour.ts): what is
+ * overdue there, a call on a vCPU the hypervisor does not run, is seen while it lasts.
+ */
 struct qt_scan_timer {
-	struct hrtimer timer;
-	struct irq_work program;	/* arms it from where hrtimer_start is unsafe: NMI, or IRQs off (maybe under its lock) */
+	struct hrtimer timer;	/* pinned to the CPU that programmed it last */
+	struct irq_work program;	/* asks from where no cross-CPU call may start (NMI), or programs it on this CPU (the only one) from IRQs off */
+	call_single_data_t remote;	/* programs it on the neighbour */
+	atomic_t calling;	/* 1: a call on its way, which programs what is due when it runs */
 	atomic64_t due;
 	int table;
 };
 static struct qt_scan_timer qt_timers[QT_TABLES];
 
-/* Programs the timer for its due time; racing programmers loop until the last one programmed what is due. */
+/* Programs the timer for its due time, on this CPU; racing programmers loop until the last one programmed what is due. */
 static void qt_program(struct qt_scan_timer *t)
 {
 	s64 due = atomic64_read(&t->due), programmed;
@@ -51,14 +59,46 @@ static void qt_program(struct qt_scan_timer *t)
 		if (due == S64_MAX)
 			return;
 		programmed = due;
-		hrtimer_start(&t->timer, ns_to_ktime(programmed), HRTIMER_MODE_ABS_HARD);
+		hrtimer_start(&t->timer, ns_to_ktime(programmed), HRTIMER_MODE_ABS_PINNED_HARD);
 		due = atomic64_read(&t->due);
 	} while (due != programmed);
 }
 
+/* On the neighbour (hard-IRQ context): programs what is due, then again if it moved before the call was over. */
+static void qt_program_here(void *info)
+{
+	struct qt_scan_timer *t = info;
+	s64 programmed;
+	do {
+		qt_program(t);
+		programmed = atomic64_read(&t->due);
+		atomic_set(&t->calling, 0);
+		smp_mb(); /* the flag off before the look at due (a requester looks the other way) */
+	} while (atomic64_read(&t->due) != programmed && atomic_cmpxchg(&t->calling, 0, 1) == 0);
+}
+
+/*
+ * The due time moved earlier: the neighbour programs it (a call on its way already will). With no neighbour, this
+ * CPU does, but not with IRQs off where a probe may run under its timer base's lock: its IRQ work does then.
+ */
+static void qt_program_away(struct qt_scan_timer *t, int from_work)
+{
+	int w = qt_neighbour(smp_processor_id());
+	if (w < 0) {
+		if (irqs_disabled() && !from_work)
+			irq_work_queue(&t->program);
+		else
+			qt_program(t);
+		return;
+	}
+	smp_mb(); /* the due time before the look at the flag */
+	if (!atomic_read(&t->calling) && atomic_cmpxchg(&t->calling, 0, 1) == 0)
+		smp_call_function_single_async(w, &t->remote);
+}
+
 static void qt_program_work(struct irq_work *work)
 {
-	qt_program(container_of(work, struct qt_scan_timer, program));
+	qt_program_away(container_of(work, struct qt_scan_timer, program), 1);
 }
 
 /* Moves the timer's due time earlier; true when it did (the caller then programs it). */
@@ -116,10 +156,10 @@ static void qt_inflight_start(int table, long key, u64 rules, unsigned long fram
 			first = qt_threshold[i];
 	smp_mb();
 	if (qt_due_earlier(&qt_timers[table], start + first + 1)) {
-		if (in_nmi() || irqs_disabled())
+		if (in_nmi())
 			irq_work_queue(&qt_timers[table].program);
 		else
-			qt_program(&qt_timers[table]);
+			qt_program_away(&qt_timers[table], 0);
 	}
 }
 

@@ -13,13 +13,15 @@ import { returnProbes } from "./return-probes.js";
 export interface ScanRules {
   /** Bit r: rule r's occurrences are counted (`N times within D`) before it trips. */
   counted: bigint;
+  /** Bit r: part r belongs to a sequence; its verdict is qt_sequence_holds() (runtime/sequences.ts), before any count. */
+  sequenced: bigint;
   /** Some rule has an `after D` delay. */
   delayed: boolean;
   /** Some table times calls to their return probe, which may have had no instance (runtime/return-probes.ts). */
   returns: boolean;
 }
 
-export function scanTimer({ counted, delayed, returns }: ScanRules): Fragment {
+export function scanTimer({ counted, sequenced, delayed, returns }: ScanRules): Fragment {
   // A rule with an 'after' delay is not looked at before the delay ends.
   const due = delayed ? "max(start + qt_threshold[r] + 1, qt_after[r] ? qt_armed_at + qt_after[r] : 0)" : "start + qt_threshold[r] + 1";
   // A due call without a return probe was never timed: no trip; counted and said.
@@ -31,7 +33,9 @@ export function scanTimer({ counted, delayed, returns }: ScanRules): Fragment {
 				break;
 			}`
     : "";
-  const occurred = counted ? ` && (!(0x${counted.toString(16)}ULL >> r & 1) || qt_held(r, late[r]))` : "";
+  // A sequence's second part counts only within its window (its first part never trips); a count counts what does.
+  const inWindow = sequenced ? ` && (!(0x${sequenced.toString(16)}ULL >> r & 1) || qt_sequence_holds(r))` : "";
+  const occurred = `${inWindow}${counted ? ` && (!(0x${counted.toString(16)}ULL >> r & 1) || qt_held(r, late[r]))` : ""}`;
   return {
     name: "scan timers",
     requires: [inflight, ...(counted ? [counting] : []), ...(delayed ? [delays] : []), ...(returns ? [returnProbes] : [])],
@@ -122,13 +126,18 @@ function qt_scan_timers(on:long) %{
 	for (t = 0; t < QT_TABLES; t++) {
 		struct qt_scan_timer *s = &qt_timers[t];
 		if (STAP_ARG_on) {
-			hrtimer_init(&s->timer, CLOCK_MONOTONIC, HRTIMER_MODE_ABS_HARD);
+			hrtimer_init(&s->timer, CLOCK_MONOTONIC, HRTIMER_MODE_ABS_PINNED_HARD);
 			s->timer.function = qt_scan_due;
 			init_irq_work(&s->program, qt_program_work);
+			s->remote.func = qt_program_here;
+			s->remote.info = s;
+			atomic_set(&s->calling, 0);
 			atomic64_set(&s->due, S64_MAX);
 			s->table = t;
 		} else {
+			/* No probe starts anything now: after the IRQ work and the calls on their way, nothing programs it. */
 			irq_work_sync(&s->program);
+			qt_neighbour_calls_wait(&s->calling);
 			hrtimer_cancel(&s->timer);
 		}
 	}

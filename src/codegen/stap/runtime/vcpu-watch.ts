@@ -20,9 +20,11 @@
 import type { Fragment } from "../fragment.js";
 import { counting } from "./counting.js";
 import { delays } from "./core.js";
+import { neighbour } from "./neighbour.js";
 
 const progress: Fragment = {
   name: "vcpu watch",
+  requires: [neighbour],
   probes: ['kernel.trace("power:cpu_idle")', 'kernel.trace("cpuhp:cpuhp_enter")'],
   c: String.raw`#include <linux/cpumask.h>
 #include <linux/hrtimer.h>
@@ -45,6 +47,7 @@ struct qt_watch {
 	struct hrtimer timer;	/* pinned to this CPU */
 	call_single_data_t arm;	/* the watched CPU asks for the timer (a call on this CPU) */
 	atomic_t armed;		/* 1: the timer is set, or about to be */
+	atomic_t calling;	/* 1: the call that sets it is on its way (the module waits for it before it goes) */
 	u64 vouch_from;		/* it ran on time since then: a look of its own came late, so before it nothing is known */
 	u64 stale_seen;		/* when it last saw the watched CPU stale (0: not stale) ... */
 	u64 stale_stamp;	/* ... and the stamp it saw then */
@@ -67,19 +70,6 @@ static int qt_watch_next(int cpu)
 	return next == cpu || next >= nr_cpu_ids ? -1 : next;
 }
 
-/* The CPU that watches cpu: the previous online one, wrapping; -1 when none. */
-static int qt_watch_watcher(int cpu)
-{
-	int w, last = -1;
-	for_each_online_cpu(w) {
-		if (w >= cpu && last >= 0)
-			break;
-		if (w != cpu)
-			last = w;
-	}
-	return last;
-}
-
 /* The earliest moment one of the watched CPU's rules could find it stale. */
 static u64 qt_watch_due(u64 stamp, u64 rules)
 {
@@ -94,14 +84,16 @@ static u64 qt_watch_due(u64 stamp, u64 rules)
 /* Makes sure cpu's watcher has its timer: asks it (a call on that CPU) only when the timer is off. */
 static void qt_watch_ensure(int cpu)
 {
-	int w = qt_watch_watcher(cpu);
+	int w = qt_neighbour(cpu); /* its watcher */
 	struct qt_watch *ww;
 	if (w < 0)
 		return;
 	ww = per_cpu_ptr(&qt_watch, w);
 	/* -EBUSY: the last call has not run yet; it will see this stamp. */
-	if (!atomic_read(&ww->armed) && atomic_cmpxchg(&ww->armed, 0, 1) == 0)
+	if (!atomic_read(&ww->armed) && atomic_cmpxchg(&ww->armed, 0, 1) == 0) {
+		atomic_set(&ww->calling, 1);
 		smp_call_function_single_async(w, &ww->arm);
+	}
 }
 
 /* Set up and not tripped yet. */
@@ -208,11 +200,11 @@ static void qt_watch_arm(void *info)
 {
 	struct qt_watch *me = info;
 	u64 next = qt_watch_live() ? qt_watch_look(me, ktime_get_mono_fast_ns()) : 0;
-	if (!next) {
+	if (!next)
 		atomic_set(&me->armed, 0);
-		return;
-	}
-	hrtimer_start(&me->timer, ns_to_ktime(next), HRTIMER_MODE_ABS_PINNED_HARD);
+	else
+		hrtimer_start(&me->timer, ns_to_ktime(next), HRTIMER_MODE_ABS_PINNED_HARD);
+	atomic_set(&me->calling, 0);
 }`,
   stap: String.raw`function qt_set_watch_label(rule:long, label:string) %{
 	strscpy(qt_watch_labels[STAP_ARG_rule], STAP_ARG_label, MAXSTRINGLEN);
@@ -267,8 +259,10 @@ function qt_watch_timers(on:long) %{
 			w->arm.func = qt_watch_arm;
 			w->arm.info = w;
 			atomic_set(&w->armed, 0);
+			atomic_set(&w->calling, 0);
 		} else {
-			/* A call still on its way finds the watch off and arms nothing. */
+			/* A call still on its way finds the watch off and arms nothing; it is waited for, its code being the module's. */
+			qt_neighbour_calls_wait(&w->calling);
 			hrtimer_cancel(&w->timer);
 		}
 	}
@@ -282,20 +276,23 @@ function qt_watch_timers(on:long) %{
 export interface WatchRules {
   /** Bit r: rule r's stalls are counted (`N times within D`) before it trips. */
   counted: bigint;
+  /** Bit r: part r belongs to a sequence; a stall counts there once, when first seen (runtime/sequences.ts). */
+  sequenced: bigint;
   /** Some rule has an `after D` delay. */
   delayed: boolean;
 }
 
 /** The watch, with the verdict for the script's rules: their delays and their counts. */
-export function vcpuWatch({ counted, delayed }: WatchRules): Fragment {
+export function vcpuWatch({ counted, sequenced, delayed }: WatchRules): Fragment {
   const checks = [
     ...(delayed ? ["\tif (qt_after[r] && now - qt_armed_at < qt_after[r])\n\t\treturn 0;"] : []),
+    ...(sequenced ? [`\tif ((0x${sequenced.toString(16)}ULL >> r & 1) && !(new_stall && qt_sequence_holds(r)))\n\t\treturn 0;`] : []),
     ...(counted ? [`\tif (0x${counted.toString(16)}ULL >> r & 1)\n\t\treturn new_stall && qt_held(r, 1);`] : []),
   ];
   return {
     name: "vcpu watch verdicts",
     requires: [progress, ...(counted ? [counting] : []), ...(delayed ? [delays] : [])],
-    c: String.raw`/* Rule r's delay is over${counted ? ", and a counting rule's stall (each counted once) makes its count" : ""}. */
+    c: String.raw`/* Rule r's delay is over${sequenced ? ", a sequence's stall (each seen once) falls in its window" : ""}${counted ? ", and a counting rule's stall (each counted once) makes its count" : ""}. */
 static int qt_watch_trips(int r, u64 now, int new_stall)
 {
 ${[...checks, "\treturn 1;"].join("\n")}
