@@ -33,6 +33,12 @@ export const EVENTS = {
   "task-switched-in": { doc: "a task gets a CPU", subject: "task getting the CPU", key: "thread" },
   "task-switched-out": { doc: "a task leaves its CPU (it sleeps, or is preempted)", subject: "task leaving the CPU", key: "thread" },
   "task-blocks": { doc: "a task leaves its CPU in uninterruptible sleep (D state), not preempted", subject: "task leaving the CPU", key: "thread" },
+  "reclaim-begins": {
+    doc: "a task begins to free memory for an allocation of its own (direct reclaim, also a memory cgroup's at its limit) or to compact it (direct compaction)",
+    subject: "current task",
+    key: "thread",
+  },
+  "reclaim-ends": { doc: "a task's direct reclaim or direct compaction returns", subject: "current task", key: "thread" },
   "function-entry": { doc: "a kernel function is called", subject: "current task", key: "thread" },
   "function-return": { doc: "a kernel function returns", subject: "current task", key: "thread" },
   "console-line": { doc: "the kernel prints a line to its log", subject: "logging task" },

@@ -5,6 +5,7 @@ import { functionLatency } from "./function-latency.js";
 import { ioLatency } from "./io-latency.js";
 import { message } from "./message.js";
 import { messageValue } from "./message-value.js";
+import { reclaimStall } from "./reclaim-stall.js";
 import { schedLatency } from "./sched-latency.js";
 import { signal } from "./signal.js";
 import type { ConditionSpec } from "./spec.js";
@@ -21,6 +22,7 @@ export const catalogue: readonly ConditionSpec[] = [
   ioLatency,
   schedLatency,
   taskBlocked,
+  reclaimStall,
   functionLatency,
   tickGap,
   vcpuStall,

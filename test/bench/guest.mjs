@@ -97,6 +97,7 @@ const IDLE_RULES = [
   ['function "hrtimer_nanosleep" latency > 200ms on pid 99999', ""],
   ["tick gap > 100ms", ""],
   ["vcpu stall > 100ms", ""],
+  ["reclaim stall > 1s", "(no memory pressure)"],
 ];
 
 async function wakeUps() {

@@ -52,7 +52,7 @@ test("initialize names the server and what it offers", () => {
 
 describe("completion", () => {
   test("condition head words after `when`", async () => {
-    expect(await labels("when |")).toEqual(["event", "function", "io", "message", "sched", "signal", "syscall", "task", "tick", "timer", "vcpu"].sort());
+    expect(await labels("when |")).toEqual(["event", "function", "io", "message", "reclaim", "sched", "signal", "syscall", "task", "tick", "timer", "vcpu"].sort());
     const items = await complete("when sy|");
     const syscall = items.find((i) => i.label === "syscall")!;
     expect(syscall.detail).toBe("syscall [NAME {, NAME}] latency > D | syscall [NAME {, NAME}] error [ERRNO {, ERRNO}]");

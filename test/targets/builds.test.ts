@@ -27,6 +27,7 @@ const GUEST_RULES = {
   // cross-CPU watch (vcpu stall) and in the in-flight scan (nanosleep), each in C (runtime/sequences.ts).
   "cross-CPU watch (vcpu stall), in sequences": "when tick gap > 50ms then vcpu stall > 100ms on cpu 1 within 5s\nwhen signal SIGUSR1 then syscall nanosleep latency > 200ms on pid 1 within 5s allow W0004",
   "hrtimer expiry (timer late)": "when timer late > 20ms on cpu 1",
+  "tracepoints, a kprobe and its return probe in one handler (reclaim stall)": 'when reclaim stall > 1s on comm "qemu-kvm"',
 } as const;
 
 const HOST_PROBE_POINTS = ["kvm_fast_pio", "kvm_pio"] as const;
@@ -75,7 +76,7 @@ for (const [slot, entry] of TARGETS.entries()) {
       expect([stapOptions(t), needsPatchedRuntime(t)]).toEqual(expected[suite]);
     });
 
-    // Two of the six probe families a run on each suite, rotating (the suites' guest e2e files build and load the others).
+    // Two of the seven probe families a run on each suite, rotating (the suites' guest e2e files build and load the others).
     test.for(Object.entries(GUEST_RULES).map(([family, rule], i) => [family, rule, i] as const))("guest, %s, builds", { timeout: 900_000 }, async ([, rule, i], ctx) => {
       if (!taken(`builds-families-${suite}`, i, Object.keys(GUEST_RULES).length, 2)) return ctx.skip(sampledOut(`builds-families-${suite}`));
       const result = await build(t, compile(rule).guest);

@@ -113,6 +113,13 @@ function functionFragments(event: GuestEvent): Fragment[] {
 /** A kernel function's entry: `!` takes the first name that this kernel has. */
 const entered = (...functions: string[]) => [functions.map((f) => `kprobe.function(${stapString(f)})`).join(" !, ")];
 
+/** The reclaim tracepoints' pairs (vmscan:mm_vmscan_NAME_reclaim_begin/_end) a task's own reclaim runs between. */
+const RECLAIM = ["direct", "memcg"];
+/** The entry point of direct compaction, with mm_compaction_try_to_compact_pages inside. */
+const COMPACTION = "try_to_compact_pages";
+const RECLAIM_KERNELS =
+  "vmscan:mm_vmscan_direct_reclaim_begin/_end and mm_vmscan_memcg_reclaim_begin/_end since 2.6.36 (CONFIG_MEMCG for the second pair); try_to_compact_pages() since 2.6.35 (CONFIG_COMPACTION)";
+
 const KERNEL_EVENT_PROBES: Partial<Record<KernelEvent, string[]>> = {
   // The request for all CPUs' backtraces (sysrq-l, hung task and RCU stall reports); older kernels lack the cpumask variant.
   nmi_backtrace: entered("nmi_trigger_cpumask_backtrace", "nmi_cpu_backtrace"),
@@ -165,6 +172,27 @@ export const LOWERING: { [E in EventName]: EventLowering<E> } = {
     guard: (kernel) => `!$preempt && (${changedIn(kernel, "5.14", "$prev->state", "$prev->__state")} & 0x402) == 0x2`,
     reads: taskAt("$prev"),
     kernels: "4.4+ (sched_switch's preempt argument); the task's state is prev->__state since 5.14",
+  },
+  // Direct reclaim: the page allocator's (try_to_free_pages) and a memory cgroup's at its limit
+  // (try_to_free_mem_cgroup_pages), each between its begin and end tracepoints; neither nests in the
+  // other (both reclaim with PF_MEMALLOC set). Not the memcg soft-limit pair: cgroup v1's, run inside
+  // direct reclaim and kswapd, its end would end the outer timing. Direct compaction has a tracepoint
+  // at its start only: try_to_compact_pages() is timed from its entry to its return probe (a global
+  // function of compaction.c, called from page_alloc.c: never inlined without LTO, which Debian does not use).
+  "reclaim-begins": {
+    probes: () => [...RECLAIM.map((r) => `kernel.trace("vmscan:mm_vmscan_${r}_reclaim_begin")`), `kprobe.function(${stapString(COMPACTION)})`],
+    key: "tid()",
+    reads: CURRENT,
+    returnProbed: true,
+    fragments: () => [oldKprobeRuntime],
+    kernels: RECLAIM_KERNELS,
+  },
+  "reclaim-ends": {
+    probes: () => [...RECLAIM.map((r) => `kernel.trace("vmscan:mm_vmscan_${r}_reclaim_end")`), `kprobe.function(${stapString(COMPACTION)}).return.maxactive(1024)`],
+    key: "tid()",
+    reads: CURRENT,
+    fragments: () => [oldKprobeRuntime],
+    kernels: RECLAIM_KERNELS,
   },
   "function-entry": { probes: (e) => [functionPlaces(e.symbol!).probe], key: "tid()", reads: CURRENT, returnProbed: true, fragments: functionFragments, kernels: "any" },
   "function-return": {

@@ -28,6 +28,9 @@
  *   fifo:PRIO             become SCHED_FIFO at PRIO: on one vCPU nothing else runs while it spins
  *   cpu:N                 run on CPU N only (sched_setaffinity)
  *   hog:MB                allocate and touch MB MiB, one MiB at a time, a marker after each 16
+ *   thp:MB                map MB MiB aligned to 2 MiB, asked for as transparent huge pages
+ *                         (madvise MADV_HUGEPAGE: such a fault may compact memory), then a marker
+ *                         and a write to each 2 MiB
  *   restart:MS            a marker, then a read(2) of a timerfd that expires after MS, interrupted
  *                         halfway by a SIGALRM whose handler has SA_RESTART: the read returns
  *                         -ERESTARTSYS inside the kernel, which restarts it
@@ -58,6 +61,7 @@
 #include <signal.h>
 #include <grp.h>
 #include <sys/io.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/time.h>
@@ -349,6 +353,22 @@ static void hog(long mb)
 	}
 }
 
+static void thp(long mb)
+{
+	const unsigned long huge = 2UL << 20;
+	char *map = mmap(NULL, (mb << 20) + huge, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	char *p;
+
+	if (map == MAP_FAILED)
+		die("cannot map", "thp");
+	p = (char *)(((unsigned long)map + huge - 1) & ~(huge - 1));
+	if (madvise(p, mb << 20, MADV_HUGEPAGE))
+		die("cannot madvise", "MADV_HUGEPAGE");
+	call_starts();
+	for (long off = 0; off < mb << 20; off += huge)
+		p[off] = 1;
+}
+
 static void become_fifo(int prio)
 {
 	struct sched_param param = { .sched_priority = prio };
@@ -441,6 +461,8 @@ static void run_step(const char *step)
 		sleepers(ms, times);
 	} else if (!strncmp(step, "hog:", 4)) {
 		hog(atol(arg));
+	} else if (!strncmp(step, "thp:", 4)) {
+		thp(atol(arg));
 	} else {
 		void (*call)(long);
 		if (!strncmp(step, "nanosleep:", 10))
