@@ -2,13 +2,14 @@
 // pattern read (stdlib/line-pattern.ts), and the comparison's value: a number
 // (the digits as the line has them), or a duration when a unit follows %u.
 import { error, type Span } from "../diagnostics/diagnostic.js";
+import type { ErrorCode } from "../diagnostics/registry.js";
 import type * as ast from "../syntax/ast.js";
 import { LINE_UNITS, readLinePattern, type LinePatternProblem } from "../../stdlib/index.js";
 import type { CheckedRule } from "./checked.js";
 import type { CheckContext } from "./context.js";
 import { operand, valueTypeOf } from "./values.js";
 
-const PROBLEM_CODES: Record<LinePatternProblem["problem"], string> = {
+const PROBLEM_CODES: Record<LinePatternProblem["problem"], ErrorCode> = {
   "no placeholder": "E0190",
   "two placeholders": "E0191",
   "unknown directive": "E0192",
