@@ -72,7 +72,10 @@ export function lowerSelection(selection: Selection, values: EventValues, rule: 
     case "progress-watched":
       // Records this CPU's progress for the rule; never true here: the watching CPU trips (runtime/vcpu-watch.ts).
       return { test: `qt_vcpu_progress(${hex(2 ** rule)})`, fragments: [vcpuProgress] };
-    case "expired-late":
-      return { test: `qt_exceeds(${rule}, ${value(values.lateness, selection)})`, fragments: [exceeds] };
+    case "expired-late": {
+      // A timer may run before its hard expiry, within its slack: a negative lateness, which qt_exceeds (unsigned) must not see.
+      const lateness = value(values.lateness, selection);
+      return { test: `${lateness} > 0 && qt_exceeds(${rule}, ${lateness})`, fragments: [exceeds] };
+    }
   }
 }
