@@ -243,6 +243,21 @@ export async function pauseAfter(guest: RunningGuest, marker: number, delayMs: n
   return Date.now() * 1000;
 }
 
+/**
+ * The init-script line that keeps vCPU 0 writing a marker every 10 ms for `ms` (markers from
+ * `base` on, wrapping), the proof RunningGuest.stopVcpu needs that the rest of the machine runs.
+ */
+export function markersOnVcpu0(ms: number, base = 0x80): string {
+  return `spawn z base:0x${base.toString(16)} cpu:0 nanosleep:10x${Math.ceil(ms / 10)}`;
+}
+
+/** Stops vCPU `cpu`'s thread alone for `stopMs` once `delayMs` have passed after marker `marker` (see RunningGuest.stopVcpu). */
+export async function stopVcpuAfter(guest: RunningGuest, marker: number, delayMs: number, cpu: number, stopMs: number): Promise<StoppedThread> {
+  await guest.marker(marker);
+  await new Promise((r) => setTimeout(r, delayMs));
+  return guest.stopVcpu(cpu, stopMs);
+}
+
 /** QEMU's log backend: `PID@SECONDS.MICROS:event text`. */
 const TRACE_LINE = /^\d+@(\d+)\.(\d{6}):(serial_write|parallel_ioport_write) write (?:\[\w+\] )?addr 0x([0-9a-f]+) val 0x([0-9a-f]+)$/;
 

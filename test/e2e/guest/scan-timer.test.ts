@@ -5,7 +5,7 @@
 // the one the timer waits for.
 import { expect, test } from "vitest";
 import { atThreshold, expectTrip, msBetween, SLACK_MS, THRESHOLD_MS } from "./expect-trip.js";
-import { bootRules } from "./harness.js";
+import { bootRules, markersOnVcpu0, stopVcpuAfter } from "./harness.js";
 import { describeInstalled } from "../../support/installed.js";
 
 describeInstalled("qemu", "test-kernel", "stap")("the scan timer in a real guest", { timeout: 180_000 }, () => {
@@ -53,13 +53,11 @@ describeInstalled("qemu", "test-kernel", "stap")("the scan timer in a real guest
     const run = await bootRules(`when syscall nanosleep latency > ${THRESHOLD_MS}ms on cpu 1 as "late on vcpu 1"\n`, {
       smp: 2,
       session: `spawn s cpu:1 nanosleep:50x60
-                spawn z base:0x80 cpu:0 nanosleep:10x400
+                ${markersOnVcpu0(4000)}
                 arm
                 run s z`,
       control: async (guest) => {
-        await guest.marker(1);
-        await new Promise((r) => setTimeout(r, 800));
-        stop = await guest.stopVcpu(1, 1200);
+        stop = await stopVcpuAfter(guest, 1, 800, 1, 1200);
       },
     });
     const at = expectTrip(run, "late on vcpu 1");

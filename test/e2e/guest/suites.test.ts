@@ -14,7 +14,7 @@ import { repoRoot } from "../../support/stap.js";
 import { compileRule } from "../support/compile.js";
 import { targetMachine } from "../support/machine.js";
 import { expectTrip, msBetween, SLACK_MS, soon, THRESHOLD_MS } from "./expect-trip.js";
-import { lastMarkerBeforeTrip, markerAt, NMI_BACKTRACE, PHASE, runGuest, SYSRQ, trips, virtioDisk, type GuestRun, type GuestSession } from "./harness.js";
+import { lastMarkerBeforeTrip, markerAt, markersOnVcpu0, NMI_BACKTRACE, PHASE, runGuest, stopVcpuAfter, SYSRQ, trips, virtioDisk, type GuestRun, type GuestSession } from "./harness.js";
 import type { StoppedThread } from "../support/qemu.js";
 import { describeInstalled } from "../../support/installed.js";
 
@@ -166,7 +166,7 @@ const SCENARIOS: Record<string, Scenario> = {
     // vCPU 1 spins; the whole guest is paused 1 s (no trip), then vCPU 1's thread alone is stopped (a trip, during the stop).
     session: {
       smp: 2,
-      session: "spawn s cpu:1 spin:4000\nspawn z base:0x40 cpu:0 nanosleep:10x400\narm\nrun s z",
+      session: `spawn s cpu:1 spin:4000\n${markersOnVcpu0(4000)}\narm\nrun s z`,
       control: async (guest) => {
         await guest.marker(1);
         await sleep(800);
@@ -189,11 +189,9 @@ const SCENARIOS: Record<string, Scenario> = {
     // timer due during the stop runs at the resume (timer-late.test.ts says why 400 ms).
     session: {
       smp: 2,
-      session: "spawn s cpu:1 nanosleep:10x300\nspawn z base:0x80 cpu:0 nanosleep:10x300\narm\nrun s z",
+      session: `spawn s cpu:1 nanosleep:10x300\n${markersOnVcpu0(3000)}\narm\nrun s z`,
       control: async (guest) => {
-        await guest.marker(1);
-        await sleep(1000);
-        timerStop = await guest.stopVcpu(1, 1000);
+        timerStop = await stopVcpuAfter(guest, 1, 1000, 1, 1000);
       },
     },
     check: (run) => {

@@ -6,7 +6,7 @@
 // virtual clock and the TSC with the VM), so the guest cannot see the pause at all.
 import { expect, test } from "vitest";
 import { expectTrip, msBetween, SLACK_MS } from "./expect-trip.js";
-import { bootRules, pauseAfter, trips } from "./harness.js";
+import { bootRules, markersOnVcpu0, pauseAfter, stopVcpuAfter, trips } from "./harness.js";
 import { describeInstalled } from "../../support/installed.js";
 
 const RULE = 'when tick gap > 500ms as "vcpu stalled"\n';
@@ -38,13 +38,11 @@ describeInstalled("qemu", "test-kernel", "stap")("tick gap in a real guest", { t
     const run = await bootRules(RULE, {
       smp: 2,
       session: `spawn s cpu:1 spin:5000
-                spawn z base:0x40 cpu:0 nanosleep:10x500
+                ${markersOnVcpu0(5000)}
                 arm
                 run s z`,
       control: async (guest) => {
-        await guest.marker(1);
-        await new Promise((r) => setTimeout(r, 1000));
-        stop = await guest.stopVcpu(1, 1500);
+        stop = await stopVcpuAfter(guest, 1, 1000, 1, 1500);
       },
     });
     const at = expectTrip(run, "vcpu stalled");

@@ -10,11 +10,10 @@
 // compared as unsigned. 6.12 shows one 118 ms early within a few seconds of boot.)
 import { describe, expect, test } from "vitest";
 import { expectTrip, msBetween, SLACK_MS } from "./expect-trip.js";
-import { bootRules } from "./harness.js";
+import { bootRules, markersOnVcpu0, stopVcpuAfter } from "./harness.js";
 
 const LATE_MS = 400;
 const STOP_MS = 1000;
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describe("timer late in a real guest", { timeout: 180_000 }, () => {
   test("an idle vCPU whose thread the host stops runs its due timer late at the resume, and trips there", async () => {
@@ -22,13 +21,11 @@ describe("timer late in a real guest", { timeout: 180_000 }, () => {
     const run = await bootRules(`when timer late > ${LATE_MS}ms on cpu 1 as "late timer on vcpu 1"\n`, {
       smp: 2,
       session: `spawn s cpu:1 nanosleep:10x400
-                spawn z base:0x80 cpu:0 nanosleep:10x400
+                ${markersOnVcpu0(4000)}
                 arm
                 run s z`,
       control: async (guest) => {
-        await guest.marker(1);
-        await sleep(2000);
-        stop = await guest.stopVcpu(1, STOP_MS);
+        stop = await stopVcpuAfter(guest, 1, 2000, 1, STOP_MS);
       },
     });
     const at = expectTrip(run, "late timer on vcpu 1");

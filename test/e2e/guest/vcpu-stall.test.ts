@@ -8,14 +8,14 @@
 // writes a marker every 10 ms, and a stop after which it writes none is let go and tried again.
 import { expect, test } from "vitest";
 import { expectTrip, msBetween, SLACK_MS } from "./expect-trip.js";
-import { bootRules, trips } from "./harness.js";
+import { bootRules, markersOnVcpu0, stopVcpuAfter, trips } from "./harness.js";
 import { describeInstalled } from "../../support/installed.js";
 
 const STALL_MS = 100;
 const RULE = `when vcpu stall > ${STALL_MS}ms on cpu 1 as "vcpu 1 not run"\n`;
 /** A spinner on vCPU 1 (marker 1 as it starts); vCPU 0 writes a marker every 10 ms (0x40 on, wrapping). */
 const SESSION = (ms: number) => `spawn s cpu:1 spin:${ms}
-                spawn z base:0x40 cpu:0 nanosleep:10x${ms / 10}
+                ${markersOnVcpu0(ms)}
                 arm
                 run s z`;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -27,9 +27,7 @@ describeInstalled("qemu", "test-kernel", "stap")("vcpu stall in a real guest", {
       smp: 2,
       session: SESSION(5000),
       control: async (guest) => {
-        await guest.marker(1);
-        await sleep(1000);
-        stop = await guest.stopVcpu(1, 1500);
+        stop = await stopVcpuAfter(guest, 1, 1000, 1, 1500);
       },
     });
     const at = expectTrip(run, "vcpu 1 not run");
