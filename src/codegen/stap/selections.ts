@@ -74,8 +74,11 @@ export function lowerSelection(selection: Selection, values: EventValues, rule: 
       return { test: `qt_vcpu_progress(${hex(2 ** rule)})`, fragments: [vcpuProgress] };
     case "expired-late": {
       // A timer may run before its hard expiry, within its slack: a negative lateness, which qt_exceeds (unsigned) must not see.
-      const lateness = value(values.lateness, selection);
-      return { test: `${lateness} > 0 && qt_exceeds(${rule}, ${lateness})`, fragments: [exceeds] };
+      return {
+        test: `qt_late > 0 && qt_exceeds(${rule}, qt_late)`,
+        prelude: `qt_late = ${value(values.lateness, selection)} # ns after the timer's hard expiry, read once for every rule`,
+        fragments: [exceeds],
+      };
     }
   }
 }
