@@ -5,7 +5,7 @@ import { condition, type Needs, type Selection } from "./spec.js";
 export const event = condition({
   id: "event",
   syntax: "event NAME",
-  holds: `one of ${KERNEL_EVENTS.join(", ")} happened in the guest kernel (pid, comm etc. are those of the task running then; for oom_kill, the victim's)`,
+  holds: `one of ${KERNEL_EVENTS.join(", ")} happened in the guest kernel (pid, comm etc. are those of the task running then; for oom_kill, the victim's); vm_resumed: the hypervisor paused the whole guest and let it run again`,
   head: "event",
   pattern: [{ names: "event", arg: "event", single: true }],
   threshold: false,
@@ -16,6 +16,7 @@ export const event = condition({
     "softlockup is seen in the line the watchdog logs from its timer interrupt, and rcu_stall, before Linux 5.13, in the line RCU logs from its timer interrupt or its kernel threads: the same words logged by a user task (a program named after them that crashes) do not count",
     "for hung_task the filters test the blocked task, not khungtaskd, which reports it",
     "for oom_kill the filters test the victim, not the task whose allocation met the OOM killer",
+    "vm_resumed needs kvm-clock (KVM; not TCG, not no-kvmclock): each resume steps kvm-clock's per-vCPU record, whatever the guest's clocksource; it is seen at the first hard timer that expires after the resume, on any vCPU, once per resume; pauses under 10 ms are not told apart from the host's clock updates",
   ],
   example: "when event hung_task",
   needs: ({ names }) => EVENT_NEEDS[names.event[0].name as KernelEvent],
@@ -60,4 +61,6 @@ const EVENT_NEEDS: Record<KernelEvent, Needs> = {
   warn: reported("warn"),
   oops: reported("oops"),
   panic: reported("panic"),
+  // kvm-clock's record steps at each resume (runtime/pauses.ts), seen at the next hard timer's expiry on any vCPU.
+  vm_resumed: { kind: "event", at: { on: "timer-expires" }, select: [{ kind: "vm-resumed" }] },
 };

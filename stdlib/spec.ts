@@ -69,7 +69,9 @@ export type Selection =
    */
   | { kind: "progress-watched" }
   /** timer-expires: the timer runs later than its hard expiry time by more than the rule's threshold. */
-  | { kind: "expired-late" };
+  | { kind: "expired-late" }
+  /** The hypervisor paused the whole guest and let it run again (kvm-clock's record steps); true once per resume. */
+  | { kind: "vm-resumed" };
 
 /**
  * A duration measured while it lasts: a start event records when something

@@ -124,10 +124,12 @@ describe("generated scripts carry only the runtime their rules use", () => {
   // command (issue #12) added 1; the uprobe look-up SystemTap 5.1 must skip on 6.12 (issue #11) 4; the log line's
   // NMI-safe path, the skipped hits' reasons and the refusal of key 0 (the idle task) in the tables (issue #23) 12.
   // The scan timer programmed on the neighbour CPU, so a stalled vCPU's overdue call is seen while it lasts (issue
-  // #26), 73: past the size the whole runtime once had (453 lines), which this test no longer compares with.
-  test("a one-rule system call script stays within its budget (462 lines)", () => {
+  // #26), 73: past the size the whole runtime once had (453 lines), which this test no longer compares with. qtrip's
+  // clock, which takes a hypervisor's pause of the whole guest out of every duration (kvm-clock's record read once
+  // per update of it, issue #26), about 100.
+  test("a one-rule system call script stays within its budget (570 lines)", () => {
     const { guest } = compileSource("when syscall latency > 200ms on pid 1\n", { fileName: "one.qt" }).outputs!;
-    expect(guest.split("\n").length - 1).toBeLessThanOrEqual(462);
+    expect(guest.split("\n").length - 1).toBeLessThanOrEqual(570);
   });
 
   test("a script without log-line rules has no console search, one without module functions no symbol work-around", () => {

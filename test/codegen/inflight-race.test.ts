@@ -48,6 +48,9 @@ static int atomic64_try_cmpxchg(atomic64_t *v, s64 *old, s64 new) { if (v->count
 #define ilog2(n) (63 - __builtin_clzll(n))
 static unsigned long hash_long(unsigned long v, int bits) { return (v * 0x61C8864680B583EBull) >> (64 - bits); }
 static u64 ktime_get_mono_fast_ns(void) { return 1000; }
+/* qtrip's clock (runtime/pauses.ts): no pauses here. */
+static u64 qt_clock(void) { return ktime_get_mono_fast_ns(); }
+static u64 qt_kernel_time(u64 t) { return t; }
 struct hrtimer { int unused; }; struct irq_work { int unused; };
 typedef struct { void (*func)(void *); void *info; } call_single_data_t;
 #define HRTIMER_MODE_ABS_PINNED_HARD 0

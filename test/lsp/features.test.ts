@@ -79,7 +79,7 @@ describe("completion", () => {
     expect(await labels("when syscall openat error ENOENT, EA|")).toContain("EACCES");
     const signals = await complete("when signal SIG|");
     expect(signals.find((i) => i.label === "SIGKILL")).toMatchObject({ detail: "signal 9" });
-    expect(await labels("when event |")).toEqual(["hung_task", "nmi_backtrace", "oom_kill", "oops", "panic", "rcu_stall", "softlockup", "warn"]);
+    expect(await labels("when event |")).toEqual(["hung_task", "nmi_backtrace", "oom_kill", "oops", "panic", "rcu_stall", "softlockup", "vm_resumed", "warn"]);
   });
 
   test("filter attributes valid for the condition at hand", async () => {

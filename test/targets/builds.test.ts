@@ -26,7 +26,8 @@ const GUEST_RULES = {
   // With sequences: a first condition stamping at an event (tick gap, signal), a second one judged in the
   // cross-CPU watch (vcpu stall) and in the in-flight scan (nanosleep), each in C (runtime/sequences.ts).
   "cross-CPU watch (vcpu stall), in sequences": "when tick gap > 50ms then vcpu stall > 100ms on cpu 1 within 5s\nwhen signal SIGUSR1 then syscall nanosleep latency > 200ms on pid 1 within 5s allow W0004",
-  "hrtimer expiry (timer late)": "when timer late > 20ms on cpu 1",
+  // With a resume, read from kvm-clock's record at the expiry (runtime/pauses.ts), starting a sequence.
+  "hrtimer expiry (timer late, vm_resumed)": "when timer late > 20ms on cpu 1\nwhen event vm_resumed then syscall nanosleep latency > 200ms on pid 1 within 10s allow W0004",
   "tracepoints, a kprobe and its return probe in one handler (reclaim stall)": 'when reclaim stall > 1s on comm "qemu-kvm"',
 } as const;
 

@@ -6,6 +6,7 @@ import type { EventValues } from "./lowering.js";
 import { compat, consoleSearch, lineStart, loggedFromKernel, loggedInHardIrq, tickTracking } from "./runtime/kernel-facts.js";
 import { exceeds } from "./runtime/core.js";
 import { lineNumber } from "./runtime/line-number.js";
+import { resumes, unpausedLateness } from "./runtime/pauses.js";
 import { vcpuProgress } from "./runtime/vcpu-watch.js";
 import { hex, stapString } from "./syntax.js";
 
@@ -76,9 +77,12 @@ export function lowerSelection(selection: Selection, values: EventValues, rule: 
       // A timer may run before its hard expiry, within its slack: a negative lateness, which qt_exceeds (unsigned) must not see.
       return {
         test: `qt_late > 0 && qt_exceeds(${rule}, qt_late)`,
-        prelude: `qt_late = ${value(values.lateness, selection)} # ns after the timer's hard expiry, read once for every rule`,
-        fragments: [exceeds],
+        prelude: `qt_late = qt_unpaused_late(${value(values.lateness, selection)}) # ns after the timer's hard expiry (less a pause's), read once for every rule`,
+        fragments: [exceeds, unpausedLateness],
       };
     }
+    case "vm-resumed":
+      // Seen at the first clock read after the resume, on any vCPU (runtime/pauses.ts); once per resume.
+      return { test: "qt_vm_resumed()", fragments: [resumes] };
   }
 }

@@ -14,7 +14,7 @@ import { sampledOut, taken } from "../support/sample.js";
 import type { HostAction } from "../../../src/codegen/stap/index.js";
 import { matching, type LogRecord } from "../host/support/emulated-host.js";
 import { repoRoot } from "../../support/stap.js";
-import { chainBoot, freezeChainBoot, NMI_RULE, SYSCALL_RULE, THRESHOLD_MS, type ChainBoot, type ChainRule, type FreezeChainBoot } from "./support/chain.js";
+import { CHAIN_ROTATION, chainBoot, freezeChainBoot, NMI_RULE, SYSCALL_RULE, THRESHOLD_MS, type ChainBoot, type ChainRule, type FreezeChainBoot } from "./support/chain.js";
 import { loadCapture, type Capture } from "../../../src/report/capture.js";
 import { analyse } from "../../../src/report/analyse.js";
 import { crash, drgn, VMM_HELPER } from "./support/debuggers.js";
@@ -57,8 +57,9 @@ const cases: { rule: ChainRule; action: HostAction }[] = [
 ];
 
 // One case a run (a boot of 2-4 min under TCG, more on a loaded machine), rotating with the commit (support/sample.ts).
-// The ftrace freeze below is the fourth case of the rotation.
-const CHAIN_CASES = cases.length + 1;
+// The ftrace freeze below is the fourth case of the rotation, the pauses (pause.test.ts) the fifth.
+const CHAIN_CASES = CHAIN_ROTATION;
+if (cases.length + 2 !== CHAIN_CASES) throw new Error(`the chain's rotation has ${CHAIN_CASES} slots for ${cases.length + 2} cases`);
 describeInstalled("qemu", "test-kernel", "stap", "debuggers").each(cases.map((c, i) => ({ ...c, sampled: taken("chain", i, CHAIN_CASES) })))("the full chain, rule $rule.case, host action $action: a Linux guest under KVM trips the host into kdump", ({ rule, action, sampled }) => {
   if (!sampled) {
     it.skip(sampledOut("chain"), () => {});

@@ -3,6 +3,7 @@
 // into runtime C: the emitter passes only numbers it computed (#defines), and
 // strings as SystemTap function arguments.
 import type { Fragment } from "../fragment.js";
+import { pauses } from "./pauses.js";
 
 function trip(dryRun: boolean): string {
   const act = dryRun
@@ -125,6 +126,7 @@ export const exceeds: Fragment = {
 /** `after D`: rules that may not trip until D after the script armed. */
 export const delays: Fragment = {
   name: "delays",
+  requires: [pauses],
   c: String.raw`#include <linux/timekeeping.h>
 
 static u64 qt_armed_at;
@@ -134,7 +136,7 @@ static u64 qt_after[QT_RULES]; /* ns after arming before rule r may trip */`,
 %}
 
 function qt_start_delays() %{
-	qt_armed_at = ktime_get_mono_fast_ns();
+	qt_armed_at = qt_clock();
 %}`,
 };
 
@@ -144,7 +146,7 @@ export const readyAtEvent: Fragment = {
   requires: [delays],
   stap: String.raw`/* The rules of the mask whose delay is over. */
 function qt_ready:long(rules:long) %{
-	u64 now = ktime_get_mono_fast_ns(), ready = STAP_ARG_rules;
+	u64 now = qt_clock(), ready = STAP_ARG_rules;
 	int r;
 	for (r = 0; r < QT_RULES; r++)
 		if (qt_after[r] && now - qt_armed_at < qt_after[r])

@@ -1,8 +1,10 @@
 // `N times within D`: the times of the last N occurrences of each counting rule.
 import type { Fragment } from "../fragment.js";
+import { pauses } from "./pauses.js";
 
 export const counting: Fragment = {
   name: "counting",
+  requires: [pauses],
   c: String.raw`#include <linux/hardirq.h>
 #include <linux/ratelimit.h>
 #include <linux/spinlock.h>
@@ -25,7 +27,7 @@ static DEFINE_RATELIMIT_STATE(qt_dropped_said, 5 * HZ, 1);
 static int qt_held(int r, u32 n)
 {
 	struct qt_counter *c = &qt_counters[r];
-	u64 now = ktime_get_mono_fast_ns();
+	u64 now = qt_clock();
 	unsigned long flags;
 	int held = 0;
 

@@ -6,10 +6,11 @@
 // wakes no CPU that has nothing to do (runtime/scan-timer.ts has its callback).
 import type { Fragment } from "../fragment.js";
 import { neighbour } from "./neighbour.js";
+import { pauses } from "./pauses.js";
 
 export const inflight: Fragment = {
   name: "in-flight tables",
-  requires: [neighbour],
+  requires: [neighbour, pauses],
   c: String.raw`#include <linux/hash.h>
 #include <linux/hrtimer.h>
 #include <linux/irq_work.h>
@@ -24,7 +25,7 @@ export const inflight: Fragment = {
 /* Only the owner (the thread; a request's issuer, then its completer) writes key, start, rules; only the scan, late. */
 struct qt_slot {
 	atomic_long_t key;	/* 0: free */
-	u64 start;		/* ktime_get_mono_fast_ns() at start; 0: being filled or done */
+	u64 start;		/* qt_clock() at start; 0: being filled or done */
 	u64 rules;		/* bit r: rule r's filters matched at start */
 	u64 late;		/* bit r: already counted late for rule r ... */
 	u64 late_for;		/* ... of the thing that started at this time */
@@ -59,7 +60,7 @@ static void qt_program(struct qt_scan_timer *t)
 		if (due == S64_MAX)
 			return;
 		programmed = due;
-		hrtimer_start(&t->timer, ns_to_ktime(programmed), HRTIMER_MODE_ABS_PINNED_HARD);
+		hrtimer_start(&t->timer, ns_to_ktime(qt_kernel_time(programmed)), HRTIMER_MODE_ABS_PINNED_HARD);
 		due = atomic64_read(&t->due);
 	} while (due != programmed);
 }
@@ -149,7 +150,7 @@ static void qt_inflight_start(int table, long key, u64 rules, unsigned long fram
 	WRITE_ONCE(s->rules, rules);
 	WRITE_ONCE(s->frame, frame);
 	smp_wmb();
-	WRITE_ONCE(s->start, start = ktime_get_mono_fast_ns());
+	WRITE_ONCE(s->start, start = qt_clock());
 	/* Due by the first of its rules' thresholds. The slot before the due time: a scan that turns the timer off sees it. */
 	for (i = 0; i < QT_RULES; i++)
 		if ((rules >> i & 1) && qt_threshold[i] < first)

@@ -1,6 +1,7 @@
 // Small runtime pieces that answer a question about the running kernel.
 import type { Fragment } from "../fragment.js";
 import { sinceKernel } from "../kernel.js";
+import { pauses } from "./pauses.js";
 
 /** x86_64 system call numbers: a 32-bit (compat) task's numbers mean other calls. */
 export const compat: Fragment = {
@@ -128,6 +129,7 @@ export const loggedInHardIrq: Fragment = {
  */
 export const tickTracking: Fragment = {
   name: "tick tracking",
+  requires: [pauses],
   probes: ['kernel.trace("power:cpu_idle")', 'kernel.trace("cpuhp:cpuhp_enter")'],
   c: String.raw`#include <linux/percpu.h>
 #include <linux/tick.h>
@@ -140,7 +142,7 @@ static DEFINE_PER_CPU(u64, qt_last_tick); /* 0 while the CPU is idle */`,
  * between them is no gap. It is not watched.
  */
 function qt_since_last_tick:long() %{
-	u64 now = ktime_get_mono_fast_ns(), last = this_cpu_read(qt_last_tick);
+	u64 now = qt_clock(), last = this_cpu_read(qt_last_tick);
 	if (tick_nohz_full_cpu(smp_processor_id())) {
 		this_cpu_write(qt_last_tick, 0);
 		STAP_RETURN(0);
@@ -156,7 +158,7 @@ probe kernel.trace("power:cpu_idle") {
 
 function qt_cpu_idle(state:long) %{
 	/* power:cpu_idle reports (u32)-1 when the CPU leaves idle: the clock restarts then. */
-	this_cpu_write(qt_last_tick, (u32)STAP_ARG_state == (u32)-1 ? ktime_get_mono_fast_ns() : 0);
+	this_cpu_write(qt_last_tick, (u32)STAP_ARG_state == (u32)-1 ? qt_clock() : 0);
 %}
 
 # A CPU's time offline is not a gap: each hotplug step of a CPU (run on it or for it) forgets its last tick.

@@ -45,7 +45,7 @@ export function scanTimer({ counted, sequenced, delayed, returns }: ScanRules): 
 /* Counts in late[r] what crossed rule r's threshold; lowers *next to when the next thing could. Returns the rules with any. */
 static u64 qt_scan(int table, u32 *late_counts, u64 *next)
 {
-	u64 now = ktime_get_mono_fast_ns(), found = 0;
+	u64 now = qt_clock(), found = 0;
 	int i, r, untracked = atomic_read(&qt_untracked);
 
 	/* A trip-wire that stops seeing says so while armed; deferred like the trip's line: a direct print could drain the console backlog here, in hard-IRQ context, and delay the scan. */

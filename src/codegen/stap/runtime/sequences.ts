@@ -4,6 +4,7 @@
 // and read whole: no lock, so it works from handlers, the in-flight scan (hard IRQ)
 // and the vCPU watch alike.
 import type { Fragment } from "../fragment.js";
+import { pauses } from "./pauses.js";
 
 export interface SequenceParts {
   /** Bit r: part r is a sequence's first condition (A). */
@@ -13,6 +14,7 @@ export interface SequenceParts {
 export function sequences({ firsts }: SequenceParts): Fragment {
   return {
     name: "sequences",
+    requires: [pauses],
     c: String.raw`#include <linux/atomic.h>
 #include <linux/timekeeping.h>
 
@@ -28,7 +30,7 @@ static u64 qt_sequence_window[QT_RULES];	/* second part r: D (ns) */
  */
 static int qt_sequence_holds(int r)
 {
-	u64 now = ktime_get_mono_fast_ns(), at;
+	u64 now = qt_clock(), at;
 
 	if (QT_SEQUENCE_FIRSTS >> r & 1) {
 		atomic64_set(&qt_sequence_at[r], now);

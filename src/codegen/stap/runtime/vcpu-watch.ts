@@ -21,10 +21,11 @@ import type { Fragment } from "../fragment.js";
 import { counting } from "./counting.js";
 import { delays } from "./core.js";
 import { neighbour } from "./neighbour.js";
+import { pauses } from "./pauses.js";
 
 const progress: Fragment = {
   name: "vcpu watch",
-  requires: [neighbour],
+  requires: [neighbour, pauses],
   probes: ['kernel.trace("power:cpu_idle")', 'kernel.trace("cpuhp:cpuhp_enter")'],
   c: String.raw`#include <linux/cpumask.h>
 #include <linux/hrtimer.h>
@@ -114,7 +115,7 @@ static void qt_watch_progress(u64 rules)
 		return;
 	if ((READ_ONCE(me->rules) & rules) != rules)
 		WRITE_ONCE(me->rules, READ_ONCE(me->rules) | rules);
-	WRITE_ONCE(me->stamp, ktime_get_mono_fast_ns());
+	WRITE_ONCE(me->stamp, qt_clock());
 	smp_mb(); /* the stamp before the look at the watcher's timer (its disarm looks the other way) */
 	qt_watch_ensure(cpu);
 }
@@ -126,7 +127,7 @@ static void qt_watch_progress(u64 rules)
  */
 static u64 qt_watch_look(struct qt_watch *me, u64 expected)
 {
-	u64 now = ktime_get_mono_fast_ns(), stamp, rules, late, since, due, next;
+	u64 now = qt_clock(), stamp, rules, late, since, due, next;
 	int cpu = qt_watch_next(smp_processor_id()), r;
 	struct qt_watch *x;
 	if (cpu < 0)
@@ -182,16 +183,16 @@ static enum hrtimer_restart qt_watch_fire(struct hrtimer *timer)
 {
 	struct qt_watch *me = container_of(timer, struct qt_watch, timer);
 	u64 next;
-	next = qt_watch_live() ? qt_watch_look(me, ktime_to_ns(hrtimer_get_expires(timer))) : 0;
+	next = qt_watch_live() ? qt_watch_look(me, ktime_to_ns(hrtimer_get_expires(timer)) - atomic64_read(&qt_paused)) : 0;
 	if (!next) {
 		/* Off, then a second look: a CPU that stamped before seeing it off is seen here. */
 		atomic_set(&me->armed, 0);
 		smp_mb();
-		next = qt_watch_live() ? qt_watch_look(me, ktime_get_mono_fast_ns()) : 0;
+		next = qt_watch_live() ? qt_watch_look(me, qt_clock()) : 0;
 		if (!next || atomic_cmpxchg(&me->armed, 0, 1) != 0)
 			return HRTIMER_NORESTART;
 	}
-	hrtimer_set_expires(timer, ns_to_ktime(next));
+	hrtimer_set_expires(timer, ns_to_ktime(qt_kernel_time(next)));
 	return HRTIMER_RESTART;
 }
 
@@ -199,11 +200,11 @@ static enum hrtimer_restart qt_watch_fire(struct hrtimer *timer)
 static void qt_watch_arm(void *info)
 {
 	struct qt_watch *me = info;
-	u64 next = qt_watch_live() ? qt_watch_look(me, ktime_get_mono_fast_ns()) : 0;
+	u64 next = qt_watch_live() ? qt_watch_look(me, qt_clock()) : 0;
 	if (!next)
 		atomic_set(&me->armed, 0);
 	else
-		hrtimer_start(&me->timer, ns_to_ktime(next), HRTIMER_MODE_ABS_PINNED_HARD);
+		hrtimer_start(&me->timer, ns_to_ktime(qt_kernel_time(next)), HRTIMER_MODE_ABS_PINNED_HARD);
 	atomic_set(&me->calling, 0);
 }`,
   stap: String.raw`function qt_set_watch_label(rule:long, label:string) %{
@@ -228,7 +229,7 @@ function qt_watch_idle(state:long) %{
 	if ((u32)STAP_ARG_state != (u32)-1)
 		WRITE_ONCE(me->stamp, 0);
 	else if (READ_ONCE(me->rules) && READ_ONCE(qt_watch_on) && !tick_nohz_full_cpu(smp_processor_id()))
-		WRITE_ONCE(me->stamp, ktime_get_mono_fast_ns());
+		WRITE_ONCE(me->stamp, qt_clock());
 %}
 
 # An offline CPU is not watched: each hotplug step of a CPU forgets its progress.

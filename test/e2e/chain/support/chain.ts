@@ -27,6 +27,11 @@ export interface ChainRule {
 
 export const THRESHOLD_MS = 200;
 
+/** The chain's boots, one taken a run in turn (support/sample.ts): three kdump cases, the ftrace freeze, the pauses. */
+export const CHAIN_ROTATION = 5;
+/** The pauses' slot in that rotation (pause.test.ts). */
+export const PAUSE_SLOT = 4;
+
 /** A nanosleep of the watched pid blocked past 200 ms: qt-trigger sleeps 5 s, so it trips 200 ms in. */
 export const SYSCALL_RULE: ChainRule = {
   name: "syscall",

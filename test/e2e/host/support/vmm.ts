@@ -87,6 +87,7 @@ export const GUEST_MEMORY_MB = 256;
 /**
  * Shell functions for the emulated host's scenario (after shellLibrary):
  *   start_vmm          starts QEMU with KVM on the guest; VMM is its pid; its console goes to the log as "@@ l2: LINE"
+ *                      (VMM_EXTRA: more QEMU options; L2_APPEND: more of the guest's command line)
  *   release_guest      sends the guest its "go" (a line on its console's input)
  */
 export const vmmShell = String.raw`
@@ -95,7 +96,7 @@ start_vmm() {
   tr -d '\r' < /tmp/l2.out | report l2 &
   qemu-system-x86_64 -accel kvm -cpu host -m ${GUEST_MEMORY_MB} -smp 1 -name qtrip-l2,debug-threads=on -nodefaults -display none -no-reboot \
     -L /${FIRMWARE_DIR} -kernel /lib/qtrip/l2/vmlinuz -initrd /lib/qtrip/l2/initrd.cpio \
-    -append "console=ttyS0 printk.devkmsg=on panic=1" -serial stdio < /tmp/l2.in > /tmp/l2.out 2>&1 &
+    -append "console=ttyS0 printk.devkmsg=on panic=1 $L2_APPEND" -serial stdio $VMM_EXTRA < /tmp/l2.in > /tmp/l2.out 2>&1 &
   VMM=$!
   exec 3> /tmp/l2.in
   say "vmm pid $VMM"
