@@ -4,12 +4,11 @@
 import { statSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { Command, CommanderError, Option } from "commander";
-import { checkSource, emitScripts, hostChoice, outputBase, type CheckSourceResult, type CompileOptions, type CompileResult, type HostOptions } from "../compile.js";
+import { hostChoice, outputBase, runPipeline, type CompileOptions, type HostOptions, type Products, type Stage } from "../compile.js";
 import { explain } from "../explain/explain.js";
 import { sources, sourcesText } from "../explain/sources.js";
 import { ALL_HOST_ACTIONS, ALL_HOST_PROBES, DEFAULT_HOST_BACKEND, HOST_BACKENDS, type HostBackendName } from "../codegen/host-backends.js";
 import { QTRIP_VERSION } from "../version.js";
-import { hasErrors } from "../diagnostics/diagnostic.js";
 import { renderText, toJson } from "../diagnostics/render.js";
 import { toSarif } from "../diagnostics/sarif.js";
 import { parse } from "../syntax/parse.js";
@@ -73,11 +72,11 @@ function hostOptions(flags: HostFlags): HostOptions {
 interface LoadedFile {
   path: string;
   text: string;
-  result: CompileResult & { checked?: CheckSourceResult["checked"] };
+  result: Omit<Products, "ast">;
 }
 
-/** Reads and compiles every input; --define names must be declared by some input. */
-function loadAll(paths: string[], defines: Map<string, string>, options: Omit<CompileOptions, "fileName" | "defines">): LoadedFile[] {
+/** Reads every input and runs the pipeline on it up to `until`; --define names must be declared by some input. */
+function loadAll(paths: string[], defines: Map<string, string>, options: Omit<CompileOptions, "fileName" | "defines">, until: Stage): LoadedFile[] {
   const loaded: LoadedFile[] = [];
   const declared = new Set<string>();
   for (const path of paths) {
@@ -87,12 +86,9 @@ function loadAll(paths: string[], defines: Map<string, string>, options: Omit<Co
     if (read.diagnostic) {
       result = { diagnostics: [read.diagnostic] };
     } else {
-      const checked = checkSource(text, { fileName: path, defines });
-      result =
-        checked.checked && !hasErrors(checked.diagnostics)
-          ? { ...checked, outputs: emitScripts(checked.checked, text, { fileName: path, defines, ...options }) }
-          : checked;
-      for (const item of checked.ast.items) if (item.kind === "Param") declared.add(item.name.name);
+      const { ast, ...products } = runPipeline(text, { fileName: path, defines, ...options }, until);
+      result = products;
+      for (const item of ast.items) if (item.kind === "Param") declared.add(item.name.name);
     }
     loaded.push({ path, text, result });
   }
@@ -117,7 +113,7 @@ function errorCount(loaded: LoadedFile[]): number {
 function compileCommand(paths: string[], flags: CompileFlags, io: Io): number {
   const defines = parseDefines(flags.define);
   if (flags.output !== undefined && !isDirectory(flags.output)) throw new UsageError(`-o ${flags.output}: no such directory`);
-  const loaded = loadAll(paths, defines, { dryRun: flags.dryRun ?? false, ...hostOptions(flags) });
+  const loaded = loadAll(paths, defines, { dryRun: flags.dryRun ?? false, ...hostOptions(flags) }, "emit");
   if (reportText(loaded, io)) {
     const count = errorCount(loaded);
     io.stderr(`qtrip: ${count} error${count === 1 ? "" : "s"}; nothing written\n`);
@@ -162,7 +158,7 @@ async function buildCommand(path: string, flags: BuildFlags, io: Io): Promise<nu
   const names = { guest: moduleName(base, "guest"), host: moduleName(base, "host") };
   for (const name of Object.values(names)) if (typeof name !== "string") throw new UsageError(name.error);
   // Modules are SystemTap's: the host module is the stap backend's script.
-  const [file] = loadAll([path], defines, { dryRun: flags.dryRun ?? false, ...hostOptions({ ...flags, hostBackend: "stap" }) });
+  const [file] = loadAll([path], defines, { dryRun: flags.dryRun ?? false, ...hostOptions({ ...flags, hostBackend: "stap" }) }, "emit");
   if (reportText([file], io)) {
     const count = errorCount([file]);
     io.stderr(`qtrip: ${count} error${count === 1 ? "" : "s"}; nothing built\n`);
@@ -196,7 +192,7 @@ interface CheckFlags {
 }
 
 function checkCommand(paths: string[], flags: CheckFlags, io: Io): number {
-  const loaded = loadAll(paths, parseDefines(flags.define), {});
+  const loaded = loadAll(paths, parseDefines(flags.define), {}, "plan");
   if (flags.format === "sarif") {
     const files = loaded.map(({ path, text, result }) => ({ file: { name: path, text }, diagnostics: result.diagnostics }));
     io.stdout(`${JSON.stringify(toSarif(files, QTRIP_VERSION), null, 2)}\n`);
@@ -219,7 +215,7 @@ interface ExplainFlags extends HostFlags {
 
 function explainCommand(path: string, flags: ExplainFlags, io: Io): number {
   const host = hostOptions(flags);
-  const [file] = loadAll([path], parseDefines(flags.define), {});
+  const [file] = loadAll([path], parseDefines(flags.define), {}, "plan");
   if (reportText([file], io)) return EXIT_RULE_ERRORS;
   io.stdout(explain(file.result.checked!, { fileName: path, dryRun: flags.dryRun ?? false, ...host }));
   return EXIT_OK;

@@ -4,6 +4,7 @@
 // conditions.
 import type { CheckedParam, CheckedRule, Operand } from "../../check/checked.js";
 import { type EventRule, type GuestPlan, type InflightTable } from "../../plan/plan.js";
+import type { GuestScriptInput } from "../guest-backend.js";
 import { emitFragments, type Fragment } from "./fragment.js";
 import { Handlers, bit, ruleComment, ruleTest, threadIdTest } from "./handlers.js";
 import { header } from "./header.js";
@@ -261,14 +262,6 @@ function thresholdTable(plan: GuestPlan): string[] {
     return t.op === ">=" && t.nanoseconds.value > 0n ? t.nanoseconds.value - 1n : t.nanoseconds.value;
   });
   return [`static u64 qt_threshold[QT_RULES] = { ${values.map(stapInt).join(", ")} }; /* ns; '>= D' is '> D - 1' */`];
-}
-
-export interface GuestScriptInput {
-  plan: GuestPlan;
-  kernel: KernelRange;
-  sourceName: string;
-  sourceText: string;
-  outputName: string;
 }
 
 export function emitGuest({ plan, kernel, sourceName, sourceText, outputName }: GuestScriptInput): string {
