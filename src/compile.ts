@@ -12,7 +12,7 @@ import type { CheckedFile } from "./check/checked.js";
 import { DEFAULT_HOST_BACKEND, hostBackend, hostChoiceProblem, type HostBackend, type HostBackendName, type HostChoice } from "./codegen/host-backends.js";
 import { GUEST_BACKEND, type KernelRange } from "./codegen/guest-backend.js";
 import { planHost, type HostPlan } from "./plan/host.js";
-import { planGuest, type GuestPlan } from "./plan/plan.js";
+import { capabilityDiagnostics, planGuest, type GuestPlan } from "./plan/plan.js";
 import { hasErrors, type Diagnostic } from "./diagnostics/diagnostic.js";
 import type { RuleFile } from "./syntax/ast.js";
 import { parse } from "./syntax/parse.js";
@@ -104,9 +104,12 @@ export function runPipeline(source: string, options: CompileOptions, until: Stag
   if (!checkedResult.checked || syntaxErrors) return products;
   products.checked = checkedResult.checked;
   if (until === "check" || hasErrors(products.diagnostics)) return products;
-  products.plans = planStage(products.checked, { name: options.fileName, text: source }, options);
+  const plans = planStage(products.checked, { name: options.fileName, text: source }, options);
+  products.diagnostics = [...products.diagnostics, ...capabilityDiagnostics(plans.guest, GUEST_BACKEND)];
+  if (hasErrors(products.diagnostics)) return products;
+  products.plans = plans;
   if (until === "plan") return products;
-  products.outputs = emitStage(products.plans, source, options);
+  products.outputs = emitStage(plans, source, options);
   return products;
 }
 

@@ -1,7 +1,9 @@
 // The guest backend, and the one door to it: compile, explain and sources reach
-// the guest side's writer here, never a backend's folder directly. SystemTap is
-// the one guest backend today.
-import type { GuestPlan } from "../plan/plan.js";
+// the guest side's writer here, never a backend's folder directly. It declares
+// the plan capabilities it supports (the contract: a plan that needs another
+// gets a diagnostic, src/plan/plan.ts: capabilityDiagnostics). SystemTap is the
+// one guest backend today.
+import type { GuestCapabilities, GuestPlan } from "../plan/plan.js";
 import type { KernelRange } from "./stap/kernel.js";
 import { stapGuest } from "./stap/index.js";
 
@@ -14,8 +16,7 @@ export interface GuestScriptInput {
   outputName: string;
 }
 
-export interface GuestBackend {
-  name: string;
+export interface GuestBackend extends GuestCapabilities {
   /** The kernel lines it supports: the default range a script is built for. */
   kernels: KernelRange;
   emit(input: GuestScriptInput): string;
