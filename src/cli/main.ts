@@ -4,15 +4,16 @@
 import { statSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { Command, CommanderError, Option } from "commander";
-import { hostChoice, outputBase, runPipeline, type CompileOptions, type HostOptions, type Products, type Stage } from "../compile.js";
+import { outputBase } from "../compile.js";
 import { explain } from "../explain/explain.js";
 import { sources, sourcesText } from "../explain/sources.js";
-import { ALL_HOST_ACTIONS, ALL_HOST_PROBES, DEFAULT_HOST_BACKEND, HOST_BACKENDS, type HostBackendName } from "../codegen/host-backends.js";
+import { ALL_HOST_ACTIONS, ALL_HOST_PROBES, DEFAULT_HOST_BACKEND, HOST_BACKENDS } from "../codegen/host-backends.js";
 import { QTRIP_VERSION } from "../version.js";
 import { renderText, toJson } from "../diagnostics/render.js";
 import { toSarif } from "../diagnostics/sarif.js";
 import { parse } from "../syntax/parse.js";
 import { explainedCode, readRuleFile, UsageError, writeAllOrNothing } from "./files.js";
+import { errorCount, hostOptions, loadAll, parseDefines, reportText, type HostFlags } from "./load.js";
 import { addReportCommand } from "./report.js";
 import type { BuildTarget } from "../build/build.js";
 import { BuildError } from "../build/errors.js";
@@ -25,89 +26,10 @@ function collect(value: string, previous: string[]): string[] {
   return [...previous, value];
 }
 
-function parseDefines(pairs: string[]): Map<string, string> {
-  const defines = new Map<string, string>();
-  for (const pair of pairs) {
-    const match = /^([A-Za-z_][A-Za-z0-9_]*)=(.*)$/s.exec(pair);
-    if (!match) throw new UsageError(`--define takes NAME=VALUE, not '${pair}'`);
-    if (defines.has(match[1])) throw new UsageError(`--define ${match[1]} is given twice`);
-    defines.set(match[1], match[2]);
-  }
-  return defines;
-}
-
-interface HostFlags {
-  hostBackend?: HostBackendName;
-  hostAction?: string;
-  hostProbe?: string;
-  anyGuest?: boolean;
-  libvirtDomain?: string;
-}
-
 interface CompileFlags extends HostFlags {
   output?: string;
   define: string[];
   dryRun?: boolean;
-}
-
-/** The host script's options, checked: the backend must have them, and a libvirt domain name goes into shell commands. */
-function hostOptions(flags: HostFlags): HostOptions {
-  const domain = flags.libvirtDomain;
-  if (domain !== undefined) {
-    if (flags.anyGuest) throw new UsageError("--libvirt-domain chooses one guest; --any-guest lets any guest trip: give one of them");
-    if (!/^[A-Za-z0-9][A-Za-z0-9._+-]*$/.test(domain)) throw new UsageError(`--libvirt-domain '${domain}': a domain name of letters, digits and . _ + - (libvirt's pid file is /run/libvirt/qemu/NAME.pid)`);
-  }
-  const options: HostOptions = {
-    ...(flags.hostBackend !== undefined ? { hostBackend: flags.hostBackend } : {}),
-    ...(flags.hostAction !== undefined ? { hostAction: flags.hostAction } : {}),
-    ...(flags.hostProbe !== undefined ? { hostProbe: flags.hostProbe } : {}),
-    anyGuest: flags.anyGuest ?? false,
-    ...(domain !== undefined ? { libvirtDomain: domain } : {}),
-  };
-  const chosen = hostChoice(options);
-  if ("problem" in chosen) throw new UsageError(chosen.problem);
-  return options;
-}
-
-interface LoadedFile {
-  path: string;
-  text: string;
-  result: Omit<Products, "ast">;
-}
-
-/** Reads every input and runs the pipeline on it up to `until`; --define names must be declared by some input. */
-function loadAll(paths: string[], defines: Map<string, string>, options: Omit<CompileOptions, "fileName" | "defines">, until: Stage): LoadedFile[] {
-  const loaded: LoadedFile[] = [];
-  const declared = new Set<string>();
-  for (const path of paths) {
-    const read = readRuleFile(path);
-    const text = read.text ?? "";
-    let result: LoadedFile["result"];
-    if (read.diagnostic) {
-      result = { diagnostics: [read.diagnostic] };
-    } else {
-      const { ast, ...products } = runPipeline(text, { fileName: path, defines, ...options }, until);
-      result = products;
-      for (const item of ast.items) if (item.kind === "Param") declared.add(item.name.name);
-    }
-    loaded.push({ path, text, result });
-  }
-  for (const name of defines.keys()) {
-    if (!declared.has(name)) throw new UsageError(`--define ${name}: no rule file declares a parameter '${name}'`);
-  }
-  return loaded;
-}
-
-/** Prints every diagnostic; says whether any was an error. */
-function reportText(loaded: LoadedFile[], io: Io): boolean {
-  for (const { path, text, result } of loaded) {
-    for (const d of result.diagnostics) io.stderr(`${renderText(d, { name: path, text })}\n`);
-  }
-  return errorCount(loaded) > 0;
-}
-
-function errorCount(loaded: LoadedFile[]): number {
-  return loaded.reduce((n, f) => n + f.result.diagnostics.filter((d) => d.severity === "error").length, 0);
 }
 
 function compileCommand(paths: string[], flags: CompileFlags, io: Io): number {
