@@ -8,12 +8,13 @@ import { outputBase } from "../compile.js";
 import { explain } from "../explain/explain.js";
 import { sources, sourcesText } from "../explain/sources.js";
 import { ALL_HOST_ACTIONS, ALL_HOST_PROBES, DEFAULT_HOST_BACKEND, HOST_BACKENDS } from "../codegen/host-backends.js";
+import { guestPlanJson, hostPlanJson } from "../plan/show.js";
 import { QTRIP_VERSION } from "../version.js";
 import { renderText, toJson } from "../diagnostics/render.js";
 import { toSarif } from "../diagnostics/sarif.js";
 import { parse } from "../syntax/parse.js";
 import { explainedCode, readRuleFile, UsageError, writeAllOrNothing } from "./files.js";
-import { errorCount, hostOptions, loadAll, parseDefines, reportText, type HostFlags } from "./load.js";
+import { errorCount, hostOptions, loadAll, parseDefines, reportText, type HostFlags, type LoadedFile } from "./load.js";
 import { addReportCommand } from "./report.js";
 import type { BuildTarget } from "../build/build.js";
 import { BuildError } from "../build/errors.js";
@@ -30,16 +31,23 @@ interface CompileFlags extends HostFlags {
   output?: string;
   define: string[];
   dryRun?: boolean;
+  emit?: "scripts" | "plan";
 }
 
 function compileCommand(paths: string[], flags: CompileFlags, io: Io): number {
   const defines = parseDefines(flags.define);
   if (flags.output !== undefined && !isDirectory(flags.output)) throw new UsageError(`-o ${flags.output}: no such directory`);
-  const loaded = loadAll(paths, defines, { dryRun: flags.dryRun ?? false, ...hostOptions(flags) }, "emit");
+  const plan = flags.emit === "plan";
+  if (plan && flags.output !== undefined) throw new UsageError("--emit plan prints the plan and writes no file: -o has nothing to write");
+  const loaded = loadAll(paths, defines, { dryRun: flags.dryRun ?? false, ...hostOptions(flags) }, plan ? "plan" : "emit");
   if (reportText(loaded, io)) {
     const count = errorCount(loaded);
-    io.stderr(`qtrip: ${count} error${count === 1 ? "" : "s"}; nothing written\n`);
+    io.stderr(`qtrip: ${count} error${count === 1 ? "" : "s"}; nothing ${plan ? "printed" : "written"}\n`);
     return EXIT_RULE_ERRORS;
+  }
+  if (plan) {
+    io.stdout(`${JSON.stringify(loaded.map(planJson), null, 2)}\n`);
+    return EXIT_OK;
   }
   const outputs = loaded.flatMap(({ path, result }) => {
     const dir = flags.output ?? dirname(path);
@@ -59,6 +67,12 @@ function compileCommand(paths: string[], flags: CompileFlags, io: Io): number {
   writeAllOrNothing(outputs);
   for (const { path } of outputs) io.stdout(`wrote ${path}\n`);
   return EXIT_OK;
+}
+
+/** One input's plan as `--emit plan` prints it (docs/cli.md). */
+export function planJson({ path, result }: LoadedFile) {
+  const { guest, host, hostBackend } = result.plans!;
+  return { file: path, guest: guestPlanJson(guest), host: hostPlanJson(host, hostBackend.name) };
 }
 
 interface BuildFlags extends CompileFlags {
@@ -213,6 +227,7 @@ function buildProgram(io: Io, setExit: (code: number | Promise<number>) => void)
     .option("-o, --output <dir>", "write into DIR (default: beside each input)")
     .option(...define)
     .option("--dry-run", "rehearsal: the guest script logs the trip and never writes the port")
+    .addOption(new Option("--emit <what>", "scripts: write them; plan: print the plan each file compiles to, as JSON, and write nothing").choices(["scripts", "plan"]).default("scripts"))
     .addOption(hostBackendOption())
     .addOption(hostAction())
     .addOption(hostProbe())
