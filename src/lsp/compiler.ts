@@ -3,6 +3,7 @@
 // `explain` comes through here, so that the server reuses the compiler's own
 // parser and checker and a re-layering of the compiler touches one file.
 export { runPipeline, type Products } from "../compile.js";
+export { walkPattern, type PatternTerm } from "../check/pattern.js";
 export type { Diagnostic, Span } from "../diagnostics/diagnostic.js";
 export { replacementOf } from "../diagnostics/fix.js";
 export { ABOUT_ALLOWANCES, WARNINGS } from "../diagnostics/warnings.js";
