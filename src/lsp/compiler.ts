@@ -4,6 +4,7 @@
 // parser and checker and a re-layering of the compiler touches one file.
 export { runPipeline, type Products } from "../compile.js";
 export { walkPattern, type PatternTerm } from "../check/pattern.js";
+export { scanTokens, type ScannedToken } from "../syntax/lexer.js";
 export type { Diagnostic, Span } from "../diagnostics/diagnostic.js";
 export { replacementOf } from "../diagnostics/fix.js";
 export { ABOUT_ALLOWANCES, WARNINGS } from "../diagnostics/warnings.js";
