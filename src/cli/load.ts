@@ -2,7 +2,6 @@
 // --define values and host options checked as usage, each file run up to the
 // stage a command needs, its diagnostics printed as text.
 import { runPipeline, hostChoice, type CompileOptions, type HostOptions, type Products, type Stage } from "../compile.js";
-import type { HostBackendName } from "../codegen/host-backends.js";
 import { renderText } from "../diagnostics/render.js";
 import { readRuleFile, UsageError } from "./files.js";
 import type { Io } from "./main.js";
@@ -18,13 +17,8 @@ export function parseDefines(pairs: string[]): Map<string, string> {
   return defines;
 }
 
-export interface HostFlags {
-  hostBackend?: HostBackendName;
-  hostAction?: string;
-  hostProbe?: string;
-  anyGuest?: boolean;
-  libvirtDomain?: string;
-}
+/** The host options as commander gives them, before they are checked. */
+export type HostFlags = HostOptions;
 
 /** The host script's options, checked: the backend must have them, and a libvirt domain name goes into shell commands. */
 export function hostOptions(flags: HostFlags): HostOptions {

@@ -62,16 +62,12 @@ export function guestPlanJson(plan: GuestPlan): Json {
 
 /** The host plan without the rule file's text (the script's header carries its hash). */
 export function hostPlanJson(plan: HostPlan, backend: string): Json {
-  return {
+  const { channel, thresholdNs } = plan;
+  return data({
     backend,
-    channel: { port: hex(plan.channel.port), value: hex(plan.channel.value) },
-    vmm: data(plan.vmm),
-    action: plan.action,
-    probe: plan.probe,
-    ...(plan.caseId !== undefined ? { caseId: plan.caseId } : {}),
-    ...(plan.title !== undefined ? { title: plan.title } : {}),
-    ...(plan.thresholdNs !== undefined ? { thresholdNs: plan.thresholdNs.toString() } : {}),
+    ...plan,
+    channel: { port: hex(channel.port), value: hex(channel.value) },
+    ...(thresholdNs !== undefined ? { thresholdNs } : {}),
     source: plan.source.name,
-    outputBase: plan.outputBase,
-  };
+  });
 }

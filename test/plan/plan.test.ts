@@ -5,9 +5,9 @@
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, test } from "vitest";
-import { run } from "../../src/cli/main.js";
 import { runPipeline, type CompileOptions } from "../../src/compile.js";
 import { RUNTIME_MAX_TIMES } from "../../src/plan/plan.js";
+import { runQtrip } from "../support/cli.js";
 import { repoRoot } from "../support/stap.js";
 
 function plansOf(source: string, options: Partial<CompileOptions> = {}) {
@@ -16,12 +16,6 @@ function plansOf(source: string, options: Partial<CompileOptions> = {}) {
   return plans;
 }
 
-async function qtrip(argv: string[]) {
-  let stdout = "";
-  let stderr = "";
-  const status = await run(argv, { stdout: (t) => void (stdout += t), stderr: (t) => void (stderr += t) });
-  return { status, stdout, stderr };
-}
 
 describe("the guest plan", () => {
   test("rules that time the same thing share one table; each table keeps its rules' own tests", () => {
@@ -75,7 +69,7 @@ describe("qtrip compile --emit plan", () => {
   const examples = readdirSync(join(repoRoot, "examples")).filter((f) => f.endsWith(".qt")).sort();
 
   test.each(examples)("%s: golden plan", async (name) => {
-    const r = await qtrip(["compile", "--emit", "plan", join("examples", name)]);
+    const r = await runQtrip(["compile", "--emit", "plan", join("examples", name)]);
     expect(r.stderr).toBe("");
     expect(r.status).toBe(0);
     const [plan, ...more] = JSON.parse(r.stdout) as unknown[];
@@ -84,7 +78,7 @@ describe("qtrip compile --emit plan", () => {
   });
 
   test("one entry per input, in order; the host options reach the host plan; nothing is written", async () => {
-    const r = await qtrip(["compile", "--emit", "plan", "--host-backend", "bpf", "--any-guest", "examples/hung-tasks.qt", "examples/io-stall.qt"]);
+    const r = await runQtrip(["compile", "--emit", "plan", "--host-backend", "bpf", "--any-guest", "examples/hung-tasks.qt", "examples/io-stall.qt"]);
     expect(r.status, r.stderr).toBe(0);
     const plans = JSON.parse(r.stdout) as { file: string; host: { backend: string; vmm: unknown }; guest: { parts: { condition: string }[] } }[];
     expect(plans.map((p) => [p.file, p.host.backend, p.host.vmm])).toEqual([
@@ -95,11 +89,11 @@ describe("qtrip compile --emit plan", () => {
   });
 
   test("a file with an error prints its diagnostics and no plan; -o is a usage error", async () => {
-    const bad = await qtrip(["compile", "--emit", "plan", "test/check/ui/threshold-missing.qt"]);
+    const bad = await runQtrip(["compile", "--emit", "plan", "test/check/ui/threshold-missing.qt"]);
     expect(bad.status).toBe(1);
     expect(bad.stdout).toBe("");
     expect(bad.stderr).toMatch(/^test\/check\/ui\/threshold-missing\.qt:1:6: error: .* \[E0146\]\n[\s\S]*\nqtrip: 1 error; nothing printed\n$/);
-    const usage = await qtrip(["compile", "--emit", "plan", "-o", "/tmp", "examples/io-stall.qt"]);
+    const usage = await runQtrip(["compile", "--emit", "plan", "-o", "/tmp", "examples/io-stall.qt"]);
     expect(usage.status).toBe(2);
     expect(usage.stderr).toBe("qtrip: --emit plan prints the plan and writes no file: -o has nothing to write\n");
   });
