@@ -89,6 +89,10 @@ export function outputBase(fileName: string): string {
   return basename(fileName).replace(/\.qt$/, "");
 }
 
+function inFileOrder(diagnostics: Diagnostic[]): Diagnostic[] {
+  return diagnostics.sort((a, b) => a.span.start.offset - b.span.start.offset);
+}
+
 /** Runs the stages in order, up to and including `until`, stopping after the first that gives an error. */
 export function runPipeline(source: string, options: CompileOptions, until: Stage): Products {
   const parsed = parse(source);
@@ -98,14 +102,12 @@ export function runPipeline(source: string, options: CompileOptions, until: Stag
   const checkedResult = check(parsed.file, source, { fileName: options.fileName, ...(options.defines ? { defines: options.defines } : {}) });
   const syntaxErrors = hasErrors(parsed.diagnostics);
   // A file that does not parse would only repeat its syntax errors as "no rule".
-  products.diagnostics = [...parsed.diagnostics, ...checkedResult.diagnostics.filter((d) => !syntaxErrors || d.code !== "E0130")].sort(
-    (a, b) => a.span.start.offset - b.span.start.offset,
-  );
+  products.diagnostics = inFileOrder([...parsed.diagnostics, ...checkedResult.diagnostics.filter((d) => !syntaxErrors || d.code !== "E0130")]);
   if (!checkedResult.checked || syntaxErrors) return products;
   products.checked = checkedResult.checked;
   if (until === "check" || hasErrors(products.diagnostics)) return products;
   const plans = planStage(products.checked, { name: options.fileName, text: source }, options);
-  products.diagnostics = [...products.diagnostics, ...capabilityDiagnostics(plans.guest, GUEST_BACKEND)];
+  products.diagnostics = inFileOrder([...products.diagnostics, ...capabilityDiagnostics(plans.guest, GUEST_BACKEND)]);
   if (hasErrors(products.diagnostics)) return products;
   products.plans = plans;
   if (until === "plan") return products;

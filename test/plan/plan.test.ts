@@ -5,7 +5,7 @@
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, test } from "vitest";
-import { runPipeline, type CompileOptions } from "../../src/compile.js";
+import { runPipeline, STAGES, type CompileOptions } from "../../src/compile.js";
 import { RUNTIME_MAX_TIMES } from "../../src/plan/plan.js";
 import { runQtrip } from "../support/cli.js";
 import { repoRoot } from "../support/stap.js";
@@ -16,6 +16,26 @@ function plansOf(source: string, options: Partial<CompileOptions> = {}) {
   return plans;
 }
 
+
+describe("the pipeline, run up to a named stage", () => {
+  const products = (source: string, until: (typeof STAGES)[number]) => {
+    const p = runPipeline(source, { fileName: "rule.qt" }, until);
+    return Object.keys(p).filter((k) => k !== "diagnostics").sort();
+  };
+
+  test("each stage adds its product, in the order written once", () => {
+    expect(STAGES).toEqual(["parse", "check", "plan", "emit"]);
+    const rule = "when syscall latency > 1s on pid 1\n";
+    expect(STAGES.map((stage) => products(rule, stage))).toEqual([["ast"], ["ast", "checked"], ["ast", "checked", "plans"], ["ast", "checked", "outputs", "plans"]]);
+  });
+
+  test("a stage that gives an error stops the pipeline there, with every diagnostic so far in file order", () => {
+    expect(products("when syscall latency\n", "emit")).toEqual(["ast"]);
+    const p = runPipeline("when syscall latency >\nparam unused: int\nwhen x y\n", { fileName: "rule.qt" }, "emit");
+    expect(p.diagnostics.map((d) => `${d.span.start.line} ${d.code}`)).toEqual(["1 E0010", "2 W0001", "3 E0140"]);
+    expect(p.checked).toBeUndefined();
+  });
+});
 
 describe("the guest plan", () => {
   test("rules that time the same thing share one table; each table keeps its rules' own tests", () => {
