@@ -7,6 +7,8 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { BuildError } from "./errors.js";
+// The launcher knows which scripts need the kernel's symbol table; a build needs it for the same ones.
+export { probesKernelFunctions } from "../codegen/stap/launcher.js";
 
 /** One "Run, as root:" line of a header, split into build and load options. */
 export interface RunLine {
@@ -61,11 +63,6 @@ export function headerRunLines(script: string): RunLine[] {
   const build = out[0]!.build.join(" ");
   if (out.some((r) => r.build.join(" ") !== build)) throw new Error("the generated script's header names different build options");
   return out;
-}
-
-/** Whether a script has a kprobe on a kernel function (not a module's): those need the kernel's symbol table. */
-export function probesKernelFunctions(script: string): boolean {
-  return /^probe\s[^{]*\bkprobe\.function\(/m.test(script);
 }
 
 export interface StapBuild {

@@ -4,16 +4,17 @@
 import { statSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { Command, CommanderError, Option } from "commander";
-import { checkSource, emitScripts, hostChoice, outputBase, type CheckSourceResult, type CompileOptions, type CompileResult, type HostOptions } from "../compile.js";
+import { outputBase } from "../compile.js";
 import { explain } from "../explain/explain.js";
 import { sources, sourcesText } from "../explain/sources.js";
-import { ALL_HOST_ACTIONS, ALL_HOST_PROBES, DEFAULT_HOST_BACKEND, HOST_BACKENDS, type HostBackendName } from "../codegen/host-backends.js";
+import { ALL_HOST_ACTIONS, ALL_HOST_PROBES, DEFAULT_HOST_BACKEND, HOST_BACKENDS } from "../codegen/host-backends.js";
+import { guestPlanJson, hostPlanJson } from "../plan/show.js";
 import { QTRIP_VERSION } from "../version.js";
-import { hasErrors } from "../diagnostics/diagnostic.js";
 import { renderText, toJson } from "../diagnostics/render.js";
 import { toSarif } from "../diagnostics/sarif.js";
 import { parse } from "../syntax/parse.js";
 import { explainedCode, readRuleFile, UsageError, writeAllOrNothing } from "./files.js";
+import { errorCount, hostOptions, loadAll, parseDefines, reportText, type HostFlags, type LoadedFile } from "./load.js";
 import { addReportCommand } from "./report.js";
 import type { BuildTarget } from "../build/build.js";
 import { BuildError } from "../build/errors.js";
@@ -26,102 +27,27 @@ function collect(value: string, previous: string[]): string[] {
   return [...previous, value];
 }
 
-function parseDefines(pairs: string[]): Map<string, string> {
-  const defines = new Map<string, string>();
-  for (const pair of pairs) {
-    const match = /^([A-Za-z_][A-Za-z0-9_]*)=(.*)$/s.exec(pair);
-    if (!match) throw new UsageError(`--define takes NAME=VALUE, not '${pair}'`);
-    if (defines.has(match[1])) throw new UsageError(`--define ${match[1]} is given twice`);
-    defines.set(match[1], match[2]);
-  }
-  return defines;
-}
-
-interface HostFlags {
-  hostBackend?: HostBackendName;
-  hostAction?: string;
-  hostProbe?: string;
-  anyGuest?: boolean;
-  libvirtDomain?: string;
-}
-
 interface CompileFlags extends HostFlags {
   output?: string;
   define: string[];
   dryRun?: boolean;
-}
-
-/** The host script's options, checked: the backend must have them, and a libvirt domain name goes into shell commands. */
-function hostOptions(flags: HostFlags): HostOptions {
-  const domain = flags.libvirtDomain;
-  if (domain !== undefined) {
-    if (flags.anyGuest) throw new UsageError("--libvirt-domain chooses one guest; --any-guest lets any guest trip: give one of them");
-    if (!/^[A-Za-z0-9][A-Za-z0-9._+-]*$/.test(domain)) throw new UsageError(`--libvirt-domain '${domain}': a domain name of letters, digits and . _ + - (libvirt's pid file is /run/libvirt/qemu/NAME.pid)`);
-  }
-  const options: HostOptions = {
-    ...(flags.hostBackend !== undefined ? { hostBackend: flags.hostBackend } : {}),
-    ...(flags.hostAction !== undefined ? { hostAction: flags.hostAction } : {}),
-    ...(flags.hostProbe !== undefined ? { hostProbe: flags.hostProbe } : {}),
-    anyGuest: flags.anyGuest ?? false,
-    ...(domain !== undefined ? { libvirtDomain: domain } : {}),
-  };
-  const chosen = hostChoice(options);
-  if ("problem" in chosen) throw new UsageError(chosen.problem);
-  return options;
-}
-
-interface LoadedFile {
-  path: string;
-  text: string;
-  result: CompileResult & { checked?: CheckSourceResult["checked"] };
-}
-
-/** Reads and compiles every input; --define names must be declared by some input. */
-function loadAll(paths: string[], defines: Map<string, string>, options: Omit<CompileOptions, "fileName" | "defines">): LoadedFile[] {
-  const loaded: LoadedFile[] = [];
-  const declared = new Set<string>();
-  for (const path of paths) {
-    const read = readRuleFile(path);
-    const text = read.text ?? "";
-    let result: LoadedFile["result"];
-    if (read.diagnostic) {
-      result = { diagnostics: [read.diagnostic] };
-    } else {
-      const checked = checkSource(text, { fileName: path, defines });
-      result =
-        checked.checked && !hasErrors(checked.diagnostics)
-          ? { ...checked, outputs: emitScripts(checked.checked, text, { fileName: path, defines, ...options }) }
-          : checked;
-      for (const item of checked.ast.items) if (item.kind === "Param") declared.add(item.name.name);
-    }
-    loaded.push({ path, text, result });
-  }
-  for (const name of defines.keys()) {
-    if (!declared.has(name)) throw new UsageError(`--define ${name}: no rule file declares a parameter '${name}'`);
-  }
-  return loaded;
-}
-
-/** Prints every diagnostic; says whether any was an error. */
-function reportText(loaded: LoadedFile[], io: Io): boolean {
-  for (const { path, text, result } of loaded) {
-    for (const d of result.diagnostics) io.stderr(`${renderText(d, { name: path, text })}\n`);
-  }
-  return errorCount(loaded) > 0;
-}
-
-function errorCount(loaded: LoadedFile[]): number {
-  return loaded.reduce((n, f) => n + f.result.diagnostics.filter((d) => d.severity === "error").length, 0);
+  emit?: "scripts" | "plan";
 }
 
 function compileCommand(paths: string[], flags: CompileFlags, io: Io): number {
   const defines = parseDefines(flags.define);
   if (flags.output !== undefined && !isDirectory(flags.output)) throw new UsageError(`-o ${flags.output}: no such directory`);
-  const loaded = loadAll(paths, defines, { dryRun: flags.dryRun ?? false, ...hostOptions(flags) });
+  const plan = flags.emit === "plan";
+  if (plan && flags.output !== undefined) throw new UsageError("--emit plan prints the plan and writes no file: -o has nothing to write");
+  const loaded = loadAll(paths, defines, { dryRun: flags.dryRun ?? false, ...hostOptions(flags) }, plan ? "plan" : "emit");
   if (reportText(loaded, io)) {
     const count = errorCount(loaded);
-    io.stderr(`qtrip: ${count} error${count === 1 ? "" : "s"}; nothing written\n`);
+    io.stderr(`qtrip: ${count} error${count === 1 ? "" : "s"}; nothing ${plan ? "printed" : "written"}\n`);
     return EXIT_RULE_ERRORS;
+  }
+  if (plan) {
+    io.stdout(`${JSON.stringify(loaded.map(planJson), null, 2)}\n`);
+    return EXIT_OK;
   }
   const outputs = loaded.flatMap(({ path, result }) => {
     const dir = flags.output ?? dirname(path);
@@ -143,6 +69,12 @@ function compileCommand(paths: string[], flags: CompileFlags, io: Io): number {
   return EXIT_OK;
 }
 
+/** One input's plan as `--emit plan` prints it (docs/cli.md). */
+export function planJson({ path, result }: LoadedFile) {
+  const { guest, host, hostBackend } = result.plans!;
+  return { file: path, guest: guestPlanJson(guest), host: hostPlanJson(host, hostBackend.name) };
+}
+
 interface BuildFlags extends CompileFlags {
   kernel: string;
   hostKernel?: string;
@@ -162,7 +94,7 @@ async function buildCommand(path: string, flags: BuildFlags, io: Io): Promise<nu
   const names = { guest: moduleName(base, "guest"), host: moduleName(base, "host") };
   for (const name of Object.values(names)) if (typeof name !== "string") throw new UsageError(name.error);
   // Modules are SystemTap's: the host module is the stap backend's script.
-  const [file] = loadAll([path], defines, { dryRun: flags.dryRun ?? false, ...hostOptions({ ...flags, hostBackend: "stap" }) });
+  const [file] = loadAll([path], defines, { dryRun: flags.dryRun ?? false, ...hostOptions({ ...flags, hostBackend: "stap" }) }, "emit");
   if (reportText([file], io)) {
     const count = errorCount([file]);
     io.stderr(`qtrip: ${count} error${count === 1 ? "" : "s"}; nothing built\n`);
@@ -196,7 +128,7 @@ interface CheckFlags {
 }
 
 function checkCommand(paths: string[], flags: CheckFlags, io: Io): number {
-  const loaded = loadAll(paths, parseDefines(flags.define), {});
+  const loaded = loadAll(paths, parseDefines(flags.define), {}, "plan");
   if (flags.format === "sarif") {
     const files = loaded.map(({ path, text, result }) => ({ file: { name: path, text }, diagnostics: result.diagnostics }));
     io.stdout(`${JSON.stringify(toSarif(files, QTRIP_VERSION), null, 2)}\n`);
@@ -219,7 +151,7 @@ interface ExplainFlags extends HostFlags {
 
 function explainCommand(path: string, flags: ExplainFlags, io: Io): number {
   const host = hostOptions(flags);
-  const [file] = loadAll([path], parseDefines(flags.define), {});
+  const [file] = loadAll([path], parseDefines(flags.define), {}, "plan");
   if (reportText([file], io)) return EXIT_RULE_ERRORS;
   io.stdout(explain(file.result.checked!, { fileName: path, dryRun: flags.dryRun ?? false, ...host }));
   return EXIT_OK;
@@ -295,6 +227,7 @@ function buildProgram(io: Io, setExit: (code: number | Promise<number>) => void)
     .option("-o, --output <dir>", "write into DIR (default: beside each input)")
     .option(...define)
     .option("--dry-run", "rehearsal: the guest script logs the trip and never writes the port")
+    .addOption(new Option("--emit <what>", "scripts: write them; plan: print the plan each file compiles to, as JSON, and write nothing").choices(["scripts", "plan"]).default("scripts"))
     .addOption(hostBackendOption())
     .addOption(hostAction())
     .addOption(hostProbe())

@@ -55,6 +55,11 @@ export const DIAGNOSTICS = {
   E0146: err("threshold missing or not allowed", "A latency-like condition needs its threshold (`> D`), and a condition that is an event (`event NAME`, `message …`) takes none: the message gives the condition's syntax."),
   E0147: err("threshold below the condition's least", "Some conditions mean nothing below a floor: `tick gap` and `vcpu stall` watch a CPU's timer ticks, which come up to 4 ms apart on a busy CPU (HZ=250) and a tick or two late on a loaded host, so their threshold is at least 10ms; `timer late` cannot tell less than 10us from on time. The note says why for the condition at hand."),
   E0148: err("not a kernel function name", "`function \"NAME\"` and `function \"MODULE:NAME\"` take a name as /proc/kallsyms lists it: letters, digits and `_` (and `.` for compiler suffixes like `.isra.0`), at most 127 bytes."),
+  E0149: err(
+    "the guest backend lacks a capability the rule needs",
+    "The planner lists what a rule file's guest script needs beyond its probes (tables of things in flight, counting, sequences, console search, a watch from another CPU…), and each guest backend declares what it supports: a rule that needs what the backend lacks is refused here, not by the target's tools. The note lists what the backend supports; write the rule without what it lacks.",
+    "the SystemTap guest backend, the only one, supports every capability: test/plan/capabilities.test.ts asserts it with a backend that lacks one",
+  ),
   E0150: err("unknown filter", "The word after `on` names no filter (`pid`, `tid`, `comm`, `uid`, `cpu`, `device`, `context`)."),
   E0151: err("filter the condition does not have", "Each condition has its own filters: a condition with no task (`tick gap`, `vcpu stall`, `timer late`) has only `cpu`, for one. `qtrip sources` lists each condition's filters."),
   E0153: err("filter given twice", "A filter may be given once per rule: a task has one pid, one comm. Write two rules to watch two."),

@@ -2,11 +2,10 @@
 // SystemTap — what it watches, where and how often it probes, what the filters
 // and modifiers do, when it trips, and what the host does then.
 import type { CheckedFile, CheckedRule, Operand } from "../check/checked.js";
-import { planHostSide, type HostOptions } from "../compile.js";
-import { probePoints, SUPPORTED_KERNELS } from "../codegen/stap/index.js";
+import { planStage, type HostOptions } from "../compile.js";
+import { GUEST_BACKEND } from "../codegen/guest-backend.js";
 import { hex } from "../codegen/stap/syntax.js";
 import { WARNINGS } from "../diagnostics/warnings.js";
-import { planGuest } from "../plan/plan.js";
 import { ATTRIBUTES } from "../../stdlib/index.js";
 export function formatNanoseconds(ns: bigint): string {
   const units: [bigint, string][] = [
@@ -56,10 +55,10 @@ export interface ExplainOptions extends HostOptions {
 }
 
 export function explain(file: CheckedFile, options: ExplainOptions): string {
-  const plan = planGuest(file, { dryRun: options.dryRun });
+  const { guest: plan, host: hostPlan, hostBackend } = planStage(file, { name: options.fileName, text: "" }, options);
   const tableOf = new Map(plan.tables.flatMap((t) => t.rules.map((r) => [r.rule, t] as const)));
   // The probe points this rule's script really uses.
-  const probes = probePoints(plan, SUPPORTED_KERNELS);
+  const probes = GUEST_BACKEND.probePoints(plan, GUEST_BACKEND.kernels);
   const out: string[] = [];
   out.push(
     `${options.fileName}: ${file.rules.length} rule${file.rules.length === 1 ? "" : "s"}` +
@@ -106,12 +105,11 @@ export function explain(file: CheckedFile, options: ExplainOptions): string {
     );
   }
   const { port, value } = file.channel;
-  const host = planHostSide(file, { name: options.fileName, text: "" }, options);
   out.push(
     options.dryRun
       ? `On a trip the guest logs "qtrip: tripped: LABEL" and writes nothing (dry run): the host is not told.`
       : `On a trip the guest puts "qtrip: tripped: LABEL" in its kernel log and writes byte ${hex(value)} to I/O port ${hex(port)} at once; the consoles print the line afterwards, so a busy console cannot delay the write.`,
-    ...host.backend.explain(host.plan),
+    ...hostBackend.explain(hostPlan),
   );
   if (plan.runtimeParams.length) {
     out.push(`Start the guest script with ${plan.runtimeParams.map((p) => `-G ${p.name}=…`).join(" ")}.`);

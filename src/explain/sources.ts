@@ -1,10 +1,8 @@
 // The catalogue of conditions, for `qtrip sources`: what each watches, its
 // filters, the probe points its example's script uses and their cost, and the
 // example itself.
-import { check } from "../check/checker.js";
-import { probePoints, SUPPORTED_KERNELS } from "../codegen/stap/index.js";
-import { planGuest } from "../plan/plan.js";
-import { parse } from "../syntax/parse.js";
+import { runPipeline } from "../compile.js";
+import { GUEST_BACKEND } from "../codegen/guest-backend.js";
 import { catalogue } from "../../stdlib/index.js";
 
 export interface SourceInfo {
@@ -23,9 +21,9 @@ export interface SourceInfo {
 
 /** The probe points and kernel notes of a one-rule source (a condition's example), as its script really uses them. */
 export function lowered(rule: string, id: string): { probes: string[]; kernels: string[] } {
-  const checked = check(parse(rule).file, rule, { fileName: "example.qt" }).checked;
-  if (!checked) throw new Error(`the example of ${id} does not compile`);
-  return probePoints(planGuest(checked, { dryRun: false }), SUPPORTED_KERNELS).get(0)!;
+  const { plans } = runPipeline(rule, { fileName: "example.qt" }, "plan");
+  if (!plans) throw new Error(`the example of ${id} does not compile`);
+  return GUEST_BACKEND.probePoints(plans.guest, GUEST_BACKEND.kernels).get(0)!;
 }
 
 export function sources(): SourceInfo[] {

@@ -2,7 +2,9 @@
 // server needs from the pipeline, the standard library, the formatter and
 // `explain` comes through here, so that the server reuses the compiler's own
 // parser and checker and a re-layering of the compiler touches one file.
-export { checkSource, type CheckSourceResult } from "../compile.js";
+export { runPipeline, type Products } from "../compile.js";
+export { walkPattern, type PatternTerm } from "../check/pattern.js";
+export { scanTokens, type ScannedToken } from "../syntax/lexer.js";
 export type { Diagnostic, Span } from "../diagnostics/diagnostic.js";
 export { replacementOf } from "../diagnostics/fix.js";
 export { ABOUT_ALLOWANCES, WARNINGS } from "../diagnostics/warnings.js";
@@ -15,15 +17,15 @@ export async function formatSource(text: string): Promise<string> {
   return format(text);
 }
 
-import type { CheckSourceResult } from "../compile.js";
+import type { Products } from "../compile.js";
 import type { catalogue } from "../../stdlib/index.js";
 
 /** The compiler's data, named by what the names above give: no deeper imports. */
-export type RuleFile = CheckSourceResult["ast"];
+export type RuleFile = Products["ast"];
 export type Item = RuleFile["items"][number];
 export type Rule = Extract<Item, { kind: "Rule" }>;
 export type ParamDecl = Extract<Item, { kind: "Param" }>;
-export type CheckedFile = NonNullable<CheckSourceResult["checked"]>;
+export type CheckedFile = NonNullable<Products["checked"]>;
 export type CheckedRule = CheckedFile["rules"][number];
 export type ConditionSpec = (typeof catalogue)[number];
 export type NameTable = "syscall" | "errno" | "signal" | "event";

@@ -8,7 +8,7 @@ import { CompletionItemKind, type CompletionItem, type Range } from "vscode-lang
 import type { TextDocument } from "vscode-languageserver-textdocument";
 import { ABOUT_ALLOWANCES, ATTRIBUTES, catalogue, readLinePattern, tables, WARNINGS, type NameTable, type ParamDecl } from "./compiler.js";
 import type { Analysis } from "./document.js";
-import { fittingEntries, nextAfter, type Term } from "./pattern.js";
+import { fittingEntries, nextAfter, type PatternTerm } from "./pattern.js";
 import { cursorContext, STATEMENT_KEYWORDS, type Token } from "./scan.js";
 import { describeName } from "./tables.js";
 
@@ -68,14 +68,18 @@ function units(current: Token, range: Range): CompletionItem[] {
   );
 }
 
-/** The rule's condition terms after its head, up to where its threshold, filters or modifiers start. */
-function conditionTerms(tokens: Token[]): { terms: Term[]; ended: boolean } {
-  const terms: Term[] = [];
+/** The rule's condition terms after its head (`read, write` one list), up to where its threshold, filters or modifiers start. */
+function conditionTerms(tokens: Token[]): { terms: PatternTerm[]; ended: boolean } {
+  const terms: PatternTerm[] = [];
   for (const t of tokens) {
     if (AFTER_CONDITION.has(t.text) || t.kind === "number" || t.kind === "param") return { terms, ended: true };
-    if (t.kind === "word") terms.push({ kind: "word", text: t.text });
-    else if (t.kind === "string") terms.push({ kind: "string" });
-    else if (t.text === ",") terms.push({ kind: "comma" });
+    const last = terms.at(-1);
+    const list = last?.kind === "words" && last.open ? last : undefined;
+    if (t.kind === "word") {
+      if (list) terms[terms.length - 1] = { kind: "words", words: [...list.words, t.text] };
+      else terms.push({ kind: "words", words: [t.text] });
+    } else if (t.kind === "string" && !list) terms.push({ kind: "string" });
+    else if (t.text === "," && last?.kind === "words" && !list) terms[terms.length - 1] = { ...last, open: true };
     else return { terms, ended: true };
   }
   return { terms, ended: false };

@@ -3,7 +3,7 @@
 import { basename } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { TextDocument } from "vscode-languageserver-textdocument";
-import { checkSource, type CheckSourceResult } from "./compiler.js";
+import { runPipeline, type Products } from "./compiler.js";
 
 export interface Analysis {
   uri: string;
@@ -11,7 +11,8 @@ export interface Analysis {
   text: string;
   /** The name `qtrip check` would be given: the file's path for file: URIs. */
   fileName: string;
-  result: CheckSourceResult;
+  /** The pipeline's products up to the plan: the diagnostics `qtrip check` gives, the AST and the checked file. */
+  result: Products;
 }
 
 /** file:///x/rule.qt → /x/rule.qt; any other scheme → its last path segment. */
@@ -33,7 +34,7 @@ export function analyse(document: TextDocument): Analysis {
   if (cached && cached.version === document.version) return cached;
   const text = document.getText();
   const fileName = fileNameOf(document.uri);
-  const analysis = { uri: document.uri, version: document.version, text, fileName, result: checkSource(text, { fileName }) };
+  const analysis = { uri: document.uri, version: document.version, text, fileName, result: runPipeline(text, { fileName }, "plan") };
   cache.set(document.uri, analysis);
   return analysis;
 }

@@ -8,7 +8,7 @@ import { MarkupKind, type Hover } from "vscode-languageserver";
 import { itemAt, nodeAt, paramDecl } from "./ast-walk.js";
 import { catalogue, explain, readLinePattern, WARNINGS, type CheckedFile, type Condition, type ParamRef, type Rule, type Term as AstTerm, type Word } from "./compiler.js";
 import type { Analysis } from "./document.js";
-import { nextAfter, type Term } from "./pattern.js";
+import { nextAfter, type PatternTerm } from "./pattern.js";
 import { toRange } from "./positions.js";
 import { lookUp, nameHover } from "./tables.js";
 
@@ -16,19 +16,18 @@ function markdown(value: string, word?: Word | ParamRef): Hover {
   return { contents: { kind: MarkupKind.Markdown, value }, ...(word ? { range: toRange(word.span) } : {}) };
 }
 
-/** The condition's terms before `word`, as the pattern reader takes them. */
-function termsBefore(terms: readonly AstTerm[], word: Word): Term[] {
-  const before: Term[] = [];
+/** The condition's terms before `word`, as the pattern walk takes them: its own list open before it. */
+function termsBefore(terms: readonly AstTerm[], word: Word): PatternTerm[] {
+  const before: PatternTerm[] = [];
   for (const term of terms) {
     if (term.kind === "String") {
       before.push({ kind: "string" });
       continue;
     }
-    for (const [i, w] of term.words.entries()) {
-      if (w === word) return before;
-      before.push({ kind: "word", text: w.name });
-      if (i < term.words.length - 1) before.push({ kind: "comma" });
-    }
+    const at = term.words.indexOf(word);
+    if (at === 0) return before;
+    if (at > 0) return [...before, { kind: "words", words: term.words.slice(0, at).map((w) => w.name), open: true }];
+    before.push({ kind: "words", words: term.words.map((w) => w.name) });
   }
   return before;
 }

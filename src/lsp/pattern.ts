@@ -1,10 +1,10 @@
 // What may come next in a condition, read off the standard library's own
-// patterns (`syscall [NAME {, NAME}] error [ERRNO {, ERRNO}]`): completion asks
-// it for the next word, hover for the table a written name belongs to.
-import { catalogue, type ConditionSpec, type NameTable } from "./compiler.js";
+// patterns (`syscall [NAME {, NAME}] error [ERRNO {, ERRNO}]`) with the
+// checker's own walk (walkPattern): completion asks it for the next word,
+// hover for the table a written name belongs to.
+import { catalogue, walkPattern, type ConditionSpec, type NameTable, type PatternTerm } from "./compiler.js";
 
-/** A condition's terms after its head word: names, `,` between names, and strings. */
-export type Term = { kind: "word"; text: string } | { kind: "comma" } | { kind: "string" };
+export type { PatternTerm };
 
 export interface Next {
   /** Tables a name may come from here. */
@@ -13,48 +13,22 @@ export interface Next {
   words: string[];
 }
 
-type Part = ConditionSpec["pattern"][number];
-
-/** The first literal word at or after `from`, skipping optional name lists. */
-function literalsFrom(parts: readonly Part[], from: number): string[] {
-  const words: string[] = [];
-  for (const part of parts.slice(from)) {
-    if ("word" in part) return [...words, part.word];
-    if (!("names" in part) || !part.optional) break;
-  }
-  return words;
-}
-
 /** What may follow `terms` in `entry`'s pattern; undefined if they do not fit it. */
-function nextIn(entry: ConditionSpec, terms: readonly Term[]): Next | undefined {
-  const parts = entry.pattern;
-  let i = 0;
-  for (let p = 0; p < parts.length; p++) {
-    const part = parts[p];
-    const term = terms[i];
-    if ("word" in part) {
-      if (!term) return { tables: [], words: [part.word] };
-      if (term.kind !== "word" || term.text !== part.word) return undefined;
-      i++;
-    } else if ("string" in part) {
-      if (!term) return { tables: [], words: [] };
-      if (term.kind !== "string") return undefined;
-      i++;
-    } else {
-      const following = literalsFrom(parts, p + 1);
-      if (!term) return { tables: [part.names], words: part.optional ? following : [] };
-      if (term.kind !== "word") return undefined;
-      if (part.optional && following.includes(term.text)) continue;
-      i++;
-      while (terms[i]?.kind === "comma") {
-        if (!terms[i + 1]) return { tables: [part.names], words: [] };
-        if (terms[i + 1].kind !== "word") return undefined;
-        i += 2;
-      }
-      if (!terms[i]) return { tables: [], words: following };
-    }
+function nextIn(entry: ConditionSpec, terms: readonly PatternTerm[]): Next | undefined {
+  const walk = walkPattern(entry.pattern, terms);
+  if (walk.kind !== "end") return undefined;
+  // A list that ends with a comma takes another name.
+  const last = terms.at(-1);
+  const listing = last?.kind === "words" && last.open ? entry.pattern[walk.taken.lastIndexOf(terms.length - 1)] : undefined;
+  if (listing) return "names" in listing ? { tables: [listing.names], words: [] } : undefined;
+  // From where the terms ran out: optional name lists and the literal word after them, or what is needed next.
+  const next: Next = { tables: [], words: [] };
+  for (const part of entry.pattern.slice(walk.part)) {
+    if ("word" in part) next.words.push(part.word);
+    else if ("names" in part) next.tables.push(part.names);
+    if (!("names" in part && part.optional)) break;
   }
-  return i === terms.length ? { tables: [], words: [] } : undefined;
+  return next;
 }
 
 export function entriesOf(head: string): ConditionSpec[] {
@@ -62,7 +36,7 @@ export function entriesOf(head: string): ConditionSpec[] {
 }
 
 /** What may follow `terms` after `head`, over every condition with that head word. */
-export function nextAfter(head: string, terms: readonly Term[]): Next {
+export function nextAfter(head: string, terms: readonly PatternTerm[]): Next {
   const tables = new Set<NameTable>();
   const words = new Set<string>();
   for (const entry of entriesOf(head)) {
@@ -74,9 +48,9 @@ export function nextAfter(head: string, terms: readonly Term[]): Next {
 }
 
 /** The conditions `terms` fit so far (all of the head's when none fits, e.g. while the terms are unfinished). */
-export function fittingEntries(head: string, terms: readonly Term[]): ConditionSpec[] {
+export function fittingEntries(head: string, terms: readonly PatternTerm[]): ConditionSpec[] {
   const all = entriesOf(head);
-  const words = new Set(terms.flatMap((t) => (t.kind === "word" ? [t.text] : [])));
+  const words = new Set(terms.flatMap((t) => (t.kind === "words" ? t.words : [])));
   const fitting = all.filter((e) => e.pattern.every((part) => !("word" in part) || words.has(part.word)));
   return fitting.length ? fitting : all;
 }

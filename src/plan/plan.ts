@@ -3,6 +3,7 @@
 // thing into one in-flight table, keeps the rules seen at an event, and lists the capabilities the script needs.
 // It knows conditions only through their specs, and no tracer at all.
 import { ruleParts, type CheckedFile, type CheckedParam, type CheckedRule } from "../check/checked.js";
+import { error, type Diagnostic, type Span } from "../diagnostics/diagnostic.js";
 import type { EventNeeds, GuestEvent, InflightNeeds, Selection } from "../../stdlib/index.js";
 
 /** Rules timing the same thing: one start, the same stops, one table. */
@@ -22,26 +23,25 @@ export interface EventRule {
   select: Selection[];
 }
 
-/** What the script needs beyond its probes; a backend brings in the runtime for each. */
-export type Capability =
-  /** Tables of things in flight, looked at when one could cross a threshold. */
-  | "inflight"
-  /** `N times within D` with N > 1: the last N times of a rule. */
-  | "counting"
-  /** `after D`, or counting: occurrences are checked against the rule's state. */
-  | "occurrences"
-  /** Thresholds compared at an event (not by the in-flight scan). */
-  | "thresholds"
-  /** Durations given at run time, parsed when the script starts. */
-  | "runtime-durations"
-  /** `when A then B within D`: A's part stamps when it held, B's part holds only within D of that. */
-  | "sequences"
-  /** Searching kernel log lines. */
-  | "console-search"
-  /** Each CPU's previous tick and idle periods. */
-  | "tick-tracking"
-  /** Each busy CPU's progress, watched from another CPU. */
-  | "vcpu-watch";
+/** What the script needs beyond its probes, in words (a diagnostic's); a backend brings in the runtime for each. */
+export const CAPABILITIES = {
+  inflight: "tables of things in flight, looked at when one could cross a threshold",
+  counting: "`N times within D` with N > 1: the last N times of a rule",
+  occurrences: "`after D`, or counting: occurrences checked against the rule's state",
+  thresholds: "thresholds compared where an event happens (not by the in-flight scan)",
+  "runtime-durations": "durations given when the script starts, parsed then",
+  sequences: "`when A then B within D`: A stamps when it held, B holds only within D of that",
+  "console-search": "searching kernel log lines",
+  "tick-tracking": "each CPU's previous tick and idle periods",
+  "vcpu-watch": "each busy CPU's progress, watched from another CPU",
+} as const;
+export type Capability = keyof typeof CAPABILITIES;
+
+/** A guest backend as the plan sees it: the contract is that it supports every capability a plan it is given needs. */
+export interface GuestCapabilities {
+  name: string;
+  capabilities: ReadonlySet<Capability>;
+}
 
 export interface GuestPlan {
   file: CheckedFile;
@@ -53,7 +53,8 @@ export interface GuestPlan {
   runtimeParams: CheckedParam[];
   /** Ring capacity per part for `N times within D` (0 when the rule does not count). */
   ringSizes: number[];
-  capabilities: Set<Capability>;
+  /** Each capability the script needs, with where the file first needs it (a rule, or a parameter's declaration). */
+  capabilities: Map<Capability, Span>;
   dryRun: boolean;
 }
 
@@ -90,17 +91,22 @@ export function planGuest(file: CheckedFile, options: { dryRun: boolean }): Gues
   const ringSizes = parts.map(ringSize);
   const runtimeParams = file.params.filter((p) => p.source === "runtime");
 
-  const capabilities = new Set<Capability>();
-  if (timed.length) capabilities.add("inflight");
-  if (ringSizes.some((n) => n > 0)) capabilities.add("counting");
-  if (file.rules.some((r) => countsOccurrences(r, ringSizes))) capabilities.add("occurrences");
-  if (file.rules.some((r) => r.sequence)) capabilities.add("sequences");
-  if (events.some((e) => e.rule.threshold)) capabilities.add("thresholds");
-  if (runtimeParams.some((p) => p.type === "duration")) capabilities.add("runtime-durations");
-  for (const { select } of events) {
-    if (select.some((s) => s.kind === "line-contains" || s.kind === "line-number")) capabilities.add("console-search");
-    if (select.some((s) => s.kind === "tick-interval-exceeds")) capabilities.add("tick-tracking").add("vcpu-watch");
-    if (select.some((s) => s.kind === "progress-watched")) capabilities.add("vcpu-watch");
+  const capabilities = new Map<Capability, Span>();
+  const need = (capability: Capability, span: Span) => {
+    if (!capabilities.has(capability)) capabilities.set(capability, span);
+  };
+  if (timed.length) need("inflight", timed[0].span);
+  for (const rule of parts) if (ringSizes[rule.index] > 0) need("counting", rule.span);
+  for (const rule of file.rules) {
+    if (countsOccurrences(rule, ringSizes)) need("occurrences", rule.span);
+    if (rule.sequence) need("sequences", rule.span);
+  }
+  for (const { rule } of events) if (rule.threshold) need("thresholds", rule.span);
+  for (const p of runtimeParams) if (p.type === "duration") need("runtime-durations", p.span);
+  for (const { rule, select } of events) {
+    if (select.some((s) => s.kind === "line-contains" || s.kind === "line-number")) need("console-search", rule.span);
+    if (select.some((s) => s.kind === "tick-interval-exceeds")) need("tick-tracking", rule.span);
+    if (select.some((s) => s.kind === "tick-interval-exceeds" || s.kind === "progress-watched")) need("vcpu-watch", rule.span);
   }
 
   return {
@@ -117,4 +123,15 @@ export function planGuest(file: CheckedFile, options: { dryRun: boolean }): Gues
 
 function eventRule(rule: CheckedRule, needs: EventNeeds): EventRule {
   return { rule, at: needs.at, select: needs.select ?? [] };
+}
+
+/** The contract: an error for each capability the plan needs that the backend lacks, where the file first needs it. */
+export function capabilityDiagnostics(plan: GuestPlan, backend: GuestCapabilities): Diagnostic[] {
+  return [...plan.capabilities]
+    .filter(([capability]) => !backend.capabilities.has(capability))
+    .map(([capability, span]) =>
+      error("E0149", span, `the ${backend.name} guest backend cannot do what this needs: ${CAPABILITIES[capability]} (${capability})`, {
+        notes: [`the ${backend.name} backend supports: ${[...backend.capabilities].join(", ") || "none of the capabilities"}`],
+      }),
+    );
 }

@@ -5,7 +5,7 @@
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, test } from "vitest";
-import { run } from "../../src/cli/main.js";
+import { runQtrip } from "../support/cli.js";
 import { error, warning, type Span } from "../../src/diagnostics/diagnostic.js";
 import { diagnosticsPage } from "../../src/diagnostics/page.js";
 import { CODES, DIAGNOSTICS, explainCode } from "../../src/diagnostics/registry.js";
@@ -86,12 +86,7 @@ test("the reference links to the page instead of listing codes of its own", () =
 });
 
 describe("qtrip explain CODE", () => {
-  async function qtrip(...argv: string[]) {
-    let stdout = "";
-    let stderr = "";
-    const status = await run(argv, { stdout: (t) => void (stdout += t), stderr: (t) => void (stderr += t) });
-    return { status, stdout, stderr };
-  }
+  const qtrip = (...argv: string[]) => runQtrip(argv);
 
   test("prints the registry's words and where the page explains the code, in either case", async () => {
     const r = await qtrip("explain", "e0146");

@@ -4,6 +4,7 @@
 // conditions.
 import type { CheckedParam, CheckedRule, Operand } from "../../check/checked.js";
 import { type EventRule, type GuestPlan, type InflightTable } from "../../plan/plan.js";
+import type { GuestScriptInput } from "../guest-backend.js";
 import { emitFragments, type Fragment } from "./fragment.js";
 import { Handlers, bit, ruleComment, ruleTest, threadIdTest } from "./handlers.js";
 import { header } from "./header.js";
@@ -251,24 +252,25 @@ function emitRings(script: GuestScript): string[] {
   ];
 }
 
-/** Each rule's threshold in ns, the constant ones filled in: rule r holds for a duration above qt_threshold[r]. */
+/**
+ * Each rule's threshold in ns, the constant ones filled in: rule r holds for a duration above
+ * qt_threshold[r]. '>= D' is '> D - 1', written once, as QT_AT_LEAST: the table's constants and
+ * the run-time thresholds (runtime/core.ts: qt_set_threshold) both use it.
+ */
 function thresholdTable(plan: GuestPlan): string[] {
   const rules = plan.parts;
   if (!rules.some((r) => r.threshold)) return [];
   const values = rules.map((r) => {
     const t = r.threshold;
-    if (!t || t.nanoseconds.kind === "param") return 0n;
-    return t.op === ">=" && t.nanoseconds.value > 0n ? t.nanoseconds.value - 1n : t.nanoseconds.value;
+    if (!t || t.nanoseconds.kind === "param") return "0";
+    return t.op === ">=" ? `QT_AT_LEAST(${stapInt(t.nanoseconds.value)})` : stapInt(t.nanoseconds.value);
   });
-  return [`static u64 qt_threshold[QT_RULES] = { ${values.map(stapInt).join(", ")} }; /* ns; '>= D' is '> D - 1' */`];
-}
-
-export interface GuestScriptInput {
-  plan: GuestPlan;
-  kernel: KernelRange;
-  sourceName: string;
-  sourceText: string;
-  outputName: string;
+  // Only where a '>=' or a run-time threshold uses it.
+  const atLeast = rules.some((r) => r.threshold?.op === ">=" || r.threshold?.nanoseconds.kind === "param");
+  return [
+    ...(atLeast ? ["#define QT_AT_LEAST(ns) ((ns) > 0 ? (ns) - 1 : (ns)) /* '>= D' is '> D - 1' */"] : []),
+    `static u64 qt_threshold[QT_RULES] = { ${values.join(", ")} }; /* ns */`,
+  ];
 }
 
 export function emitGuest({ plan, kernel, sourceName, sourceText, outputName }: GuestScriptInput): string {

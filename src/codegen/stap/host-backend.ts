@@ -5,7 +5,7 @@ import type { HostBackend } from "../host-backends.js";
 import { emitHost, hostScriptName } from "./host.js";
 import { HOST_ACTION_RECORDS, HOST_ACTIONS, HOST_PROBE_RECORDS, HOST_PROBES, type HostAction, type HostProbe } from "./host-records.js";
 import { SUPPORTED_KERNELS } from "./kernel.js";
-import { emitLauncher, launcherName } from "./launcher.js";
+import { emitLauncher, launcherName, probesKernelFunctions } from "./launcher.js";
 
 export const stapHost: HostBackend = {
   name: "stap",
@@ -24,7 +24,7 @@ export const stapHost: HostBackend = {
     const scriptName = hostScriptName(plan.outputBase);
     return {
       name: launcherName(scriptName),
-      text: emitLauncher({ scriptName, sourceName: plan.source.name, role: "host", kernelKprobes: /^probe\s[^{]*\bkprobe\.function\(/m.test(script) }),
+      text: emitLauncher({ scriptName, sourceName: plan.source.name, role: "host", kernelKprobes: probesKernelFunctions(script) }),
       mode: 0o755,
     };
   },

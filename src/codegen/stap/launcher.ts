@@ -28,6 +28,11 @@ export interface LauncherInput {
   kernelKprobes: boolean;
 }
 
+/** Whether a script has a kprobe on a kernel function (not a module's): those need the kernel's symbol table. */
+export function probesKernelFunctions(script: string): boolean {
+  return /^probe\s[^{]*\bkprobe\.function\(/m.test(script);
+}
+
 /** `rule.guest.stp` → `rule.guest.sh` */
 export function launcherName(scriptName: string): string {
   return scriptName.replace(/\.stp$/, "") + ".sh";

@@ -105,13 +105,13 @@ export const tripRule: Fragment = {
 
 /**
  * Thresholds given when the script starts. The emitter declares qt_threshold[]
- * with the constant ones (ns: rule r holds for a duration above qt_threshold[r]);
- * '>= D' is stored as '> D - 1 ns'.
+ * with the constant ones (ns: rule r holds for a duration above qt_threshold[r])
+ * and QT_AT_LEAST, '>= D' as '> D - 1'.
  */
 export const runtimeThresholds: Fragment = {
   name: "run-time thresholds",
   stap: String.raw`function qt_set_threshold(rule:long, ns:long, inclusive:long) %{
-	qt_threshold[STAP_ARG_rule] = STAP_ARG_inclusive && STAP_ARG_ns > 0 ? STAP_ARG_ns - 1 : STAP_ARG_ns;
+	qt_threshold[STAP_ARG_rule] = STAP_ARG_inclusive ? QT_AT_LEAST(STAP_ARG_ns) : STAP_ARG_ns;
 %}`,
 };
 
