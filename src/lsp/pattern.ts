@@ -1,7 +1,7 @@
-// What may come next in a condition, read off the standard library's own
+// What may come next in a condition, read off the condition specs' own
 // patterns (`syscall [NAME {, NAME}] error [ERRNO {, ERRNO}]`): completion asks
 // it for the next word, hover for the table a written name belongs to.
-import { catalogue, type ConditionSpec, type NameTable } from "./compiler.js";
+import { specs, type ConditionSpec, type NameTable } from "./compiler.js";
 
 /** A condition's terms after its head word: names, `,` between names, and strings. */
 export type Term = { kind: "word"; text: string } | { kind: "comma" } | { kind: "string" };
@@ -58,7 +58,7 @@ function nextIn(entry: ConditionSpec, terms: readonly Term[]): Next | undefined 
 }
 
 export function entriesOf(head: string): ConditionSpec[] {
-  return catalogue.filter((e) => e.head === head);
+  return specs.filter((e) => e.head === head);
 }
 
 /** What may follow `terms` after `head`, over every condition with that head word. */

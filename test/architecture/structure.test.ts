@@ -6,7 +6,7 @@ import { dirname, join, relative, resolve } from "node:path";
 import { describe, expect, test } from "vitest";
 import { compileSource } from "../../src/compile.js";
 import { HOST_ACTIONS, HOST_PROBES } from "../../src/codegen/stap/index.js";
-import { catalogue } from "../../stdlib/index.js";
+import { specs } from "../../stdlib/index.js";
 import { repoRoot } from "../support/stap.js";
 
 function files(dir: string): string[] {
@@ -74,7 +74,7 @@ describe("the boundary between specs and backend", () => {
   });
 
   const backend = files("src/codegen").filter((f) => f.endsWith(".ts"));
-  const names = catalogue.flatMap((e) => {
+  const names = specs.flatMap((e) => {
     const words = e.pattern.flatMap((p) => ("word" in p ? [p.word] : []));
     // One-word ids are plain words ("message", "event"): only a string literal of them would be a condition's name.
     return [e.id.includes("-") ? e.id : `"${e.id}"`, ...words.map((w) => `${e.head} ${w}`)];

@@ -2,7 +2,7 @@ import { mkdtempSync, readdirSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { beforeEach, describe, expect, test } from "vitest";
-import { catalogue } from "../../stdlib/index.js";
+import { specs } from "../../stdlib/index.js";
 import { qtrip } from "../support/cli.js";
 
 let dir: string;
@@ -43,12 +43,12 @@ describe("qtrip sources", () => {
     const r = qtrip(["sources", "--format", "json"], dir);
     expect(r.status).toBe(0);
     const listed = JSON.parse(r.stdout);
-    expect(listed).toHaveLength(catalogue.length);
-    expect(listed.map((s: { syntax: string }) => s.syntax.split(" ")[0])).toEqual(catalogue.map((e) => e.head));
+    expect(listed).toHaveLength(specs.length);
+    expect(listed.map((s: { syntax: string }) => s.syntax.split(" ")[0])).toEqual(specs.map((e) => e.head));
     expect(listed.find((s: { condition: string }) => s.condition === "io-latency").filters).toContain("device");
     expect(listed.find((s: { condition: string }) => s.condition === "tick-gap").filters).toEqual(["cpu"]);
     const text = qtrip(["sources"], dir).stdout;
-    for (const entry of catalogue) expect(text).toContain(`${entry.syntax}\n  holds:`);
+    for (const entry of specs) expect(text).toContain(`${entry.syntax}\n  holds:`);
   });
 });
 

@@ -1,9 +1,9 @@
-// Per-entry tests of the standard library: every condition is described fully,
+// Per-spec tests of the condition specs: every condition is described fully,
 // generates its probes, refuses filters it lacks, and shares handlers.
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, test } from "vitest";
-import { catalogue } from "../../stdlib/index.js";
+import { specs } from "../../stdlib/index.js";
 import { checkSource, compileSource } from "../../src/compile.js";
 import { sources } from "../../src/explain/sources.js";
 import { ATTRIBUTE_NAMES, ATTRIBUTES, tables } from "../../stdlib/index.js";
@@ -31,10 +31,10 @@ function probePoint(said: string): string {
 /** The logged line's text and length, read from printk:console on 5.19+ and formatted at vprintk_emit() before. */
 const LINE = '%( kernel_v >= "5.19" %? $text %: qt_logged_text() %), %( kernel_v >= "5.19" %? $len %: qt_logged_length() %)';
 
-describe.each(catalogue.map((e) => [e.id, e] as const))("%s", (_id, entry) => {
+describe.each(specs.map((e) => [e.id, e] as const))("%s", (_id, entry) => {
   const source = sources().find((s) => s.condition === entry.id)!;
 
-  test("is described for the catalogue", () => {
+  test("is described in its spec", () => {
     expect(entry.syntax.startsWith(entry.head)).toBe(true);
     expect(source.probes.length).toBeGreaterThan(0);
     expect(entry.attributes).toContain("cpu");
@@ -219,7 +219,7 @@ describe("generated names never meet parameter names", () => {
 });
 
 describe("calls that block by design", () => {
-  test.each(catalogue.filter((e) => e.blocksByDesign).map((e) => [e.id, e] as const))("%s: every name is in its table", (_id, entry) => {
+  test.each(specs.filter((e) => e.blocksByDesign).map((e) => [e.id, e] as const))("%s: every name is in its table", (_id, entry) => {
     const part = entry.pattern.find((p) => "names" in p && p.arg === entry.blocksByDesign!.arg)!;
     const table = tables["names" in part ? part.names : "syscall"];
     const { names, onStreams } = entry.blocksByDesign!;
