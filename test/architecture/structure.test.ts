@@ -1,6 +1,6 @@
 // The shape the code promises (docs/design.md, "Architecture"): layers that import one
 // way, specs without tracer syntax, a backend that names no condition, small
-// files — and generated scripts that carry only the runtime their rules use.
+// files — and generated scripts that carry only the fragments their rules use.
 import { readdirSync, readFileSync, statSync } from "node:fs";
 import { dirname, join, relative, resolve } from "node:path";
 import { describe, expect, test } from "vitest";
@@ -98,7 +98,7 @@ function unused(script: string): string[] {
   return definitions(script).filter((name) => (script.match(new RegExp(`\\b${name}\\b`, "g")) ?? []).length < 2);
 }
 
-describe("generated scripts carry only the runtime their rules use", () => {
+describe("generated scripts carry only the fragments their rules use", () => {
   const examples = readdirSync(join(repoRoot, "examples")).filter((f) => f.endsWith(".qt"));
   const compile = (name: string, options = {}) => compileSource(readFileSync(join(repoRoot, "examples", name), "utf8"), { fileName: name, ...options }).outputs!;
 
@@ -124,7 +124,7 @@ describe("generated scripts carry only the runtime their rules use", () => {
   // command (issue #12) added 1; the uprobe look-up SystemTap 5.1 must skip on 6.12 (issue #11) 4; the log line's
   // NMI-safe path, the skipped hits' reasons and the refusal of key 0 (the idle task) in the tables (issue #23) 12.
   // The scan timer programmed on the neighbour CPU, so a stalled vCPU's overdue call is seen while it lasts (issue
-  // #26), 73: past the size the whole runtime once had (453 lines), which this test no longer compares with.
+  // #26), 73: past the size all the fragments once had (453 lines), which this test no longer compares with.
   test("a one-rule system call script stays within its budget (462 lines)", () => {
     const { guest } = compileSource("when syscall latency > 200ms on pid 1\n", { fileName: "one.qt" }).outputs!;
     expect(guest.split("\n").length - 1).toBeLessThanOrEqual(462);

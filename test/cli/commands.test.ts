@@ -69,7 +69,7 @@ describe("qtrip explain", () => {
     writeFileSync(join(dir, "e.qt"), "when event hung_task\nwhen syscall latency > 200ms\n");
     const out = qtrip(["explain", "e.qt"], dir).stdout;
     expect(out).toContain('  Probes: kernel.trace("sched:sched_process_hang").\n');
-    expect(out).toContain('  Probes: kernel.trace("raw_syscalls:sys_enter") (start), kernel.trace("raw_syscalls:sys_exit") (stop), kernel.trace("sched:sched_process_exit") (stop), kernel.trace("sched:sched_process_exec") (stop), a one-shot hrtimer of the runtime, at the first moment one could cross its threshold (scan).\n');
+    expect(out).toContain('  Probes: kernel.trace("raw_syscalls:sys_enter") (start), kernel.trace("raw_syscalls:sys_exit") (stop), kernel.trace("sched:sched_process_exit") (stop), kernel.trace("sched:sched_process_exec") (stop), a one-shot hrtimer in the script\'s own C, at the first moment one could cross its threshold (scan).\n');
     // What ends a timing, and that the console cannot delay the write.
     expect(out).toContain(
       "  Stops timing one when the call returned; the thread exited before it ended (exit, exit_group, or killed while blocked); the thread exec'd from a thread other than its process's leader, and took the leader's pid.\n",

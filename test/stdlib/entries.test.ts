@@ -42,7 +42,7 @@ describe.each(specs.map((e) => [e.id, e] as const))("%s", (_id, entry) => {
 
   test("its example compiles and probes what `qtrip sources` says", () => {
     const guest = guestOf(entry.example);
-    // The scan is no probe point: an hrtimer of the runtime's C, which trips with the labels the begin probe copied.
+    // The scan is no probe point: an hrtimer of the fragments' C, which trips with the labels the begin probe copied.
     const points = source.probes.filter((p) => !p.endsWith("(scan)"));
     for (const probe of points) expect(guest).toContain(`probe ${probePoint(probe.replace(/ \((start|stop)\)$/, ""))}`);
     expect(guest).toContain(points.length < source.probes.length ? "qt_set_label(" : "qt_trip_rule(");
@@ -136,7 +136,7 @@ describe("code generation details", () => {
   test("tick gap stamps for its watcher and checks on the CPU's own tick, and forgets idle time", () => {
     const guest = guestOf("when tick gap > 100ms on cpu 1");
     // The local APIC timer's interrupt carries the tick: no interrupt of its own (timer.profile is a 1 kHz perf event).
-    // The stamp is never true: the previous online CPU watches it while the gap lasts (runtime/vcpu-watch.ts).
+    // The stamp is never true: the previous online CPU watches it while the gap lasts (fragments/vcpu-watch.ts).
     expect(guest).toContain('probe kernel.trace("irq_vectors:local_timer_entry") {');
     expect(guest).toContain("if (cpu() == 1 && (qt_vcpu_progress(0x1) || qt_exceeds(0, qt_gap))) {");
     expect(guest).toContain("static enum hrtimer_restart qt_watch_fire(struct hrtimer *timer)");
