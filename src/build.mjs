@@ -41,7 +41,7 @@ chmodSync("dist/qtrip.js", 0o755);
 const lspOutside = {
   name: "lsp-outside",
   setup(b) {
-    b.onResolve({ filter: /\/(lsp\/server|build\/build)\.js$/ }, (args) => ({ path: args.path, external: true }));
+    b.onResolve({ filter: /\/(lsp\/server|builder\/build)\.js$/ }, (args) => ({ path: args.path, external: true }));
   },
 };
 await build({

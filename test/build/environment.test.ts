@@ -5,8 +5,8 @@ import { chmodSync, mkdirSync, mkdtempSync, symlinkSync, writeFileSync } from "n
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, test } from "vitest";
-import { checkRelease, findStap, kernelTree, requireSystemMap, type MachineRoots } from "../../src/build/environment.js";
-import { BuildError } from "../../src/build/errors.js";
+import { checkRelease, findStap, kernelTree, requireSystemMap, type MachineRoots } from "../../src/codegen/stap/builder/environment.js";
+import { BuildError } from "../../src/codegen/stap/builder/errors.js";
 
 const RELEASE = "6.1.0-99-amd64";
 

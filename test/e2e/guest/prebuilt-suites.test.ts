@@ -13,7 +13,7 @@ import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { beforeAll, expect, test } from "vitest";
 import { sampledOut, taken } from "../support/sample.js";
-import { runtimeKey } from "../../../src/build/runtime.js";
+import { runtimeKey } from "../../../src/codegen/stap/builder/runtime.js";
 import { qtripInTarget, TARGET_QTRIP_CACHE, type TargetQtripRun } from "../../support/target-qtrip.js";
 import { listTargets, needsPatchedRuntime, stapOptions, UPROBE_LOOKUP_OPTIONS, type Target } from "../../support/targets.js";
 import { targetMachine } from "../support/machine.js";
