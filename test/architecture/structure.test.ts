@@ -27,7 +27,7 @@ const LAYERS: [string, RegExp][] = [
   ["plan", /^src\/plan\//],
   ["backend", /^src\/codegen\//],
   ["report", /^src\/report\//],
-  ["cli", /^src\/(compile\.ts|explain|format|cli|lsp|generate\.ts|build\.mjs)/],
+  ["cli", /^src\/(compile\.ts|explain|format|cli|lsp|generate\.ts|bundle\.mjs)/],
 ];
 
 function layerOf(file: string): number {
