@@ -11,7 +11,7 @@ import { gzipSync } from "node:zlib";
 export const LOADER_NAME = "qtrip-bpf-crash";
 
 /**
- * Where the built loader is: under $QTRIP_DIST (the launcher sets it: the
+ * Where the built loader is: under $QTRIP_DIST (dist/qtrip sets it: the
  * start-up snapshot has no module path), else near this module (dist/, a chunk
  * in dist/chunks/, or src/codegen/bpf/ in a checkout).
  */
