@@ -9,8 +9,8 @@
 import { expect, test } from "vitest";
 import { compileSource } from "../../../src/compile.js";
 import { buildForTarget, listTargets, type Target } from "../../support/targets.js";
-import { atThreshold, expectTrip, msBetween, THRESHOLD_MS } from "./expect-trip.js";
-import { markerAt, runGuest, type GuestRun } from "./harness.js";
+import { atThreshold, expectTrip, msBetween, THRESHOLD_MS } from "../guest/expect-trip.js";
+import { markerAt, runGuest, type GuestRun } from "../guest/harness.js";
 import { describeInstalled } from "../../support/installed.js";
 
 const RULES = {
