@@ -60,7 +60,7 @@ describe("the kernel's build tree", () => {
     expect(checkRelease("6.1.0-50-amd64")).toBeUndefined();
     expect(checkRelease("5.14.0-427.13.1.el9_4.x86_64")).toBeUndefined();
     expect(checkRelease("../../etc")).toBe("'../../etc' is not a kernel release (like 6.1.0-50-amd64, as uname -r prints it)");
-    expect(checkRelease("")).toBeDefined();
+    expect(checkRelease("")).toBe("'' is not a kernel release (like 6.1.0-50-amd64, as uname -r prints it)");
   });
 });
 
