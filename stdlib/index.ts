@@ -16,7 +16,7 @@ import { tickGap } from "./tick-gap.js";
 import { timerLate } from "./timer-late.js";
 import { vcpuStall } from "./vcpu-stall.js";
 
-export const catalogue: readonly ConditionSpec[] = [
+export const specs: readonly ConditionSpec[] = [
   syscallLatency,
   syscallError,
   ioLatency,

@@ -23,6 +23,6 @@ export const tickGap = condition({
     "a nohz_full CPU is not watched: running one task, it stops its tick",
   ],
   example: "when tick gap > 100ms after 30s",
-  // Another CPU sees the gap while it lasts (runtime/vcpu-watch.ts); else the vCPU sees it on its first tick back.
+  // Another CPU sees the gap while it lasts (fragments/vcpu-watch.ts); else the vCPU sees it on its first tick back.
   needs: () => ({ kind: "event", at: { on: "cpu-tick" }, select: [{ kind: "tick-interval-exceeds" }] }),
 });

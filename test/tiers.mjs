@@ -17,7 +17,7 @@ const TIERS = {
   // The full chain, last and alone in npm test (test/run.sh says why).
   chain: ["test/e2e/chain/"],
   // Each Debian suite's own tools: the build targets' chroots and the stock images.
-  distros: ["test/targets/", "test/e2e/stock/", "test/e2e/guest/suites.test.ts", "test/e2e/guest/targets.test.ts", "test/e2e/guest/prebuilt-suites.test.ts", "test/e2e/host/kernels.test.ts"],
+  distros: ["test/targets/", "test/e2e/stock/", "test/e2e/distros/", "test/e2e/host/kernels.test.ts"],
   guest: ["test/e2e/guest/"],
   host: ["test/e2e/host/"],
   // This machine's SystemTap building modules (stap -p4, nothing loaded).

@@ -4,7 +4,7 @@ import { error, warning, type Diagnostic } from "../diagnostics/diagnostic.js";
 import { didYouMean } from "../diagnostics/suggest.js";
 import type * as ast from "../syntax/ast.js";
 import { durationText } from "../syntax/build-ast.js";
-import { catalogue, NAME_TABLES, type ConditionArgs, type ConditionSpec } from "../../stdlib/index.js";
+import { specs, NAME_TABLES, type ConditionArgs, type ConditionSpec } from "../../stdlib/index.js";
 import type { CheckedRule } from "./checked.js";
 import type { CheckContext } from "./context.js";
 import * as limits from "./limits.js";
@@ -26,8 +26,8 @@ const SYMBOL = /^([A-Za-z0-9_-]{1,55}:)?[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z0-9_]+)*
 
 export function matchCondition(ctx: CheckContext, condition: ast.Condition): MatchedCondition | undefined {
   const head = condition.head.name;
-  const heads = new Set(catalogue.map((e) => e.head));
-  const candidates = catalogue.filter((e) => e.head === head);
+  const heads = new Set(specs.map((e) => e.head));
+  const candidates = specs.filter((e) => e.head === head);
   if (candidates.length === 0) {
     const hint = didYouMean(head, heads);
     ctx.report(

@@ -4,13 +4,13 @@
 import { error, type Diagnostic, type Span } from "../diagnostics/diagnostic.js";
 import { didYouMean } from "../diagnostics/suggest.js";
 import type * as ast from "../syntax/ast.js";
-import { catalogue, NAME_TABLES, type PatternPart } from "../../stdlib/index.js";
+import { specs, NAME_TABLES, type PatternPart } from "../../stdlib/index.js";
 
 export type Bound = { names: Record<string, ast.Word[]>; strings: Record<string, ast.StringLit> };
 export type MatchResult = { args: Bound } | { failure: Diagnostic; progress: number };
 
 export function syntaxOf(head: string): string {
-  return catalogue
+  return specs
     .filter((e) => e.head === head)
     .map((e) => e.syntax)
     .join("  |  ");

@@ -16,8 +16,8 @@ import { parse } from "../syntax/parse.js";
 import { explainedCode, readRuleFile, UsageError, writeAllOrNothing } from "./files.js";
 import { errorCount, hostOptions, loadAll, parseDefines, reportText, type HostFlags, type LoadedFile } from "./load.js";
 import { addReportCommand } from "./report.js";
-import type { BuildTarget } from "../build/build.js";
-import { BuildError } from "../build/errors.js";
+import type { BuildTarget } from "../codegen/stap/builder/build.js";
+import { BuildError } from "../codegen/stap/builder/errors.js";
 
 export const EXIT_OK = 0;
 export const EXIT_RULE_ERRORS = 1;
@@ -83,7 +83,7 @@ interface BuildFlags extends CompileFlags {
 /** Compiles one rule file, builds its modules with stap for the kernels named, writes them and the staprun commands. */
 async function buildCommand(path: string, flags: BuildFlags, io: Io): Promise<number> {
   // Loaded only here: the other commands never pay for the builder.
-  const { buildModules, checkRelease, moduleName, staprunText } = await import("../build/build.js");
+  const { buildModules, checkRelease, moduleName, staprunText } = await import("../codegen/stap/builder/build.js");
   for (const release of [flags.kernel, flags.hostKernel]) {
     const bad = release === undefined ? undefined : checkRelease(release);
     if (bad) throw new UsageError(bad);

@@ -1,9 +1,9 @@
-// The catalogue of conditions, for `qtrip sources`: what each watches, its
+// The condition specs, for `qtrip sources`: what each watches, its
 // filters, the probe points its example's script uses and their cost, and the
 // example itself.
 import { runPipeline } from "../compile.js";
 import { GUEST_BACKEND } from "../codegen/guest-backend.js";
-import { catalogue } from "../../stdlib/index.js";
+import { specs } from "../../stdlib/index.js";
 
 export interface SourceInfo {
   condition: string;
@@ -27,7 +27,7 @@ export function lowered(rule: string, id: string): { probes: string[]; kernels: 
 }
 
 export function sources(): SourceInfo[] {
-  return catalogue.map((e) => {
+  return specs.map((e) => {
     const { probes, kernels } = lowered(e.example, e.id);
     return {
       condition: e.id,

@@ -1,5 +1,5 @@
 // The one door from the language server into the compiler: everything the
-// server needs from the pipeline, the standard library, the formatter and
+// server needs from the pipeline, the condition specs, the formatter and
 // `explain` comes through here, so that the server reuses the compiler's own
 // parser and checker and a re-layering of the compiler touches one file.
 export { runPipeline, type Products } from "../compile.js";
@@ -9,7 +9,7 @@ export type { Diagnostic, Span } from "../diagnostics/diagnostic.js";
 export { replacementOf } from "../diagnostics/fix.js";
 export { ABOUT_ALLOWANCES, WARNINGS } from "../diagnostics/warnings.js";
 export { explain } from "../explain/explain.js";
-export { ATTRIBUTES, catalogue, readLinePattern, tables } from "../../stdlib/index.js";
+export { ATTRIBUTES, specs, readLinePattern, tables } from "../../stdlib/index.js";
 
 /** The prettier plugin's formatting, loaded on the first request: prettier costs start-up time. */
 export async function formatSource(text: string): Promise<string> {
@@ -18,7 +18,7 @@ export async function formatSource(text: string): Promise<string> {
 }
 
 import type { Products } from "../compile.js";
-import type { catalogue } from "../../stdlib/index.js";
+import type { specs } from "../../stdlib/index.js";
 
 /** The compiler's data, named by what the names above give: no deeper imports. */
 export type RuleFile = Products["ast"];
@@ -27,7 +27,7 @@ export type Rule = Extract<Item, { kind: "Rule" }>;
 export type ParamDecl = Extract<Item, { kind: "Param" }>;
 export type CheckedFile = NonNullable<Products["checked"]>;
 export type CheckedRule = CheckedFile["rules"][number];
-export type ConditionSpec = (typeof catalogue)[number];
+export type ConditionSpec = (typeof specs)[number];
 export type NameTable = "syscall" | "errno" | "signal" | "event";
 export type Value = Rule["filters"][number]["value"];
 export type ParamRef = Extract<Value, { kind: "ParamRef" }>;

@@ -6,7 +6,7 @@
 // end, a condition again after `then`, and after `allow` the warning codes it may name.
 import { CompletionItemKind, type CompletionItem, type Range } from "vscode-languageserver";
 import type { TextDocument } from "vscode-languageserver-textdocument";
-import { ABOUT_ALLOWANCES, ATTRIBUTES, catalogue, readLinePattern, tables, WARNINGS, type NameTable, type ParamDecl } from "./compiler.js";
+import { ABOUT_ALLOWANCES, ATTRIBUTES, specs, readLinePattern, tables, WARNINGS, type NameTable, type ParamDecl } from "./compiler.js";
 import type { Analysis } from "./document.js";
 import { fittingEntries, nextAfter, type PatternTerm } from "./pattern.js";
 import { cursorContext, STATEMENT_KEYWORDS, type Token } from "./scan.js";
@@ -39,8 +39,8 @@ function item(label: string, kind: CompletionItemKind, range: Range, extra: Part
 }
 
 function heads(range: Range): CompletionItem[] {
-  return [...new Set(catalogue.map((e) => e.head))].map((head) => {
-    const entries = catalogue.filter((e) => e.head === head);
+  return [...new Set(specs.map((e) => e.head))].map((head) => {
+    const entries = specs.filter((e) => e.head === head);
     return item(head, CompletionItemKind.Keyword, range, {
       detail: entries.map((e) => e.syntax).join(" | "),
       documentation: entries.map((e) => `${e.syntax}: ${e.holds}`).join("\n"),
@@ -119,7 +119,7 @@ function inRule(rest: Token[], current: Token | undefined, range: Range, sequenc
 /** A comparison with a number read from a log line whose pattern gives it no unit (`message "depth %u" > 5`): no duration there. */
 function unitlessNumber(rest: Token[]): boolean {
   const text = rest[1]?.kind === "string" ? rest[1].text.replace(/^"|"$/g, "") : undefined;
-  if (text === undefined || ![">", ">="].includes(rest[2]?.text ?? "") || !catalogue.some((e) => e.head === rest[0].text && e.reads)) return false;
+  if (text === undefined || ![">", ">="].includes(rest[2]?.text ?? "") || !specs.some((e) => e.head === rest[0].text && e.reads)) return false;
   const read = readLinePattern(text);
   return !("before" in read) || read.unit === undefined;
 }

@@ -6,7 +6,7 @@
 // syntax and meaning).
 import { MarkupKind, type Hover } from "vscode-languageserver";
 import { itemAt, nodeAt, paramDecl } from "./ast-walk.js";
-import { catalogue, explain, readLinePattern, WARNINGS, type CheckedFile, type Condition, type ParamRef, type Rule, type Term as AstTerm, type Word } from "./compiler.js";
+import { specs, explain, readLinePattern, WARNINGS, type CheckedFile, type Condition, type ParamRef, type Rule, type Term as AstTerm, type Word } from "./compiler.js";
 import type { Analysis } from "./document.js";
 import { nextAfter, type PatternTerm } from "./pattern.js";
 import { toRange } from "./positions.js";
@@ -74,7 +74,7 @@ function conditionAt(rule: Rule, offset: number): Condition {
 function linePattern(rule: Rule, offset: number): Hover | undefined {
   const condition = conditionAt(rule, offset);
   const text = condition.terms.find((t) => t.kind === "String" && t.span.start.offset <= offset && offset <= t.span.end.offset);
-  if (!text || text.kind !== "String" || !condition.comparison || !catalogue.some((e) => e.head === condition.head.name && e.reads)) return undefined;
+  if (!text || text.kind !== "String" || !condition.comparison || !specs.some((e) => e.head === condition.head.name && e.reads)) return undefined;
   const read = readLinePattern(text.value);
   if (!("before" in read)) return { ...markdown(`**pattern**: ${read.message}`), range: toRange(text.span) };
   const unit = read.unit ? `, in ${read.unit.word} (compared with a duration as that many ${read.unit.word}; with a plain number, as written)` : " (no unit: compared with a plain number)";
@@ -87,7 +87,7 @@ function linePattern(rule: Rule, offset: number): Hover | undefined {
 
 /** The syntax and meaning of the condition under the cursor. */
 function conditionSummary(rule: Rule, offset: number): string | undefined {
-  const entries = catalogue.filter((e) => e.head === conditionAt(rule, offset).head.name);
+  const entries = specs.filter((e) => e.head === conditionAt(rule, offset).head.name);
   return entries.length ? entries.map((e) => `\`${e.syntax}\`: ${e.holds}`).join("\n\n") : undefined;
 }
 

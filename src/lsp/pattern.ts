@@ -1,8 +1,8 @@
-// What may come next in a condition, read off the standard library's own
+// What may come next in a condition, read off the condition specs' own
 // patterns (`syscall [NAME {, NAME}] error [ERRNO {, ERRNO}]`) with the
 // checker's own walk (walkPattern): completion asks it for the next word,
 // hover for the table a written name belongs to.
-import { catalogue, walkPattern, type ConditionSpec, type NameTable, type PatternTerm } from "./compiler.js";
+import { specs, walkPattern, type ConditionSpec, type NameTable, type PatternTerm } from "./compiler.js";
 
 export type { PatternTerm };
 
@@ -32,7 +32,7 @@ function nextIn(entry: ConditionSpec, terms: readonly PatternTerm[]): Next | und
 }
 
 export function entriesOf(head: string): ConditionSpec[] {
-  return catalogue.filter((e) => e.head === head);
+  return specs.filter((e) => e.head === head);
 }
 
 /** What may follow `terms` after `head`, over every condition with that head word. */

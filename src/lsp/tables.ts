@@ -1,7 +1,7 @@
-// What a name in the standard library's tables stands for, in words: for
+// What a name in the specs' name tables stands for, in words: for
 // completion details and hover.
 import { getSystemErrorMap } from "node:util";
-import { catalogue, tables, type NameTable } from "./compiler.js";
+import { specs, tables, type NameTable } from "./compiler.js";
 
 /** libuv's errno messages (node's own), keyed by name: they have meanings for the common errnos. */
 let errnoMeanings: Map<string, string> | undefined;
@@ -37,6 +37,6 @@ export function describeName(table: NameTable, name: string): string | undefined
 export function nameHover(table: NameTable, name: string): string | undefined {
   const line = describeName(table, name);
   if (line === undefined) return undefined;
-  const event = table === "event" ? catalogue.find((e) => e.head === "event") : undefined;
+  const event = table === "event" ? specs.find((e) => e.head === "event") : undefined;
   return [`**${name}**: ${line}`, ...(event ? ["", `\`${event.syntax}\`: ${event.holds}`] : [])].join("\n");
 }

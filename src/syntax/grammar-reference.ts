@@ -5,7 +5,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { join } from "node:path";
 import { createSyntaxDiagramsCode, type ISerializedGast, type TokenType } from "chevrotain";
-import { catalogue } from "../../stdlib/index.js";
+import { specs } from "../../stdlib/index.js";
 import { parser } from "./parser.js";
 import { allTokens } from "./tokens.js";
 
@@ -59,8 +59,8 @@ export function ebnf(): string {
   lines.push(
     "",
     "(* Conditions: a condition is a head word, word groups and strings, and an optional comparison;",
-    "   which shapes are valid is the standard library's (stdlib/), checked after parsing: *)",
-    ...catalogue.map((e) => `(*   ${e.syntax.padEnd(48)} ${e.id} *)`),
+    "   which shapes are valid is the condition specs' (stdlib/), checked after parsing: *)",
+    ...specs.map((e) => `(*   ${e.syntax.padEnd(48)} ${e.id} *)`),
   );
   return `${lines.join("\n")}\n`;
 }

@@ -81,7 +81,7 @@ export class RuleParser extends CstParser {
 
   // A condition is a head word, then word groups and strings, then an optional
   // comparison: `syscall futex, epoll_wait latency > 2s`. Which shapes are valid
-  // is the standard library's business (src/check/conditions.ts).
+  // is the condition specs' business (src/check/conditions.ts).
   condition = this.RULE("condition", () => {
     this.CONSUME(t.Identifier, { LABEL: "head" });
     this.MANY(() => {

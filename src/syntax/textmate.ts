@@ -1,6 +1,6 @@
 // The TextMate grammar for .qt files (editor highlighting), generated from the
-// lexer's keywords and the standard library's words, so that it follows them.
-import { ATTRIBUTE_NAMES, catalogue, KERNEL_EVENTS } from "../../stdlib/index.js";
+// lexer's keywords and the condition specs' words, so that it follows them.
+import { ATTRIBUTE_NAMES, specs, KERNEL_EVENTS } from "../../stdlib/index.js";
 import { keywords } from "./tokens.js";
 
 function words(list: Iterable<string>): string {
@@ -10,7 +10,7 @@ function words(list: Iterable<string>): string {
 export function textMateGrammar(): object {
   const keywordWords = keywords.map((k) => String((k.PATTERN as RegExp).source));
   const statements = ["case", "title", "channel", "param", "when"];
-  const conditionWords = catalogue.flatMap((e) => [e.head, ...e.pattern.flatMap((p) => ("word" in p ? [p.word] : []))]);
+  const conditionWords = specs.flatMap((e) => [e.head, ...e.pattern.flatMap((p) => ("word" in p ? [p.word] : []))]);
   return {
     $schema: "https://raw.githubusercontent.com/martinring/tmlanguage/master/tmlanguage.json",
     name: "qtrip",

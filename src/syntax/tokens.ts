@@ -1,7 +1,7 @@
 // The tokens of the qtrip rule language (docs/language.md).
 // Keywords are reserved words of the file structure; the words of conditions
 // (syscall, latency, …) and filter attributes (pid, comm, …) are plain
-// identifiers that the checker matches against the standard library, so that
+// identifiers that the checker matches against the condition specs, so that
 // a new condition needs no change here.
 import { createToken, Lexer, type TokenType } from "chevrotain";
 

@@ -1,12 +1,12 @@
 // The shape the code promises (docs/design.md, "Architecture"): layers that import one
 // way, specs without tracer syntax, a backend that names no condition, small
-// files — and generated scripts that carry only the runtime their rules use.
+// files — and generated scripts that carry only the fragments their rules use.
 import { readdirSync, readFileSync, statSync } from "node:fs";
 import { dirname, join, relative, resolve } from "node:path";
 import { describe, expect, test } from "vitest";
 import { compileSource } from "../../src/compile.js";
 import { HOST_ACTIONS, HOST_PROBES } from "../../src/codegen/stap/index.js";
-import { catalogue } from "../../stdlib/index.js";
+import { specs } from "../../stdlib/index.js";
 import { repoRoot } from "../support/stap.js";
 
 function files(dir: string): string[] {
@@ -27,7 +27,7 @@ const LAYERS: [string, RegExp][] = [
   ["plan", /^src\/plan\//],
   ["backend", /^src\/codegen\//],
   ["report", /^src\/report\//],
-  ["cli", /^src\/(compile\.ts|explain|format|build\/|cli|lsp|generate\.ts|build\.mjs)/],
+  ["cli", /^src\/(compile\.ts|explain|format|cli|lsp|generate\.ts|bundle\.mjs)/],
 ];
 
 function layerOf(file: string): number {
@@ -74,7 +74,7 @@ describe("the boundary between specs and backend", () => {
   });
 
   const backend = files("src/codegen").filter((f) => f.endsWith(".ts"));
-  const names = catalogue.flatMap((e) => {
+  const names = specs.flatMap((e) => {
     const words = e.pattern.flatMap((p) => ("word" in p ? [p.word] : []));
     // One-word ids are plain words ("message", "event"): only a string literal of them would be a condition's name.
     return [e.id.includes("-") ? e.id : `"${e.id}"`, ...words.map((w) => `${e.head} ${w}`)];
@@ -98,7 +98,7 @@ function unused(script: string): string[] {
   return definitions(script).filter((name) => (script.match(new RegExp(`\\b${name}\\b`, "g")) ?? []).length < 2);
 }
 
-describe("generated scripts carry only the runtime their rules use", () => {
+describe("generated scripts carry only the fragments their rules use", () => {
   const examples = readdirSync(join(repoRoot, "examples")).filter((f) => f.endsWith(".qt"));
   const compile = (name: string, options = {}) => compileSource(readFileSync(join(repoRoot, "examples", name), "utf8"), { fileName: name, ...options }).outputs!;
 
@@ -124,7 +124,7 @@ describe("generated scripts carry only the runtime their rules use", () => {
   // command (issue #12) added 1; the uprobe look-up SystemTap 5.1 must skip on 6.12 (issue #11) 4; the log line's
   // NMI-safe path, the skipped hits' reasons and the refusal of key 0 (the idle task) in the tables (issue #23) 12.
   // The scan timer programmed on the neighbour CPU, so a stalled vCPU's overdue call is seen while it lasts (issue
-  // #26), 73: past the size the whole runtime once had (453 lines), which this test no longer compares with. qtrip's
+  // #26), 73: past the size all the fragments once had (453 lines), which this test no longer compares with. qtrip's
   // clock, which takes a hypervisor's pause of the whole guest out of every duration (kvm-clock's record read once
   // per update of it, issue #26), about 100.
   test("a one-rule system call script stays within its budget (570 lines)", () => {

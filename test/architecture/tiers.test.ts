@@ -21,7 +21,7 @@ describe("test tiers", () => {
     expect(listed.files["test/check/ui.test.ts"]).toBe("unit");
     expect(listed.files["test/codegen/examples.test.ts"]).toBe("stap");
     expect(listed.files["test/e2e/guest/syscall-latency.test.ts"]).toBe("guest");
-    expect(listed.files["test/e2e/guest/suites.test.ts"]).toBe("distros");
+    expect(listed.files["test/e2e/distros/kernel-interfaces.test.ts"]).toBe("distros");
     expect(listed.files["test/e2e/host/kdump.test.ts"]).toBe("host");
     expect(listed.files["test/e2e/chain/chain.test.ts"]).toBe("chain");
   });

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // Benchmark, not a test: wall time of qtrip's commands on a one-rule file against
-// node's own start-up (`node -e 0`), with the start-up snapshot (the launcher
-// dist/qtrip) and without it (dist/qtrip.js). Run: npm run bench.
+// node's own start-up (`node -e 0`), with the start-up snapshot (the command's
+// shell script dist/qtrip) and without it (dist/qtrip.js). Run: npm run bench.
 import { spawnSync } from "node:child_process";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";

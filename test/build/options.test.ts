@@ -1,10 +1,10 @@
-// The stap options qtrip build adds for a kernel (src/build/options.ts), decided by
+// The stap options qtrip build adds for a kernel (src/codegen/stap/builder/options.ts), decided by
 // content: on fake trees, and on each Debian suite's real headers and runtime.
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, test } from "vitest";
-import { KCFLAGS_NO_WARNINGS, neededOptions, NO_UPROBE_LOOKUPS } from "../../src/build/options.js";
+import { KCFLAGS_NO_WARNINGS, neededOptions, NO_UPROBE_LOOKUPS } from "../../src/codegen/stap/builder/options.js";
 import { listTargets, stapOptions } from "../support/targets.js";
 
 function fakeRuntime(transport: string): string {

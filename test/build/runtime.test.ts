@@ -5,9 +5,9 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, 
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, test } from "vitest";
-import { kernelTree } from "../../src/build/environment.js";
-import { BuildError } from "../../src/build/errors.js";
-import { cacheRoot, neededFixes, patchedRuntime, runtimeKey, TASK_WORK_CANCEL_FUNC } from "../../src/build/runtime.js";
+import { kernelTree } from "../../src/codegen/stap/builder/environment.js";
+import { BuildError } from "../../src/codegen/stap/builder/errors.js";
+import { cacheRoot, neededFixes, patchedRuntime, runtimeKey, TASK_WORK_CANCEL_FUNC } from "../../src/codegen/stap/builder/runtime.js";
 import { kernelRelease, stapRuntime } from "../support/stap.js";
 import { describeInstalled } from "../support/installed.js";
 

@@ -3,7 +3,7 @@
 // table, and how stap's failures are shortened.
 import { describe, expect, test } from "vitest";
 import { GUEST_STAP_OPTIONS, HOST_STAP_OPTIONS } from "../../src/codegen/stap/index.js";
-import { headerRunLines, probesKernelFunctions, shortenStapErrors, stapArgs } from "../../src/build/stap.js";
+import { headerRunLines, probesKernelFunctions, shortenStapErrors, stapArgs } from "../../src/codegen/stap/builder/stap.js";
 import { compileRule } from "../e2e/support/compile.js";
 import { splitOptions } from "../support/stap.js";
 

@@ -5,9 +5,9 @@ import { describe, expect, test } from "vitest";
 import { walkPattern, type PatternTerm } from "../../src/check/pattern.js";
 import { checkSource } from "../../src/compile.js";
 import { nextAfter } from "../../src/lsp/pattern.js";
-import { catalogue } from "../../stdlib/index.js";
+import { specs } from "../../stdlib/index.js";
 
-const syscallError = catalogue.find((e) => e.id === "syscall-error")!.pattern;
+const syscallError = specs.find((e) => e.id === "syscall-error")!.pattern;
 const words = (...w: string[]): PatternTerm => ({ kind: "words", words: w });
 
 describe("walkPattern", () => {

@@ -64,7 +64,7 @@ describe("sequences", () => {
     expect(recorded).toBeGreaterThan(judged);
   });
 
-  test("a file without sequences carries none of their runtime", () => {
+  test("a file without sequences carries none of their fragments", () => {
     const guest = compileSource("when event oom_kill\nwhen syscall pread64 latency > 1s", { fileName: "rule.qt" }).outputs!.guest;
     expect(guest).not.toMatch(/sequence/);
   });

@@ -2,7 +2,7 @@ import { mkdtempSync, readdirSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { beforeEach, describe, expect, test } from "vitest";
-import { catalogue } from "../../stdlib/index.js";
+import { specs } from "../../stdlib/index.js";
 import { qtrip } from "../support/cli.js";
 
 let dir: string;
@@ -43,12 +43,12 @@ describe("qtrip sources", () => {
     const r = qtrip(["sources", "--format", "json"], dir);
     expect(r.status).toBe(0);
     const listed = JSON.parse(r.stdout);
-    expect(listed).toHaveLength(catalogue.length);
-    expect(listed.map((s: { syntax: string }) => s.syntax.split(" ")[0])).toEqual(catalogue.map((e) => e.head));
+    expect(listed).toHaveLength(specs.length);
+    expect(listed.map((s: { syntax: string }) => s.syntax.split(" ")[0])).toEqual(specs.map((e) => e.head));
     expect(listed.find((s: { condition: string }) => s.condition === "io-latency").filters).toContain("device");
     expect(listed.find((s: { condition: string }) => s.condition === "tick-gap").filters).toEqual(["cpu"]);
     const text = qtrip(["sources"], dir).stdout;
-    for (const entry of catalogue) expect(text).toContain(`${entry.syntax}\n  holds:`);
+    for (const entry of specs) expect(text).toContain(`${entry.syntax}\n  holds:`);
   });
 });
 
@@ -69,7 +69,7 @@ describe("qtrip explain", () => {
     writeFileSync(join(dir, "e.qt"), "when event hung_task\nwhen syscall latency > 200ms\n");
     const out = qtrip(["explain", "e.qt"], dir).stdout;
     expect(out).toContain('  Probes: kernel.trace("sched:sched_process_hang").\n');
-    expect(out).toContain('  Probes: kernel.trace("raw_syscalls:sys_enter") (start), kernel.trace("raw_syscalls:sys_exit") (stop), kernel.trace("sched:sched_process_exit") (stop), kernel.trace("sched:sched_process_exec") (stop), a one-shot hrtimer of the runtime, at the first moment one could cross its threshold (scan).\n');
+    expect(out).toContain('  Probes: kernel.trace("raw_syscalls:sys_enter") (start), kernel.trace("raw_syscalls:sys_exit") (stop), kernel.trace("sched:sched_process_exit") (stop), kernel.trace("sched:sched_process_exec") (stop), a one-shot hrtimer in the script\'s own C, at the first moment one could cross its threshold (scan).\n');
     // What ends a timing, and that the console cannot delay the write.
     expect(out).toContain(
       "  Stops timing one when the call returned; the thread exited before it ended (exit, exit_group, or killed while blocked); the thread exec'd from a thread other than its process's leader, and took the leader's pid.\n",

@@ -21,8 +21,11 @@ function compileExample(name: string, options: Parameters<typeof compileSource>[
 }
 
 describe("examples", () => {
-  test("there are examples", () => {
-    expect(examples.length).toBeGreaterThan(0);
+  test("the goldens are the examples': four files each, none left from an example that is gone", () => {
+    const goldens = readdirSync(join(import.meta.dirname, "golden"), { withFileTypes: true }).filter((e) => e.isFile());
+    const expected = examples.flatMap((e) => ["guest.sh", "guest.stp", "host.sh", "host.stp"].map((kind) => e.replace(/\.qt$/, `.${kind}`)));
+    expect(goldens.map((e) => e.name).sort()).toEqual(expected.sort());
+    expect(examples).toContain("io-stall.qt"); // the ftrace goldens' example
   });
 
   test.each(examples)("%s: golden guest and host scripts, and the guest's launcher", async (name) => {

@@ -1,5 +1,5 @@
 // The in-flight table's start under a lost compare-and-swap (issue 23, item 11):
-// the generated C of runtime/inflight.ts, compiled by gcc for user space with the
+// the generated C of fragments/inflight.ts, compiled by gcc for user space with the
 // kernel calls it makes replaced by plain ones, and one race played out: another
 // CPU's start takes the free slot between this start's read and its CAS. The start
 // must take the next free slot, not count itself "not timed"; only a key whose
@@ -11,8 +11,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, test } from "vitest";
 import { compileSource } from "../../src/compile.js";
-import { inflight } from "../../src/codegen/stap/runtime/inflight.js";
-import { neighbour } from "../../src/codegen/stap/runtime/neighbour.js";
+import { inflight } from "../../src/codegen/stap/fragments/inflight.js";
+import { neighbour } from "../../src/codegen/stap/fragments/neighbour.js";
 
 /** What the table's C uses from the kernel, for one CPU in user space; the CAS can lose races on demand. */
 const KERNEL = String.raw`#include <stddef.h>
@@ -55,7 +55,7 @@ struct hrtimer { int unused; }; struct irq_work { int unused; };
 typedef struct { void (*func)(void *); void *info; } call_single_data_t;
 #define HRTIMER_MODE_ABS_PINNED_HARD 0
 #define NSEC_PER_SEC 1000000000ULL
-/* One online CPU: the scan timer is programmed on this one (runtime/neighbour.ts). */
+/* One online CPU: the scan timer is programmed on this one (fragments/neighbour.ts). */
 #define for_each_online_cpu(w) for ((w) = 0; (w) < 1; (w)++)
 static int smp_processor_id(void) { return 0; }
 static int smp_call_function_single_async(int cpu, call_single_data_t *csd) { return 0; }

@@ -1,5 +1,5 @@
 // Numbers in kernel log lines (`message "took %u ns" > 1ms`): the C of
-// runtime/line-number.ts, compiled by gcc for user space with strnstr() as the
+// fragments/line-number.ts, compiled by gcc for user space with strnstr() as the
 // kernel has it, on lines a guest would rarely log: the largest and one past the
 // largest 64-bit number, several places, qtrip's own line. And the rounding that
 // turns `> D` / `>= D` into the least number in the line's unit. (The kernel build
@@ -9,7 +9,7 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { expect, test } from "vitest";
-import { lineNumber } from "../../src/codegen/stap/runtime/line-number.js";
+import { lineNumber } from "../../src/codegen/stap/fragments/line-number.js";
 
 /** lib/string.c's strnstr(), and what else the C takes from the kernel. */
 const KERNEL = String.raw`#include <stdint.h>

@@ -1,4 +1,4 @@
-// grammar/ is generated from the parser and the standard library: it must match
+// grammar/ is generated from the parser and the condition specs: it must match
 // them (run `npm run generate` after changing either). The TextMate grammar is
 // exercised with the engine editors use (vscode-textmate with Oniguruma).
 import { readFileSync } from "node:fs";

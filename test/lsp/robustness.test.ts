@@ -15,6 +15,7 @@ import {
   HoverRequest,
   type Position,
 } from "vscode-languageserver-protocol/node";
+import { checkSource } from "../../src/compile.js";
 import { qtrip } from "../support/cli.js";
 import { serverForThisFile, startLsp } from "../support/lsp-client.js";
 
@@ -47,7 +48,9 @@ describe.each(Object.entries(inputs))("%s", (name, text) => {
   const uri = `file:///cases/${name.replace(/\W+/g, "-")}.qt`;
   test("diagnostics, then an answer to every request at every position", async () => {
     const published = await lsp.open(uri, text);
-    if (name !== "a byte-order mark and CR line ends") expect(published.diagnostics.length).toBeGreaterThan(0);
+    // What `qtrip check` finds in that text, code for code; every case but the well-formed one has an error.
+    expect(published.diagnostics.map((d) => d.code)).toEqual(checkSource(text, { fileName: "case.qt" }).diagnostics.map((d) => d.code));
+    expect(published.diagnostics.some((d) => d.severity === 1)).toBe(name !== "a byte-order mark and CR line ends");
     const textDocument = { uri };
     for (const position of positionsOf(text)) {
       const range = { start: position, end: position };

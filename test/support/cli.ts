@@ -1,4 +1,4 @@
-// Runs the built CLI as a user would: the launcher dist/qtrip (made by `npm run build`).
+// Runs the built CLI as a user would: the command dist/qtrip (made by `npm run build`).
 import { spawnSync } from "node:child_process";
 import { join } from "node:path";
 import { run } from "../../src/cli/main.js";

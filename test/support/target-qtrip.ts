@@ -27,7 +27,7 @@ export interface TargetQtripRun {
 }
 
 /**
- * Runs `qtrip ARGS…` (the launcher dist/qtrip, which runs dist/qtrip.js) as root
+ * Runs `qtrip ARGS…` (the command dist/qtrip, which runs dist/qtrip.js) as root
  * inside the target's chroot, in a working directory that holds `inputs`
  * (name → text), with a clean environment: PATH (node's directory first, then
  * the system's), HOME, LC_ALL and the two caches.

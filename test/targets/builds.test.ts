@@ -24,7 +24,7 @@ const GUEST_RULES = {
   "kprobe on a module function (ext4:ext4_sync_file)": 'when function "ext4:ext4_sync_file" latency > 1s',
   "timer (tick gap)": "when tick gap > 100ms after 30s",
   // With sequences: a first condition stamping at an event (tick gap, signal), a second one judged in the
-  // cross-CPU watch (vcpu stall) and in the in-flight scan (nanosleep), each in C (runtime/sequences.ts).
+  // cross-CPU watch (vcpu stall) and in the in-flight scan (nanosleep), each in C (fragments/sequences.ts).
   "cross-CPU watch (vcpu stall), in sequences": "when tick gap > 50ms then vcpu stall > 100ms on cpu 1 within 5s\nwhen signal SIGUSR1 then syscall nanosleep latency > 200ms on pid 1 within 5s allow W0004",
   // With a resume, read from kvm-clock's record at the expiry (runtime/pauses.ts), starting a sequence.
   "hrtimer expiry (timer late, vm_resumed)": "when timer late > 20ms on cpu 1\nwhen event vm_resumed then syscall nanosleep latency > 200ms on pid 1 within 10s allow W0004",

@@ -5,7 +5,7 @@
 // XDG_CACHE_HOME naming a normal user's directory. Then with a planted cache: owned by that
 // user, writable by others, a symbolic link to the user's directory.
 // stap runs with -p1 here (parse only): what is checked is where the launcher points it; the
-// builds from that cache are test/targets/kallsyms.test.ts's.
+// builds from that cache are test/targets/launcher-sysroot.test.ts's.
 import { chmodSync, chownSync, lstatSync, mkdirSync, rmSync, statSync, symlinkSync } from "node:fs";
 import { join } from "node:path";
 import { beforeAll, describe, expect, test } from "vitest";

@@ -1,5 +1,5 @@
 // The BPF backend's loader, qtrip-bpf-crash: a static x86-64 binary built from
-// program/ by `npm run build` (src/build.mjs) into dist/bpf/, with the BPF object
+// program/ by `npm run build` (src/bundle.mjs) into dist/bpf/, with the BPF object
 // inside it. The host script carries it, gzip'd and in base64, so that one file
 // is all the hypervisor needs.
 import { createHash } from "node:crypto";
@@ -11,7 +11,7 @@ import { gzipSync } from "node:zlib";
 export const LOADER_NAME = "qtrip-bpf-crash";
 
 /**
- * Where the built loader is: under $QTRIP_DIST (the launcher sets it: the
+ * Where the built loader is: under $QTRIP_DIST (dist/qtrip sets it: the
  * start-up snapshot has no module path), else near this module (dist/, a chunk
  * in dist/chunks/, or src/codegen/bpf/ in a checkout).
  */

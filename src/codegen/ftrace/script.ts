@@ -5,7 +5,7 @@ import type { HostPlan } from "../../plan/host.js";
 import { QTRIP_VERSION } from "../../version.js";
 import { shellComment, shellWord } from "../shell.js";
 import { FTRACE_ACTION_RECORDS, type FtraceAction } from "./actions.js";
-import { capture, setUp, tracefs, watch } from "./runtime.js";
+import { capture, setUp, tracefs, watch } from "./fragments.js";
 
 /** `rule` → `rule.host.sh` */
 export function ftraceScriptName(outputBase: string): string {

@@ -1,4 +1,4 @@
-// Runtime fragments: the pieces of embedded C and SystemTap functions a
+// Fragments: the pieces of embedded C and SystemTap functions a
 // generated script may carry. A script gets exactly the fragments its rules
 // need, each once, each after those it builds on.
 

@@ -1,6 +1,6 @@
 // The guest emitter: a GuestPlan → the guest SystemTap script. It lowers each
 // event through the lowering table, each test through the selections, and
-// carries only the runtime fragments its rules use. It knows SystemTap, not
+// carries only the fragments its rules use. It knows SystemTap, not
 // conditions.
 import type { CheckedParam, CheckedRule, Operand } from "../../check/checked.js";
 import { type EventRule, type GuestPlan, type InflightTable } from "../../plan/plan.js";
@@ -12,15 +12,15 @@ import type { KernelRange } from "./kernel.js";
 import { lower } from "./lowering.js";
 import { GUEST_STAP_OPTIONS } from "./options.js";
 import { launcherName } from "./launcher.js";
-import { countAtEvent, counting } from "./runtime/counting.js";
-import { core, delays, readyAtEvent, runtimeThresholds, tripRule } from "./runtime/core.js";
-import { inflight, startAtEvent } from "./runtime/inflight.js";
-import { moduleSymbols, noUprobes } from "./runtime/kernel-facts.js";
-import { durations, refuse } from "./runtime/refuse.js";
-import { returnProbes } from "./runtime/return-probes.js";
-import { scanTimer } from "./runtime/scan-timer.js";
-import { sequenceAtEvent, sequences } from "./runtime/sequences.js";
-import { vcpuWatch } from "./runtime/vcpu-watch.js";
+import { countAtEvent, counting } from "./fragments/counting.js";
+import { core, delays, readyAtEvent, runtimeThresholds, tripRule } from "./fragments/core.js";
+import { inflight, startAtEvent } from "./fragments/inflight.js";
+import { moduleSymbols, noUprobes } from "./fragments/kernel-facts.js";
+import { durations, refuse } from "./fragments/refuse.js";
+import { returnProbes } from "./fragments/return-probes.js";
+import { scanTimer } from "./fragments/scan-timer.js";
+import { sequenceAtEvent, sequences } from "./fragments/sequences.js";
+import { vcpuWatch } from "./fragments/vcpu-watch.js";
 import { lowerSelection } from "./selections.js";
 import { shellWord } from "../shell.js";
 import { commentText, hex, stapInt, stapString } from "./syntax.js";
@@ -43,8 +43,8 @@ function mask(parts: CheckedRule[]): bigint {
 class GuestScript {
   readonly handlers = new Handlers();
   readonly fragments = new Set<Fragment>();
-  /** The sequences' parts (both conditions of each), their runtime and its door for handlers; absent without sequences. */
-  readonly sequences?: { parts: bigint; firsts: bigint; runtime: Fragment; atEvent: Fragment };
+  /** The sequences' parts (both conditions of each), their fragment and its door for handlers; absent without sequences. */
+  readonly sequences?: { parts: bigint; firsts: bigint; fragment: Fragment; atEvent: Fragment };
 
   constructor(
     readonly plan: GuestPlan,
@@ -53,8 +53,8 @@ class GuestScript {
     const seconds = plan.file.rules.filter((r) => r.sequence);
     if (seconds.length === 0) return;
     const firsts = mask(seconds.map((r) => r.sequence!.first));
-    const runtime = sequences({ firsts });
-    this.sequences = { parts: firsts | mask(seconds), firsts, runtime, atEvent: sequenceAtEvent(runtime) };
+    const fragment = sequences({ firsts });
+    this.sequences = { parts: firsts | mask(seconds), firsts, fragment, atEvent: sequenceAtEvent(fragment) };
   }
 
   /** Whether part r is a sequence's first condition: it never trips, it opens its second's window. */
@@ -148,24 +148,24 @@ function addEvent(script: GuestScript, { rule, at, select }: EventRule): void {
   handlers.add(lowered.probe, [...ruleComment(rule, "\t"), test ? `\tif (${test}) {` : "\t{", ...tripLines(rule, "\t\t"), "\t}"]);
 }
 
-/** The scan of the tables runs in the runtime's C (runtime/scan-timer.ts); the timed rules' labels reach it from the begin probe. */
+/** The scan of the tables runs in the fragments' C (fragments/scan-timer.ts); the timed rules' labels reach it from the begin probe. */
 function useScanTimers(script: GuestScript): string[] {
   const timed = script.plan.tables.flatMap((t) => t.rules.map((r) => r.rule));
   if (timed.length === 0) return [];
   const counted = mask(timed.filter((r) => script.plan.ringSizes[r.index] > 0));
   const sequenced = script.sequenced(timed);
-  if (sequenced) script.use([script.sequences!.runtime]);
+  if (sequenced) script.use([script.sequences!.fragment]);
   script.use([scanTimer({ counted, sequenced, delayed: timed.some((r) => r.after), returns: script.fragments.has(returnProbes) })]);
   return timed.map((r) => `\tqt_set_label(${r.index}, ${stapString(r.label)})`);
 }
 
-/** Rules whose progress is watched from another CPU trip from the watching CPU's timer, in C (runtime/vcpu-watch.ts): their labels, delays and counts reach it. */
+/** Rules whose progress is watched from another CPU trip from the watching CPU's timer, in C (fragments/vcpu-watch.ts): their labels, delays and counts reach it. */
 function useVcpuWatch(script: GuestScript): string[] {
   const watched = script.plan.events.filter((e) => e.select.some((s) => s.kind === "progress-watched" || s.kind === "tick-interval-exceeds")).map((e) => e.rule);
   if (watched.length === 0) return [];
   const counted = mask(watched.filter((r) => script.plan.ringSizes[r.index] > 0));
   const sequenced = script.sequenced(watched);
-  if (sequenced) script.use([script.sequences!.runtime]);
+  if (sequenced) script.use([script.sequences!.fragment]);
   script.use([vcpuWatch({ counted, sequenced, delayed: watched.some((r) => r.after) })]);
   return watched.map((r) => `\tqt_set_watch_label(${r.index}, ${stapString(r.label)})`);
 }
@@ -180,7 +180,7 @@ function emitParams(params: CheckedParam[]): string[] {
   return out;
 }
 
-/** Refuses to arm (see runtime/refuse.ts) and leaves the begin probe. */
+/** Refuses to arm (see fragments/refuse.ts) and leaves the begin probe. */
 function refuseIf(script: GuestScript, condition: string, message: string): string {
   script.use([refuse]);
   return `\tif (${condition}) {\n\t\tqt_refuse(${message})\n\t\tnext\n\t}`;

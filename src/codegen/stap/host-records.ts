@@ -1,8 +1,8 @@
 // The host side as records: each probe point and each action says what it is
-// (for the header and `explain`), what it emits, and what runtime it needs.
+// (for the header and `explain`), what it emits, and what fragments it needs.
 import type { Fragment } from "./fragment.js";
-import { kprobeArming, tracepointArming, uprobeArming } from "./runtime/host-arming.js";
-import { moduleSymbols, noUprobes, oldKprobeRuntime } from "./runtime/kernel-facts.js";
+import { kprobeArming, tracepointArming, uprobeArming } from "./fragments/host-arming.js";
+import { moduleSymbols, noUprobes, oldKprobeRuntime } from "./fragments/kernel-facts.js";
 
 export const HOST_ACTIONS = ["int13", "panic", "log"] as const;
 export type HostAction = (typeof HOST_ACTIONS)[number];
@@ -64,7 +64,7 @@ export interface HostProbeRecord {
   /** The probe and its handler; it calls qt_fire() on a matching write; `vmm` (when given) limits it to one VMM process. */
   handler: (port: string, value: string, vmm?: string) => string[];
   fragments: Fragment[];
-  /** What records whether the probe point is live (see runtime/host-arming.ts). */
+  /** What records whether the probe point is live (see fragments/host-arming.ts). */
   arming: Fragment;
   /** The refusal's words when kvm is loaded and the probe point is not live. */
   notLive: string;

@@ -6,7 +6,7 @@
 import { EVENTS, RCU_STALL_LINE, SUBJECTS, type EventName, type GuestEvent, type KernelEvent } from "../../../stdlib/index.js";
 import type { Fragment } from "./fragment.js";
 import { changedIn, sinceKernel, type KernelRange } from "./kernel.js";
-import { LOGGED_LINE, LOGGED_LINE_BEFORE_5_19, loggedFromKernel, loggedLine, moduleSymbols, oldKprobeRuntime } from "./runtime/kernel-facts.js";
+import { LOGGED_LINE, LOGGED_LINE_BEFORE_5_19, loggedFromKernel, loggedLine, moduleSymbols, oldKprobeRuntime } from "./fragments/kernel-facts.js";
 import { lowerSelection } from "./selections.js";
 import { stapString } from "./syntax.js";
 
@@ -37,11 +37,11 @@ export interface EventLowering<E extends EventName> {
   /** How to read each attribute of the event's subject. */
   reads: (kernel: KernelRange) => Record<AttributesOf<E>, string>;
   values?: EventValues;
-  /** A call's entry, timed to a return probe that may find no free instance: its start records the call's frame (runtime/return-probes.ts). */
+  /** A call's entry, timed to a return probe that may find no free instance: its start records the call's frame (fragments/return-probes.ts). */
   returnProbed?: boolean;
-  /** Runtime fragments the probes need. */
+  /** Fragments the probes need. */
   fragments?: (event: GuestEvent) => Fragment[];
-  /** Runtime fragments an attribute's read needs, when a rule filters on it. */
+  /** Fragments an attribute's read needs, when a rule filters on it. */
   readFragments?: Partial<Record<AttributesOf<E>, Fragment[]>>;
   /** Where these probes work, for `qtrip sources`. */
   kernels: string;
@@ -196,7 +196,7 @@ export const LOWERING: { [E in EventName]: EventLowering<E> } = {
   },
   "function-entry": { probes: (e) => [functionPlaces(e.symbol!).probe], key: "tid()", reads: CURRENT, returnProbed: true, fragments: functionFragments, kernels: "any" },
   "function-return": {
-    // Enough return-probe instances for most concurrent calls; a call that finds none is not timed, and said (runtime/return-probes.ts).
+    // Enough return-probe instances for most concurrent calls; a call that finds none is not timed, and said (fragments/return-probes.ts).
     probes: (e) => [
       functionPlaces(e.symbol!)
         .probe.split(" !, ")

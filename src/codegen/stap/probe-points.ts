@@ -19,7 +19,7 @@ export function probePoints(plan: GuestPlan, kernel: KernelRange): Map<number, R
     const probes = [
       `${lower(table.start, kernel).probe} (start)`,
       ...new Set(table.stops.map((s) => `${lower(s, kernel).probe} (stop)`)),
-      "a one-shot hrtimer of the runtime, at the first moment one could cross its threshold (scan)",
+      "a one-shot hrtimer in the script's own C, at the first moment one could cross its threshold (scan)",
     ];
     const kernels = [...new Set(events.map((e) => LOWERING[e.on].kernels))];
     for (const { rule } of table.rules) out.set(rule.index, { probes, kernels });

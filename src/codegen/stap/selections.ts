@@ -3,11 +3,11 @@
 import type { Selection } from "../../../stdlib/index.js";
 import type { Fragment } from "./fragment.js";
 import type { EventValues } from "./lowering.js";
-import { compat, consoleSearch, lineStart, loggedFromKernel, loggedInHardIrq, tickTracking } from "./runtime/kernel-facts.js";
-import { exceeds } from "./runtime/core.js";
-import { lineNumber } from "./runtime/line-number.js";
-import { resumes, unpausedLateness } from "./runtime/pauses.js";
-import { vcpuProgress } from "./runtime/vcpu-watch.js";
+import { compat, consoleSearch, lineStart, loggedFromKernel, loggedInHardIrq, tickTracking } from "./fragments/kernel-facts.js";
+import { exceeds } from "./fragments/core.js";
+import { lineNumber } from "./fragments/line-number.js";
+import { resumes, unpausedLateness } from "./fragments/pauses.js";
+import { vcpuProgress } from "./fragments/vcpu-watch.js";
 import { hex, stapString } from "./syntax.js";
 
 export interface LoweredTest {
@@ -71,7 +71,7 @@ export function lowerSelection(selection: Selection, values: EventValues, rule: 
         fragments: [tickTracking, exceeds, vcpuProgress],
       };
     case "progress-watched":
-      // Records this CPU's progress for the rule; never true here: the watching CPU trips (runtime/vcpu-watch.ts).
+      // Records this CPU's progress for the rule; never true here: the watching CPU trips (fragments/vcpu-watch.ts).
       return { test: `qt_vcpu_progress(${hex(2 ** rule)})`, fragments: [vcpuProgress] };
     case "expired-late": {
       // A timer may run before its hard expiry, within its slack: a negative lateness, which qt_exceeds (unsigned) must not see.

@@ -45,7 +45,7 @@ describeInstalled("qemu", "test-kernel", "stap")("the scan timer in a real guest
     expectTrip(run, "late", atThreshold(0x41));
   });
 
-  // Issue #26: the timer is programmed on the neighbour of the CPU whose start made it due (runtime/neighbour.ts),
+  // Issue #26: the timer is programmed on the neighbour of the CPU whose start made it due (fragments/neighbour.ts),
   // so a call on a vCPU the hypervisor does not run trips while it is not run, not at its resume. vcpu-stall.test.ts
   // says how one vCPU's thread is stopped alone, and why a stop is sometimes tried again.
   test("a call in flight on a vCPU whose thread the host stops trips during the stop, from the other vCPU", async () => {

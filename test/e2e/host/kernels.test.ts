@@ -46,7 +46,7 @@ function rehearsal(probe: HostProbe): string[] {
   ];
 }
 
-/** Without the script's uprobe look-up skip (runtime/kernel-facts.ts, noUprobes), to show what it changes. */
+/** Without the script's uprobe look-up skip (fragments/kernel-facts.ts, noUprobes), to show what it changes. */
 const withoutUprobeSkip = (script: string): string => {
   const block = /\/\* no uprobes \*\/\n#ifndef STAPCONF_UPROBE_UNREGISTER_EXPORTED\n.*\n#endif\n\n/;
   if (!block.test(script)) throw new Error("the host script no longer has the uprobe look-up skip");

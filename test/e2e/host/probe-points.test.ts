@@ -71,7 +71,7 @@ function guestStep(a: Access): string {
   return `step ${a.step}\nkvmguest --label ${a.step} ${a.ops.join(" ")}\n`;
 }
 
-// Without the begin probe's workaround (see src/codegen/stap/runtime/kernel-facts.ts), to show what it changes.
+// Without the begin probe's workaround (see src/codegen/stap/fragments/kernel-facts.ts), to show what it changes.
 const withoutWorkaround = (script: string): string => {
   const line = "\t_stp_kallsyms_on_each_symbol = NULL;\n";
   if (!script.includes(line)) throw new Error("the kvm_fast_pio script no longer has the workaround line");

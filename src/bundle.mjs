@@ -1,7 +1,7 @@
 // Builds dist/: qtrip.js, an ESM bundle of the CLI (unbundled chevrotain alone
 // costs ~350 ms a run); qtrip.blob, a start-up snapshot of the compiler; and
-// the qtrip launcher that picks between them. prettier stays external: only
-// `qtrip fmt` loads it.
+// dist/qtrip, the command's shell script that picks between them
+// (src/cli/qtrip.sh). prettier stays external: only `qtrip fmt` loads it.
 import { execFileSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import { chmodSync, copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, realpathSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
@@ -34,14 +34,14 @@ await build({
 chmodSync("dist/qtrip.js", 0o755);
 
 // The start-up snapshot: one CommonJS bundle of the compiler, run once by node
-// --build-snapshot. It fits only the node binary that made it, which the
-// launcher checks (path, size, mtime) before using it.
-// The launcher never runs `lsp` or `build` from the snapshot: the server and the
+// --build-snapshot. It fits only the node binary that made it, which
+// dist/qtrip checks (path, size, mtime) before using it.
+// dist/qtrip never runs `lsp` or `build` from the snapshot: the server and the
 // builder (which spawns stap) stay out of it.
 const lspOutside = {
   name: "lsp-outside",
   setup(b) {
-    b.onResolve({ filter: /\/(lsp\/server|build\/build)\.js$/ }, (args) => ({ path: args.path, external: true }));
+    b.onResolve({ filter: /\/(lsp\/server|builder\/build)\.js$/ }, (args) => ({ path: args.path, external: true }));
   },
 };
 await build({
@@ -51,14 +51,14 @@ await build({
   format: "cjs",
   external: ["prettier", "prettier/*"],
   plugins: [lspOutside],
-  // The snapshot has no module path: the launcher tells it where dist/ is ($QTRIP_DIST).
+  // The snapshot has no module path: dist/qtrip tells it where dist/ is ($QTRIP_DIST).
   define: { "import.meta.url": '""' },
 });
 execFileSync(process.execPath, ["--snapshot-blob", "dist/qtrip.blob", "--build-snapshot", "dist/qtrip-snapshot.cjs"], { stdio: "inherit" });
 const nodePath = realpathSync(process.execPath);
 const node = statSync(nodePath);
 writeFileSync("dist/qtrip.blob.node", `${nodePath} ${node.size} ${Math.floor(node.mtimeMs / 1000)}\n`);
-copyFileSync("src/cli/launcher.sh", "dist/qtrip");
+copyFileSync("src/cli/qtrip.sh", "dist/qtrip");
 chmodSync("dist/qtrip", 0o755);
 
 // The BPF host backend's loader (src/codegen/bpf/program): a static binary with

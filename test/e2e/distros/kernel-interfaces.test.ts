@@ -4,7 +4,7 @@
 // this machine's SystemTap runs every condition's scenarios in the other files). One
 // scenario per probe family whose interface changed between 5.10 and 6.1 (sched_switch's
 // prev_state, the block tracepoints, printk:console, kprobes on SystemTap 4.4), each a
-// no-trip part then a trip. syscall latency and function latency: targets.test.ts.
+// no-trip part then a trip. syscall latency and function latency: probe-families.test.ts.
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { expect, test } from "vitest";
@@ -13,8 +13,8 @@ import { listTargets, buildForTarget, type Suite, type Target } from "../../supp
 import { repoRoot } from "../../support/stap.js";
 import { compileRule } from "../support/compile.js";
 import { targetMachine } from "../support/machine.js";
-import { expectTrip, msBetween, SLACK_MS, soon, THRESHOLD_MS } from "./expect-trip.js";
-import { lastMarkerBeforeTrip, markerAt, markersOnVcpu0, NMI_BACKTRACE, PHASE, runGuest, stopVcpuAfter, SYSRQ, trips, virtioDisk, type GuestRun, type GuestSession } from "./harness.js";
+import { expectTrip, msBetween, SLACK_MS, soon, THRESHOLD_MS } from "../guest/expect-trip.js";
+import { lastMarkerBeforeTrip, markerAt, markersOnVcpu0, NMI_BACKTRACE, PHASE, runGuest, stopVcpuAfter, SYSRQ, trips, virtioDisk, type GuestRun, type GuestSession } from "../guest/harness.js";
 import type { StoppedThread } from "../support/qemu.js";
 import { describeInstalled } from "../../support/installed.js";
 

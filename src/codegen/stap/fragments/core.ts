@@ -1,6 +1,6 @@
-// The part of the guest runtime every script has: the trip itself, and the
+// The guest fragment every script has: the trip itself, and the
 // lines logged when the script arms. Nothing from a rule file is ever spliced
-// into runtime C: the emitter passes only numbers it computed (#defines), and
+// into the fragments' C: the emitter passes only numbers it computed (#defines), and
 // strings as SystemTap function arguments.
 import type { Fragment } from "../fragment.js";
 import { pauses } from "./pauses.js";

@@ -13,13 +13,13 @@ import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { beforeAll, expect, test } from "vitest";
 import { sampledOut, taken } from "../support/sample.js";
-import { runtimeKey } from "../../../src/build/runtime.js";
+import { runtimeKey } from "../../../src/codegen/stap/builder/runtime.js";
 import { qtripInTarget, TARGET_QTRIP_CACHE, type TargetQtripRun } from "../../support/target-qtrip.js";
 import { listTargets, needsPatchedRuntime, stapOptions, UPROBE_LOOKUP_OPTIONS, type Target } from "../../support/targets.js";
 import { targetMachine } from "../support/machine.js";
-import { atThreshold, expectTrip, msBetween, THRESHOLD_MS } from "./expect-trip.js";
-import { markerAt, PHASE, runGuest } from "./harness.js";
-import { loadWithPrintedCommand, printedStaprunCommands } from "./printed-command.js";
+import { atThreshold, expectTrip, msBetween, THRESHOLD_MS } from "../guest/expect-trip.js";
+import { markerAt, PHASE, runGuest } from "../guest/harness.js";
+import { loadWithPrintedCommand, printedStaprunCommands } from "../guest/printed-command.js";
 import { describeInstalled } from "../../support/installed.js";
 
 const RULE = `case "12"\nparam pid: int\nwhen syscall latency > 200ms on pid $pid as "slow call"\n`;

@@ -3,7 +3,9 @@
 // filtered-out task pays only for its filter test and no SystemTap lock is taken.
 // Each table has a one-shot hrtimer armed for the earliest moment something in
 // it could cross a threshold, and off while nothing is in flight: the watcher
-// wakes no CPU that has nothing to do (runtime/scan-timer.ts has its callback).
+// wakes no CPU that has nothing to do (fragments/scan-timer.ts has its callback).
+// The C comments below say runtime/ for this folder, its name until issue #25: the
+// stock guest images are keyed by the scripts' text, so they change with the next C change.
 import type { Fragment } from "../fragment.js";
 import { neighbour } from "./neighbour.js";
 import { pauses } from "./pauses.js";
@@ -186,7 +188,7 @@ static void qt_inflight_stop(int table, long key)
 %}`,
 };
 
-/** A start at an event that is not a call timed to a return probe (runtime/return-probes.ts has that one). */
+/** A start at an event that is not a call timed to a return probe (fragments/return-probes.ts has that one). */
 export const startAtEvent: Fragment = {
   name: "in-flight starts",
   requires: [inflight],

@@ -1,5 +1,5 @@
 #!/bin/sh
-# qtrip's launcher. It starts node from the start-up snapshot that `npm run build`
+# The qtrip command (dist/qtrip). It starts node from the start-up snapshot that `npm run build`
 # made (dist/qtrip.blob) when the node on PATH is the very binary that made it;
 # otherwise, and for `fmt`, `lsp` and `build` (which load prettier, the LSP
 # library and the builder through import()), it runs the plain bundle.

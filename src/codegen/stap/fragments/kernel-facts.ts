@@ -1,4 +1,4 @@
-// Small runtime pieces that answer a question about the running kernel.
+// Small fragments that answer a question about the running kernel.
 import type { Fragment } from "../fragment.js";
 import { sinceKernel } from "../kernel.js";
 import { pauses } from "./pauses.js";

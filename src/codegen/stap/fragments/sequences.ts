@@ -47,10 +47,10 @@ static int qt_sequence_holds(int r)
 }
 
 /** A sequence's part seen at an event (the in-flight scan and the vCPU watch call qt_sequence_holds() from C). */
-export function sequenceAtEvent(runtime: Fragment): Fragment {
+export function sequenceAtEvent(fragment: Fragment): Fragment {
   return {
     name: "sequences at events",
-    requires: [runtime],
+    requires: [fragment],
     stap: String.raw`function qt_sequence:long(rule:long) %{
 	STAP_RETURN(qt_sequence_holds(STAP_ARG_rule));
 %}`,

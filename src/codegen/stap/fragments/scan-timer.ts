@@ -13,11 +13,11 @@ import { returnProbes } from "./return-probes.js";
 export interface ScanRules {
   /** Bit r: rule r's occurrences are counted (`N times within D`) before it trips. */
   counted: bigint;
-  /** Bit r: part r belongs to a sequence; its verdict is qt_sequence_holds() (runtime/sequences.ts), before any count. */
+  /** Bit r: part r belongs to a sequence; its verdict is qt_sequence_holds() (fragments/sequences.ts), before any count. */
   sequenced: bigint;
   /** Some rule has an `after D` delay. */
   delayed: boolean;
-  /** Some table times calls to their return probe, which may have had no instance (runtime/return-probes.ts). */
+  /** Some table times calls to their return probe, which may have had no instance (fragments/return-probes.ts). */
   returns: boolean;
 }
 

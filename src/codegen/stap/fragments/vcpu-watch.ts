@@ -277,7 +277,7 @@ function qt_watch_timers(on:long) %{
 export interface WatchRules {
   /** Bit r: rule r's stalls are counted (`N times within D`) before it trips. */
   counted: bigint;
-  /** Bit r: part r belongs to a sequence; a stall counts there once, when first seen (runtime/sequences.ts). */
+  /** Bit r: part r belongs to a sequence; a stall counts there once, when first seen (fragments/sequences.ts). */
   sequenced: bigint;
   /** Some rule has an `after D` delay. */
   delayed: boolean;

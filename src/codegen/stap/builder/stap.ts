@@ -8,7 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { BuildError } from "./errors.js";
 // The launcher knows which scripts need the kernel's symbol table; a build needs it for the same ones.
-export { probesKernelFunctions } from "../codegen/stap/launcher.js";
+export { probesKernelFunctions } from "../launcher.js";
 
 /** One "Run, as root:" line of a header, split into build and load options. */
 export interface RunLine {

@@ -1,6 +1,6 @@
-// The shell every ftrace host script shares: options, the chosen VMM and its
-// vCPU threads, tracefs and the script's own instance, clean-up on every exit,
-// and the capture directory. POSIX sh only (busybox sh and dash run it), and
+// The fragments of shell every ftrace host script shares: options, the chosen
+// VMM and its vCPU threads, tracefs and the script's own instance, clean-up on
+// every exit, and the capture directory. POSIX sh only (busybox sh and dash run it), and
 // nothing but tracefs, /proc and coreutils-or-busybox tools.
 // (No `${…}` in these texts: they are JS templates; the shell does without.)
 
