@@ -21,9 +21,9 @@ function compileExample(name: string, options: Parameters<typeof compileSource>[
 }
 
 describe("examples", () => {
-  test("the goldens are the examples': four files each, none left from an example that is gone", () => {
+  test("the goldens are the examples': four files each and the plan (test/plan/plan.test.ts), none left from an example that is gone", () => {
     const goldens = readdirSync(join(import.meta.dirname, "golden"), { withFileTypes: true }).filter((e) => e.isFile());
-    const expected = examples.flatMap((e) => ["guest.sh", "guest.stp", "host.sh", "host.stp"].map((kind) => e.replace(/\.qt$/, `.${kind}`)));
+    const expected = examples.flatMap((e) => ["guest.sh", "guest.stp", "host.sh", "host.stp", "plan.json"].map((kind) => e.replace(/\.qt$/, `.${kind}`)));
     expect(goldens.map((e) => e.name).sort()).toEqual(expected.sort());
     expect(examples).toContain("io-stall.qt"); // the ftrace goldens' example
   });
