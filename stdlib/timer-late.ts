@@ -21,7 +21,7 @@ export const timerLate = condition({
     "seen when the late timer runs, so once the stall is over (and never if the vCPU is not run again): `vcpu stall` sees it from another CPU while it lasts",
     "measured from the timer's hard expiry, after its slack (a normal task's sleep may end up to 50 µs after the time it asked for, by design)",
     "timers that expire in softirq context (HRTIMER_MODE_SOFT) are left out: they wait for the softirq, which the guest's own load delays",
-    "a pause of the whole guest on a clocksource that sees it (the TSC) makes every timer due during it late at the resume, as it does every latency; on kvm-clock the guest's clock does not see the pause",
+    "under KVM a pause of the whole guest (QMP stop/cont, a snapshot, a migration's end) is not counted on either clocksource: kvm-clock hides it, and on the TSC qtrip's clock takes it out; without kvm-clock (TCG, no-kvmclock) the guest cannot tell it from a stall, and every timer due during it comes late at the resume",
   ],
   example: "when timer late > 20ms",
   needs: () => ({ kind: "event", at: { on: "timer-expires" }, select: [{ kind: "expired-late" }] }),

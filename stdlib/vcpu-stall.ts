@@ -24,7 +24,7 @@ export const vcpuStall = condition({
     "with one online CPU, nothing watches it",
     "an idle CPU (halted) is not watched: not running it costs the guest nothing until it has work",
     "a nohz_full CPU is not watched: running one task, it has no tick to watch",
-    "a pause of the whole guest (its VMM stopped, a QMP stop on a TSC clocksource) does not trip: the watching CPU stopped too",
+    "under KVM a pause of the whole guest (QMP stop/cont, a snapshot, a migration's end) is not counted on either clocksource: kvm-clock hides it, and on the TSC qtrip's clock takes it out; without kvm-clock (TCG, no-kvmclock) the guest cannot tell it from a stall; even then it does not trip: the watching CPU stopped too",
   ],
   example: "when vcpu stall > 100ms",
   needs: () => ({ kind: "event", at: { on: "cpu-tick" }, select: [{ kind: "progress-watched" }] }),
