@@ -16,7 +16,7 @@ export const functionLatency = condition({
     "the function must not be inlined or blacklisted for kprobes",
     "NAME is found where the guest's kernel has it when the script loads: in the kernel image, else in a loaded module (ext4 is a module on Debian, built in elsewhere)",
     "MODULE:NAME is probed in MODULE, and in the kernel image where MODULE is built in; armed before MODULE loads, it is probed once MODULE loads",
-    "a function the script cannot probe is said when it loads (in stap's warnings and the kernel log): its rules cannot trip",
+    "a function the script cannot probe is said in the kernel log when it loads: its rules cannot trip",
     "recursion of NAME in one thread is timed from the innermost call",
     "a call that finds all 1024 return-probe instances in use is not timed: it cannot trip, and the script says so in the kernel log",
   ],
