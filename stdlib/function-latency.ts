@@ -14,7 +14,9 @@ export const functionLatency = condition({
   cost: { class: "medium", detail: "an entry and a return event per call of NAME" },
   caveats: [
     "the function must not be inlined or blacklisted for kprobes",
-    "a function of a module (e.g. ext4 on Debian) is written MODULE:NAME",
+    "NAME is found where the guest's kernel has it when the script loads: in the kernel image, else in a loaded module (ext4 is a module on Debian, built in elsewhere)",
+    "MODULE:NAME is probed in MODULE, and in the kernel image where MODULE is built in; armed before MODULE loads, it is probed once MODULE loads",
+    "a function the script cannot probe is said in the kernel log when it loads: its rules cannot trip",
     "recursion of NAME in one thread is timed from the innermost call",
     "a call that finds all 1024 return-probe instances in use is not timed: it cannot trip, and the script says so in the kernel log",
   ],

@@ -128,15 +128,25 @@ describe("code generation details", () => {
     );
   });
 
-  test("a module function resolves through the kernel, a vmlinux one directly", () => {
+  test("a function's place is decided where the script runs: MODULE:NAME in its module, a plain NAME in the image, else any module", () => {
     const module = guestOf('when function "ext4:ext4_sync_file" latency > 1s');
     expect(module).toContain('probe kprobe.module("ext4").function("ext4_sync_file") {');
-    expect(module).toContain("qt_kernel_resolves_module_symbols()");
-    const vmlinux = guestOf('when function "vfs_fsync_range" latency > 1s');
-    expect(vmlinux).toContain('probe kprobe.function("vfs_fsync_range") {');
-    // With SystemTap 4.8+ a vmlinux function leaves the walker alone; before 4.8 every kprobe script clears it.
-    expect(vmlinux).not.toContain("qt_kernel_resolves_module_symbols() # before kprobe.module()");
-    expect(vmlinux).toMatch(/%\( systemtap_v < "4\.8" %\?[\s\S]*qt_kernel_resolves_module_symbols\(\)[\s\S]*%\)/);
+    expect(module).toContain('probe kprobe.module("ext4").function("ext4_sync_file").return.maxactive(1024) {');
+    const plain = guestOf('when function "vfs_fsync_range" latency > 1s');
+    expect(plain).toContain('probe kprobe.function("vfs_fsync_range") !, kprobe.module("*").function("vfs_fsync_range") {');
+    expect(plain).toContain(
+      'probe kprobe.function("vfs_fsync_range").return.maxactive(1024) !, kprobe.module("*").function("vfs_fsync_range").return.maxactive(1024) {',
+    );
+    for (const guest of [module, plain]) {
+      // SystemTap's walk is removed before the probes register, and its registrations go through qtrip's placement.
+      expect(guest).toContain("qt_kernel_resolves_module_symbols() # before kprobe.module() probes are registered");
+      expect(guest).toContain("#define register_kprobe qt_register_kprobe");
+      expect(guest).toContain("#define register_kretprobe qt_register_kretprobe");
+    }
+    // The kernel names a module with '_' where its file has '-'.
+    expect(guestOf('when function "virtio-blk:virtio_queue_rq" latency > 1s')).toContain('probe kprobe.module("virtio_blk").function("virtio_queue_rq") {');
+    // Other kprobe scripts keep SystemTap's registration.
+    expect(guestOf("when reclaim stall > 1s")).not.toContain("qt_register_kprobe");
   });
 
   test("tick gap stamps for its watcher and checks on the CPU's own tick, and forgets idle time", () => {

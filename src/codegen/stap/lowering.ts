@@ -7,6 +7,7 @@ import { EVENTS, RCU_STALL_LINE, SUBJECTS, type EventName, type GuestEvent, type
 import type { Fragment } from "./fragment.js";
 import { changedIn, sinceKernel, type KernelRange } from "./kernel.js";
 import { LOGGED_LINE, LOGGED_LINE_BEFORE_5_19, loggedFromKernel, loggedLine, moduleSymbols, oldKprobeRuntime } from "./fragments/kernel-facts.js";
+import { ANY_MODULE, functionPlaces } from "./fragments/function-places.js";
 import { lowerSelection } from "./selections.js";
 import { stapString } from "./syntax.js";
 
@@ -84,31 +85,20 @@ function rcuStallLine() {
 }
 
 /**
- * Modules whose functions are often named in rules, by the prefix of their
- * functions: a distribution may build them in (a function of vmlinux) or as a
- * module (Debian's ext4), so a plain NAME is tried in both places.
+ * A rule's function: "MODULE:NAME" in that module (built in, in the kernel image); a plain NAME in the
+ * image when the build's symbol table has it (`!`: the first alternative that resolves), else wherever
+ * the running kernel has it. runtime/function-places.ts resolves both as the probes register.
  */
-const MODULE_OF_PREFIX: [string, string][] = [
-  ["ext4_", "ext4"], ["jbd2_", "jbd2"], ["xfs_", "xfs"], ["btrfs_", "btrfs"], ["nfs4_", "nfsv4"], ["nfs_", "nfs"],
-  ["nfsd_", "nfsd"], ["fuse_", "fuse"], ["virtblk_", "virtio_blk"], ["virtnet_", "virtio_net"], ["nvme_", "nvme_core"],
-  ["dm_", "dm_mod"], ["kvm_", "kvm"],
-];
-
-/** Where a function may be: "MODULE:NAME" in that module; a plain NAME in the kernel image, else in its usual module. */
-function functionPlaces(symbol: string): { probe: string; module: boolean } {
+function functionProbe(symbol: string): string {
   const at = (module: string, name: string) => `kprobe.module(${stapString(module)}).function(${stapString(name)})`;
-  if (symbol.includes(":")) {
-    const [module, name] = symbol.split(":");
-    return { probe: at(module, name), module: true };
-  }
-  const module = MODULE_OF_PREFIX.find(([prefix]) => symbol.startsWith(prefix))?.[1];
-  // `!`: the first alternative that resolves; a kprobe.module() one always does (its name is checked when it registers).
-  return module ? { probe: `kprobe.function(${stapString(symbol)}) !, ${at(module, symbol)}`, module: true } : { probe: `kprobe.function(${stapString(symbol)})`, module: false };
+  if (!symbol.includes(":")) return `kprobe.function(${stapString(symbol)}) !, ${at(ANY_MODULE, symbol)}`;
+  const [module, name] = symbol.split(":");
+  // The kernel names a module with '_' where its file has '-' (virtio-blk.ko is virtio_blk).
+  return at(module.replaceAll("-", "_"), name);
 }
 
-function functionFragments(event: GuestEvent): Fragment[] {
-  return functionPlaces(event.symbol!).module ? [oldKprobeRuntime, moduleSymbols] : [oldKprobeRuntime];
-}
+/** SystemTap's walk removed, the kernel resolves the names functionPlaces gives it. */
+const FUNCTION_FRAGMENTS = [moduleSymbols, functionPlaces];
 
 /** A kernel function's entry: `!` takes the first name that this kernel has. */
 const entered = (...functions: string[]) => [functions.map((f) => `kprobe.function(${stapString(f)})`).join(" !, ")];
@@ -194,18 +184,18 @@ export const LOWERING: { [E in EventName]: EventLowering<E> } = {
     fragments: () => [oldKprobeRuntime],
     kernels: RECLAIM_KERNELS,
   },
-  "function-entry": { probes: (e) => [functionPlaces(e.symbol!).probe], key: "tid()", reads: CURRENT, returnProbed: true, fragments: functionFragments, kernels: "any" },
+  "function-entry": { probes: (e) => [functionProbe(e.symbol!)], key: "tid()", reads: CURRENT, returnProbed: true, fragments: () => FUNCTION_FRAGMENTS, kernels: "any" },
   "function-return": {
     // Enough return-probe instances for most concurrent calls; a call that finds none is not timed, and said (fragments/return-probes.ts).
     probes: (e) => [
-      functionPlaces(e.symbol!)
-        .probe.split(" !, ")
+      functionProbe(e.symbol!)
+        .split(" !, ")
         .map((p) => `${p}.return.maxactive(1024)`)
         .join(" !, "),
     ],
     key: "tid()",
     reads: CURRENT,
-    fragments: functionFragments,
+    fragments: () => FUNCTION_FRAGMENTS,
     kernels: "any",
   },
   // The victim's task since Linux 6.8 (and Debian's 6.1); before, only its thread id.

@@ -207,6 +207,8 @@ export interface GuestSession {
   memoryMb?: number;
   /** Modules of the test kernel (e.g. "virtio_blk"), insmod-ed with their dependencies before the session. */
   kernelModules?: string[];
+  /** Modules (with their dependencies) in the initramfs but loaded only where the session says `load_later`. */
+  laterModules?: string[];
   /** QEMU `-drive` values: the first is /dev/vda, and so on (virtio_blk needed). */
   drives?: string[];
   /** More files for the initramfs, guest path → host file: e.g. a helper module at "/oops.ko". */
@@ -278,9 +280,12 @@ export async function runGuest(spec: GuestSession): Promise<GuestRun> {
   const machine = spec.machine ?? THIS_MACHINE;
   const base = await baseArchive(machine);
   const kmods = kernelModules(spec.kernelModules ?? [], machine.kernel);
-  const insmod = kmods.load.map((file) => `insmod ${file} || echo "qtrip-e2e: insmod ${file} failed"`);
-  const session = [...insmod, spec.session].join("\n");
-  const own: CpioEntry[] = [textEntry("init", initScript(session, spec.module && moduleName(spec.module)), 0o755), ...kmods.entries];
+  const later = kernelModules(spec.laterModules ?? [], machine.kernel);
+  const insmod = (files: string[]) => files.map((file) => `insmod ${file} || echo "qtrip-e2e: insmod ${file} failed"`);
+  const loadLater = ["load_later() {", "  :", ...insmod(later.load.filter((f) => !kmods.load.includes(f))), "}"];
+  const session = [...insmod(kmods.load), ...loadLater, spec.session].join("\n");
+  const entries = [...kmods.entries, ...later.entries.filter((e) => !kmods.entries.some((k) => k.path === e.path))];
+  const own: CpioEntry[] = [textEntry("init", initScript(session, spec.module && moduleName(spec.module)), 0o755), ...entries];
   if (spec.module) own.push(fileEntry(`${moduleName(spec.module)}.ko`, spec.module));
   for (const [path, file] of Object.entries(spec.files ?? {})) own.push(fileEntry(path.replace(/^\//, ""), file));
   const timeoutMs = spec.timeoutMs ?? 90_000;

@@ -20,7 +20,11 @@
  *   spin:MS[xN]           N times: a marker, then a busy loop (no system call) for MS milliseconds
  *   open:PATH[xN]         N times: a marker, then openat(2) of PATH (read-only); print the first error
  *   dread:DEV[xN]         N times: a marker, then an O_DIRECT read(2) of the next 4 KiB of DEV
- *   fsync:PATH[xN]        N times: write 4 KiB to PATH (created), a marker, then fsync(2) it
+ *   fsync:PATH[xN]        N times: write 4 KiB to PATH (created; a block device: its first 4 KiB), a marker,
+ *                         then fsync(2) it
+ *   sockread:MS[xN]       N times: a marker, then a read(2) of a unix stream socket whose peer sends nothing,
+ *                         given up after MS (SO_RCVTIMEO): it waits in af_unix's receive
+ *   keyread:MS[xN]        the same with a PF_KEY socket: it waits in af_key's (a module on Debian)
  *   comm:NAME             set the task's name (what `on comm` and the kernel's messages see)
  *   uid:N                 become user N (and group N, no other groups): an ordinary user from now on
  *   segfault:0            write through NULL: the kernel logs "NAME[PID]: segfault at 0 ... in FILE[...]",
@@ -60,9 +64,12 @@
 #include <sched.h>
 #include <signal.h>
 #include <grp.h>
+#include <linux/pfkeyv2.h>
 #include <sys/io.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/time.h>
 #include <sys/timerfd.h>
@@ -133,6 +140,34 @@ static void call_read(long ms)
 	call_starts();
 	syscall(SYS_read, fd, &expirations, sizeof expirations);
 	close(fd);
+}
+
+/* A marker, then a read(2) of socket fd, to which nothing is sent, given up after MS (SO_RCVTIMEO). */
+static void timed_socket_read(int fd, long ms, const char *step)
+{
+	struct timeval timeout = { ms / 1000, (ms % 1000) * 1000 };
+	char buffer[64];
+
+	if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout) < 0)
+		die(step, "cannot make the socket");
+	call_starts();
+	syscall(SYS_read, fd, buffer, sizeof buffer);
+	close(fd);
+}
+
+static void call_socket_read(long ms)
+{
+	int fds[2];
+
+	if (socketpair(AF_UNIX, SOCK_STREAM, 0, fds) < 0)
+		die("sockread", "cannot make the socket");
+	timed_socket_read(fds[0], ms, "sockread");
+	close(fds[1]);
+}
+
+static void call_key_read(long ms)
+{
+	timed_socket_read(socket(PF_KEY, SOCK_RAW, PF_KEY_V2), ms, "keyread");
 }
 
 static void on_alarm(int sig)
@@ -324,15 +359,18 @@ static void direct_read(const char *dev, long times)
 
 static void write_fsync(const char *path, long times)
 {
-	/* Each fsync has a fresh dirty page to write back (and a journal commit on ext4). */
+	/* Each fsync has a fresh dirty page to write back (and a journal commit on ext4). A block device
+	 * has no end to append to: its first page, dirtied again. */
 	static char buffer[4096];
-	int fd = open(path, O_WRONLY | O_CREAT | O_APPEND, 0644);
+	struct stat st;
+	int device = stat(path, &st) == 0 && S_ISBLK(st.st_mode);
+	int fd = open(path, O_WRONLY | O_CREAT | (device ? 0 : O_APPEND), 0644);
 
 	if (fd < 0)
 		die("cannot open", path);
 	while (times-- > 0) {
 		memset(buffer, times & 0xff, sizeof buffer);
-		if (write(fd, buffer, sizeof buffer) != sizeof buffer)
+		if ((device ? pwrite(fd, buffer, sizeof buffer, 0) : write(fd, buffer, sizeof buffer)) != sizeof buffer)
 			die("cannot write", path);
 		call_starts();
 		if (fsync(fd) < 0)
@@ -475,6 +513,10 @@ static void run_step(const char *step)
 			call = spin;
 		else if (!strncmp(step, "restart:", 8))
 			call = call_restarted_read;
+		else if (!strncmp(step, "sockread:", 9))
+			call = call_socket_read;
+		else if (!strncmp(step, "keyread:", 8))
+			call = call_key_read;
 		else
 			die("unknown step", step);
 		parse_repeat(arg, &ms, &times);
