@@ -27,6 +27,8 @@ const GUEST_RULES = {
   // cross-CPU watch (vcpu stall) and in the in-flight scan (nanosleep), each in C (runtime/sequences.ts).
   "cross-CPU watch (vcpu stall), in sequences": "when tick gap > 50ms then vcpu stall > 100ms on cpu 1 within 5s\nwhen signal SIGUSR1 then syscall nanosleep latency > 200ms on pid 1 within 5s allow W0004",
   "hrtimer expiry (timer late)": "when timer late > 20ms on cpu 1",
+  // Per-CPU rings for the steal rules only (runtime/steal.ts), the first condition of a sequence too.
+  "steal accounting (steal)": "when steal > 20% within 1s on cpu 1\nwhen steal >= 50% within 500ms then tick gap > 1s within 5s",
   "tracepoints, a kprobe and its return probe in one handler (reclaim stall)": 'when reclaim stall > 1s on comm "qemu-kvm"',
 } as const;
 
