@@ -24,6 +24,7 @@ export const steal = condition({
     "only under a hypervisor that gives the guest a steal-time record (KVM's kvm-steal-time, on by default): elsewhere the count stays 0 and the rule never trips",
     "seen at the CPU's own ticks: steal that keeps the vCPU from running at all is counted when it runs again (`vcpu stall` sees that from another CPU, while it lasts)",
     "an idle CPU is not sampled: it has no work to be robbed of; the steal of its last busy moments is seen at its next tick",
+    "a pause of the whole guest (QMP stop, a migration's end) is not steal: its vCPU threads sleep, they do not wait for a CPU",
     "it holds at every tick while the share is above P: `N times within D` counts those ticks (up to 250 a second), not episodes",
     "the window is sampled in eighths: the rule trips at most D/8 (and a tick) after the share is reached, and never early",
     "a counter that jumps by more than the time that passed (or runs backwards, which the kernel's accounting turns into a huge jump) is a broken steal-time record: it trips this rule, as the share it shows is above any P",
