@@ -78,7 +78,7 @@ for (const [slot, entry] of TARGETS.entries()) {
       expect([stapOptions(t), needsPatchedRuntime(t)]).toEqual(expected[suite]);
     });
 
-    // Two of the seven probe families a run on each suite, rotating (the suites' guest e2e files build and load the others).
+    // Two of the eight probe families a run on each suite, rotating (the suites' guest e2e files build and load the others).
     test.for(Object.entries(GUEST_RULES).map(([family, rule], i) => [family, rule, i] as const))("guest, %s, builds", { timeout: 900_000 }, async ([, rule, i], ctx) => {
       if (!taken(`builds-families-${suite}`, i, Object.keys(GUEST_RULES).length, 2)) return ctx.skip(sampledOut(`builds-families-${suite}`));
       const result = await build(t, compile(rule).guest);
