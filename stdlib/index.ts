@@ -9,6 +9,7 @@ import { reclaimStall } from "./reclaim-stall.js";
 import { schedLatency } from "./sched-latency.js";
 import { signal } from "./signal.js";
 import type { ConditionSpec } from "./spec.js";
+import { steal } from "./steal.js";
 import { syscallError } from "./syscall-error.js";
 import { syscallLatency } from "./syscall-latency.js";
 import { taskBlocked } from "./task-blocked.js";
@@ -27,6 +28,7 @@ export const specs: readonly ConditionSpec[] = [
   tickGap,
   vcpuStall,
   timerLate,
+  steal,
   message,
   messageValue,
   event,

@@ -23,6 +23,8 @@ export type PatternPart =
 export interface ConditionArgs {
   names: Record<string, { name: string; number: number }[]>;
   strings: Record<string, string>;
+  /** A share of time (`> 20% within D`, `>= 20% …`): the percentage; the window is the rule's threshold. */
+  share?: { percent: number; inclusive: boolean };
 }
 
 /** One event a condition observes, with what it carries. */
@@ -71,7 +73,13 @@ export type Selection =
   /** timer-expires: the timer runs later than its hard expiry time by more than the rule's threshold. */
   | { kind: "expired-late" }
   /** The hypervisor paused the whole guest and let it run again (kvm-clock's record steps); true once per resume. */
-  | { kind: "vm-resumed" };
+  | { kind: "vm-resumed" }
+  /**
+   * cpu-tick: the steal time the kernel accounted to this CPU within the rule's window (its
+   * threshold) is above (`inclusive`: at least) `percent` of the window; or the counter jumped by
+   * more than the time that passed.
+   */
+  | { kind: "steal-share"; percent: number; inclusive: boolean };
 
 /**
  * A duration measured while it lasts: a start event records when something
@@ -112,6 +120,11 @@ export interface ConditionSpec {
    * the string `pattern` says where it is (stdlib/line-pattern.ts). Such a condition takes no `threshold`.
    */
   reads?: { pattern: string };
+  /**
+   * The condition compares a share of a sliding window of time (`> P% within D`), not a duration:
+   * the window D becomes the rule's threshold, and must be at least `leastWindow` ns.
+   */
+  share?: { leastWindow: bigint; why: string };
   /** The least threshold that means anything, and why (a smaller constant one is an error). */
   leastThreshold?: { nanoseconds: bigint; why: string };
   /** Whose attributes the filters test; they are the condition's filters. */

@@ -10,6 +10,7 @@ import type { CheckContext } from "./context.js";
 import * as limits from "./limits.js";
 import { matchPattern, type Bound } from "./pattern.js";
 import { checkReading } from "./readings.js";
+import { checkShare, refuseShare } from "./shares.js";
 import { checkText, durationOperand, utf8Bytes } from "./values.js";
 
 export interface MatchedCondition {
@@ -40,7 +41,7 @@ export function matchCondition(ctx: CheckContext, condition: ast.Condition): Mat
   }
   let best: { failure: Diagnostic; progress: number } | undefined;
   // `message "TEXT"` and `message "TEXT %u" > N` have the same words: the comparison tells them apart.
-  const compares = (e: ConditionSpec) => e.threshold || e.reads !== undefined;
+  const compares = (e: ConditionSpec) => e.threshold || e.reads !== undefined || e.share !== undefined;
   const ordered = [...candidates.filter((e) => compares(e) === !!condition.comparison), ...candidates.filter((e) => compares(e) !== !!condition.comparison)];
   for (const entry of ordered) {
     const attempt = matchPattern(entry.pattern, condition);
@@ -126,6 +127,11 @@ function finishCondition(ctx: CheckContext, condition: ast.Condition, entry: Con
   let threshold: CheckedRule["threshold"];
   const comparison = condition.comparison;
   // Chosen only with a comparison (matchCondition): `message "TEXT"` alone is the literal text.
+  if (entry.share) {
+    const window = checkShare(ctx, condition, entry, args);
+    return { ok: ok && window !== undefined, entry, args, bound, ...(window ? { threshold: window } : {}) };
+  }
+  if (refuseShare(ctx, entry, comparison)) return { ok: false, entry, args, bound };
   if (entry.reads && comparison) {
     const reading = ok ? checkReading(ctx, bound.strings[entry.reads.pattern], comparison) : undefined;
     return { ok: ok && reading !== undefined, entry, args, bound, ...(reading ? { reading } : {}) };

@@ -53,7 +53,7 @@ export const DIAGNOSTICS = {
   E0144: err("unknown signal", "The name is not one of Linux's signal names (`SIGKILL`, `SIGSEGV`…)."),
   E0145: err("unknown event", "The name is not one of the kernel events qtrip can watch; the note lists them."),
   E0146: err("threshold missing or not allowed", "A latency-like condition needs its threshold (`> D`), and a condition that is an event (`event NAME`, `message …`) takes none: the message gives the condition's syntax."),
-  E0147: err("threshold below the condition's least", "Some conditions mean nothing below a floor: `tick gap` and `vcpu stall` watch a CPU's timer ticks, which come up to 4 ms apart on a busy CPU (HZ=250) and a tick or two late on a loaded host, so their threshold is at least 10ms; `timer late` cannot tell less than 10us from on time. The note says why for the condition at hand."),
+  E0147: err("threshold below the condition's least", "Some conditions mean nothing below a floor: `tick gap` and `vcpu stall` watch a CPU's timer ticks, which come up to 4 ms apart on a busy CPU (HZ=250) and a tick or two late on a loaded host, so their threshold is at least 10ms; `timer late` cannot tell less than 10us from on time; a `steal` window is at least 100ms (its count moves at ticks, and it is sampled in eighths). The note says why for the condition at hand."),
   E0148: err("not a kernel function name", "`function \"NAME\"` and `function \"MODULE:NAME\"` take a name as /proc/kallsyms lists it: letters, digits and `_` (and `.` for compiler suffixes like `.isra.0`), at most 127 bytes."),
   E0149: err(
     "the guest backend lacks a capability the rule needs",
@@ -67,6 +67,8 @@ export const DIAGNOSTICS = {
   E0155: err("value out of range", "A filter's number is beyond what the kernel can hold: pid and tid at most 4194304, uid at most 4294967294, cpu at most 8191."),
   E0156: err("empty string filter", 'An empty string (`comm ""`) matches no task or device: the rule would never trip.'),
   E0157: err("`context` not \"kernel\" or \"user\", or a `$param`", 'The `context` filter takes "kernel" (the kernel logged the line on its own) or "user" (it logged it while working for a user task), written in the rule rather than given by a parameter: checked when the rule is compiled, so a typo cannot reach the guest.'),
+  E0158: err("share out of range", "A share `> P% within D` is a whole percentage from 0 to 99 (`> 0%` is any steal at all; above 100% is never), or with `>=` from 1 to 100."),
+  E0159: err("share of time missing or not allowed", "`steal` compares a share of a sliding window of time, `steal > 20% within 1s`: the percentage and the window are both needed. Every other condition compares a duration (`> 200ms`) or a number, never a percentage."),
   E0160: err("modifier given twice", "Each modifier (`N times within D`, `after D`, `as \"label\"`) may be given once per rule; the note names the first."),
   E0161: err("count out of range", "A `times N` count is from 1 to 100000."),
   E0162: err("empty window", "A `within D` window must be longer than 0."),

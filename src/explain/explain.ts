@@ -30,6 +30,8 @@ function describe(value: Operand<bigint> | Operand<string>, duration = false): s
 function holds(rule: CheckedRule, inflight: boolean): string {
   const { threshold, reading } = rule;
   let limit = threshold ? `${threshold.op === ">=" ? "at least" : "longer than"} ${describe(threshold.nanoseconds, true)}` : "";
+  const share = rule.args.share;
+  if (share && threshold) limit = `${share.inclusive ? "at least" : "above"} ${share.percent}% of the last ${describe(threshold.nanoseconds, true)}`;
   if (reading) {
     const unit = reading.unitNs === undefined ? "" : ` (the line's number read in ${formatNanoseconds(reading.unitNs).replace(/^1 /, "")})`;
     limit = `${reading.op === ">=" ? "at least" : "above"} ${describe(reading.value, reading.unitNs !== undefined)}${unit}`;

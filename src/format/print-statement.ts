@@ -32,7 +32,7 @@ function filtersText(filters: ast.Filter[]): string[] {
 /** A condition and the filters written after it: a rule's, or each of a sequence's. */
 function conditionText(c: ast.Condition, filters: ast.Filter[]): string[] {
   const parts = [c.head.name, ...c.terms.map(termText)];
-  if (c.comparison) parts.push(c.comparison.op, valueText(c.comparison.value));
+  if (c.comparison) parts.push(c.comparison.op, valueText(c.comparison.value), ...(c.comparison.within ? ["within", valueText(c.comparison.within)] : []));
   return [...parts, ...filtersText(filters)];
 }
 

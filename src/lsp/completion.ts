@@ -103,6 +103,12 @@ function inRule(rest: Token[], current: Token | undefined, range: Range, sequenc
     const attributes = [...new Set(fittingEntries(head, terms).flatMap((e) => e.attributes))];
     return attributes.map((a) => item(a, CompletionItemKind.Property, range, { detail: `filter on ${a}` }));
   }
+  // A share of time (`steal > 20% within 1s`): the percentage, then its window.
+  if (specs.some((e) => e.head === head && e.share)) {
+    const number = current?.kind === "number" && /^\d+$/.exec(current.text)?.[0];
+    if (number && (last.text === ">" || last.text === ">=")) return [item(`${number}%`, CompletionItemKind.Unit, range, { detail: "percent of the window (then: within D)" })];
+    if (last.text.endsWith("%")) return [item("within", CompletionItemKind.Keyword, range, { detail: "within D: the sliding window the share is of" })];
+  }
   if (current?.kind === "number" && BEFORE_DURATION.has(last.text) && !unitlessNumber(rest)) return units(current, range);
   const before = rest.at(-2)?.text;
   if (before === "on" || before === "and") return attributeValues(last.text, range);

@@ -109,7 +109,10 @@ export interface Comparison {
   kind: "Comparison";
   span: Span;
   op: ">" | ">=";
+  /** The threshold; in a share (`> 20% within 1s`), the percentage: an Int written with its '%'. */
   value: Value;
+  /** A share of time: the window it is a share of. */
+  within?: Value;
 }
 
 export interface Filter {

@@ -156,13 +156,15 @@ class AstBuilder extends BaseVisitor {
 
   comparison(node: cst.ComparisonCstChildren): ast.Comparison {
     const opToken = (node.Greater ?? node.GreaterEqual)![0];
-    const value: ast.Value = this.visit(node.value[0]);
-    return {
-      kind: "Comparison",
-      span: between(tokenSpan(opToken), value.span),
-      op: opToken.image === ">=" ? ">=" : ">",
-      value,
-    };
+    const op = opToken.image === ">=" ? ">=" : ">";
+    if (node.Percent) {
+      const token = node.Percent[0];
+      const value: ast.IntLit = { kind: "Int", span: tokenSpan(token), value: BigInt(token.image.slice(0, -1)), text: token.image };
+      const within: ast.Value = this.visit(node.window![0]);
+      return { kind: "Comparison", span: between(tokenSpan(opToken), within.span), op, value, within };
+    }
+    const value: ast.Value = this.visit(node.value![0]);
+    return { kind: "Comparison", span: between(tokenSpan(opToken), value.span), op, value };
   }
 
   filters(node: cst.FiltersCstChildren): ast.Filter[] {

@@ -137,7 +137,10 @@ export interface ComparisonCstNode extends CstNode {
 export type ComparisonCstChildren = {
   Greater?: IToken[];
   GreaterEqual?: IToken[];
-  value: ValueCstNode[];
+  value?: ValueCstNode[];
+  Percent?: IToken[];
+  Within?: IToken[];
+  window?: ValueCstNode[];
 };
 
 export interface FiltersCstNode extends CstNode {

@@ -23,6 +23,7 @@ const KINDS = new Map<TokenType, TokenKind>([
   [t.ParamRef, "param"],
   [t.Duration, "number"],
   [t.Integer, "number"],
+  [t.Percent, "number"],
   [t.MalformedNumber, "number"],
   [t.StringLiteral, "string"],
   [t.UnterminatedString, "string"],

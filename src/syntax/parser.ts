@@ -107,9 +107,20 @@ export class RuleParser extends CstParser {
     this.OR([{ ALT: () => this.CONSUME(t.Identifier) }, { ALT: () => this.CONSUME(t.Times) }]);
   });
 
+  // `> D`, or a share of a window of time: `> 20% within 1s` (the `within` is required there,
+  // so a sequence's `then B within D` after `> D` stays the sequence's).
   comparison = this.RULE("comparison", () => {
     this.OR([{ ALT: () => this.CONSUME(t.Greater) }, { ALT: () => this.CONSUME(t.GreaterEqual) }]);
-    this.SUBRULE(this.value);
+    this.OR2([
+      { ALT: () => this.SUBRULE(this.value) },
+      {
+        ALT: () => {
+          this.CONSUME(t.Percent);
+          this.CONSUME(t.Within);
+          this.SUBRULE2(this.value, { LABEL: "window" });
+        },
+      },
+    ]);
   });
 
   filters = this.RULE("filters", () => {

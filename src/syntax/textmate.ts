@@ -21,6 +21,7 @@ export function textMateGrammar(): object {
       { include: "#comment" },
       { include: "#string" },
       { include: "#duration" },
+      { include: "#percent" },
       { include: "#number" },
       { include: "#parameter" },
       { include: "#keyword" },
@@ -46,6 +47,11 @@ export function textMateGrammar(): object {
       duration: {
         match: "\\b([0-9]+(?:\\.[0-9]+)?)(ns|us|ms|s|m|h)\\b",
         captures: { 1: { name: "constant.numeric.duration.qtrip" }, 2: { name: "keyword.other.unit.qtrip" } },
+      },
+      // A share of time: `steal > 20% within 1s`.
+      percent: {
+        match: "\\b([0-9]+)(%)",
+        captures: { 1: { name: "constant.numeric.percentage.qtrip" }, 2: { name: "keyword.other.unit.qtrip" } },
       },
       number: { name: "constant.numeric.integer.qtrip", match: "\\b(?:0[xX][0-9a-fA-F]+|[0-9]+)\\b" },
       parameter: { name: "variable.other.parameter.qtrip", match: "\\$[A-Za-z_][A-Za-z0-9_]*" },

@@ -54,6 +54,12 @@ export const Duration = createToken({
   pattern: /[0-9]+(?:\.[0-9]+)?(?:ns|us|ms|s|m|h)(?![A-Za-z0-9_.])/,
   label: "a duration",
 });
+// A share of time, `> 20% within 1s` (a whole number of percent): only there.
+export const Percent = createToken({
+  name: "Percent",
+  pattern: /[0-9]+%/,
+  label: "a percentage",
+});
 export const Integer = createToken({
   name: "Integer",
   pattern: /(?:0[xX][0-9a-fA-F]+|[0-9]+)(?![A-Za-z0-9_.])/,
@@ -92,7 +98,7 @@ export const Comma = createToken({ name: "Comma", pattern: /,/, label: "','" });
 
 export const keywords = [Case, Title, Channel, Port, Value, Param, When, On, And, Then, Times, Within, After, As, Allow];
 
-// Order matters: keywords before Identifier; Duration before Integer before MalformedNumber;
+// Order matters: keywords before Identifier; Duration and Percent before Integer before MalformedNumber;
 // a terminated string before an unterminated one.
 export const allTokens: TokenType[] = [
   WhiteSpace,
@@ -100,6 +106,7 @@ export const allTokens: TokenType[] = [
   ...keywords,
   Identifier,
   Duration,
+  Percent,
   Integer,
   MalformedNumber,
   StringLiteral,

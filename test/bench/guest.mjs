@@ -14,7 +14,7 @@
 //     no script, bare probes (the floor), qtrip and a hand-written tracker, each
 //     watching the loop's pid and another pid; whether each script was still loaded.
 // Run: node test/bench/guest.mjs   (RUNS=3 boots per figure, LOOP_MS=3000 per loop;
-//   SECTIONS=wake-ups,busy-neighbour,precision,costs, VCPUS=1,2,4 and ROWS=floor,another to measure less)
+//   SECTIONS=wake-ups,busy-neighbour,precision,costs, VCPUS=1,2,4, ROWS=floor,another and RULES=steal to measure less)
 // Under QEMU's emulation (TCG) every figure is inflated; compare them with each other.
 import { dirname, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -57,6 +57,8 @@ probe kernel.trace("raw_syscalls:sys_enter"), kernel.trace("raw_syscalls:sys_exi
 
 const BEGIN_ONLY = `function nothing() %{ %}\nprobe begin { nothing() }\n`;
 
+/** RULES=steal,vcpu: only the wake-up rows whose rule contains one of these words. */
+const chosen = (source) => !process.env.RULES || process.env.RULES.split(",").some((w) => source.includes(w));
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const fmt = (x, digits = 1) => (x === undefined || Number.isNaN(x) ? "-" : x.toFixed(digits));
 const row = (cells, widths) => `  ${cells.map((c, i) => (i === 0 ? String(c).padEnd(widths[0]) : String(c).padStart(widths[i]))).join(" ")}`;
@@ -97,6 +99,7 @@ const IDLE_RULES = [
   ['function "hrtimer_nanosleep" latency > 200ms on pid 99999', ""],
   ["tick gap > 100ms", ""],
   ["vcpu stall > 100ms", ""],
+  ["steal > 20% within 1s", ""],
   ["reclaim stall > 1s", "(no memory pressure)"],
 ];
 
@@ -115,7 +118,7 @@ async function wakeUps() {
     row(["begin probe only (control)", `${fmt(control.LOC[0], 0)}/${fmt(control.LOC[1], 0)}`, `${fmt(control.IWI[0], 0)}/${fmt(control.IWI[1], 0)}`, "0", "0"], widths),
   ];
   const rows = [
-    ...IDLE_RULES.map(([source, note]) => [`${source} ${note}`.trim(), () => buildRuleModule({ source: `when ${source}\n` })]),
+    ...IDLE_RULES.filter(([source]) => chosen(source)).map(([source, note]) => [`${source} ${note}`.trim(), () => buildRuleModule({ source: `when ${source}\n` })]),
     ["hand-written syscall latency on pid 99999 (array + 10 ms timer)", () => buildModule(HAND_WRITTEN.replace("global pid = 0", "global pid = 99999"))],
   ];
   for (const [label, module] of rows) {
@@ -206,7 +209,7 @@ async function busyNeighbour() {
     row(["script", ...KEYS, "qtrip extra"], widths),
     row(cells("begin probe only (control)", control, "0"), widths),
   ];
-  for (const source of ["tick gap > 100ms", "vcpu stall > 100ms", "vcpu stall > 500ms"]) {
+  for (const source of ["tick gap > 100ms", "vcpu stall > 100ms", "vcpu stall > 500ms", "steal > 20% within 1s"].filter(chosen)) {
     const r = await sample(await buildRuleModule({ source: `when ${source}\n` }));
     const extra = r.QT + r.CALLS - (control.QT + control.CALLS);
     lines.push(row(cells(source, r, `${extra >= 0 ? "+" : ""}${fmt(extra, 0)}`), widths));

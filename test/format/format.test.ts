@@ -97,6 +97,11 @@ when event oom_kill then message "Out of memory" within 1s after 30s
   expect(await formatSource("when event oops  then within 1s on pid 7 then   event warn\n")).toBe("when event oops then within 1s on pid 7 then event warn\n");
 });
 
+test("a share of time keeps its percentage and window together, a sequence's window after it", async () => {
+  expect(await formatSource("when   steal >=  5%   within 2s  on cpu 2\n")).toBe("when steal >= 5% within 2s on cpu 2\n");
+  expect(await formatSource("when signal SIGUSR1 then steal > 20%  within $w  within 1m\n")).toBe("when signal SIGUSR1 then steal > 20% within $w within 1m\n");
+});
+
 test("a number in a log line: the pattern kept as written (%u, %%, escapes), the comparison spaced as a threshold", async () => {
   const source = 'param lim: duration = 2ms\nwhen   message "tag \\"%%\\" at 100%% took %u" >=0x10\nwhen message "took %uns">$lim  on context "kernel"\n';
   const once = await formatSource(source);

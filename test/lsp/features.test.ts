@@ -52,7 +52,7 @@ test("initialize names the server and what it offers", () => {
 
 describe("completion", () => {
   test("condition head words after `when`", async () => {
-    expect(await labels("when |")).toEqual(["event", "function", "io", "message", "reclaim", "sched", "signal", "syscall", "task", "tick", "timer", "vcpu"].sort());
+    expect(await labels("when |")).toEqual(["event", "function", "io", "message", "reclaim", "sched", "signal", "steal", "syscall", "task", "tick", "timer", "vcpu"].sort());
     const items = await complete("when sy|");
     const syscall = items.find((i) => i.label === "syscall")!;
     expect(syscall.detail).toBe("syscall [NAME {, NAME}] latency > D | syscall [NAME {, NAME}] error [ERRNO {, ERRNO}]");
@@ -119,6 +119,14 @@ describe("completion", () => {
     expect(await labels('when message "queue depth %u" > 200|')).toEqual([]);
   });
 
+  test("a share of time: the percentage, `within`, then the window's units", async () => {
+    expect(await labels("when steal > 20|")).toEqual(["20%"]);
+    expect(await labels("when steal >= 5|")).toEqual(["5%"]);
+    expect(await labels("when steal > 20% |")).toEqual(["within"]);
+    expect(await labels("when steal > 20% within 200|")).toEqual(["200h", "200m", "200ms", "200ns", "200s", "200us"]);
+    expect(await labels("when steal > 20% within 1s |")).toEqual(["allow", "then"]);
+  });
+
   test("`allow` where a rule may end, then the warning codes it may name", async () => {
     const allow = (await complete("when syscall futex latency > 2s al|")).find((i) => i.label === "allow");
     expect(allow?.textEdit).toEqual({ range: { start: { line: 0, character: 32 }, end: { line: 0, character: 34 } }, newText: "allow" });
@@ -173,6 +181,12 @@ describe("hover", () => {
     expect(text).toContain("Watches system calls futex, only for process $pid");
     expect(text).toContain("Probes: kernel.trace(\"raw_syscalls:sys_enter\") (start)");
     expect(text).toContain("Trips when one has lasted longer than 2 s");
+  });
+
+  test("a steal rule: its share and window, as `qtrip explain` says them", async () => {
+    const text = await hoverText("when ste|al >= 25% within 2s on cpu 1\n");
+    expect(text).toContain("Watches each busy CPU's steal time");
+    expect(text).toContain("when the steal time accounted to it is at least 25% of the last 2 s");
   });
 
   test("a rule in a file with errors: the condition's syntax and meaning", async () => {

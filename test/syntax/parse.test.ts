@@ -33,6 +33,20 @@ describe("parser", () => {
     expect(rule.condition.head.span.start).toEqual({ offset: 20, line: 2, column: 6 });
   });
 
+  test("a share of time: the percentage as an Int written with its '%', the window after `within`; a sequence's window stays its own", () => {
+    const { file, diagnostics } = parse("when steal >= 20% within 1s on cpu 1\nwhen signal SIGUSR1 then steal > 5% within 500ms within 1m");
+    expect(diagnostics).toEqual([]);
+    const [one, two] = file.items;
+    if (one.kind !== "Rule" || two.kind !== "Rule") throw new Error("expected rules");
+    expect(one.condition.comparison).toMatchObject({ op: ">=", value: { kind: "Int", value: 20n, text: "20%" }, within: { kind: "Duration", nanoseconds: 1_000_000_000n } });
+    expect(one.condition.comparison!.span.end.column).toBe(28); // to the window's end
+    expect(two.sequels[0]!.condition!.comparison).toMatchObject({ value: { text: "5%" }, within: { text: "500ms" } });
+    expect(two.sequels[0]!.window).toMatchObject({ kind: "Duration", text: "1m" });
+    // A percentage is nothing else: not a threshold on its own, not a filter's value.
+    expect(parse("when steal > 20%").diagnostics.map((d) => d.code)).toEqual(["E0010"]);
+    expect(parse("when tick gap > 1s on cpu 5%").diagnostics.map((d) => d.code)).toEqual(["E0010"]);
+  });
+
   test("'times' is a system call name inside a condition and a keyword after a count", () => {
     const { file, diagnostics } = parse("when syscall times latency > 1s 2 times within 5s");
     expect(diagnostics).toEqual([]);

@@ -28,6 +28,8 @@ const GUEST_RULES = {
   "cross-CPU watch (vcpu stall), in sequences": "when tick gap > 50ms then vcpu stall > 100ms on cpu 1 within 5s\nwhen signal SIGUSR1 then syscall nanosleep latency > 200ms on pid 1 within 5s allow W0004",
   // With a resume, read from kvm-clock's record at the expiry (runtime/pauses.ts), starting a sequence.
   "hrtimer expiry (timer late, vm_resumed)": "when timer late > 20ms on cpu 1\nwhen event vm_resumed then syscall nanosleep latency > 200ms on pid 1 within 10s allow W0004",
+  // Per-CPU rings for the steal rules only (runtime/steal.ts), the first condition of a sequence too.
+  "steal accounting (steal)": "when steal > 20% within 1s on cpu 1\nwhen steal >= 50% within 500ms then tick gap > 1s within 5s",
   "tracepoints, a kprobe and its return probe in one handler (reclaim stall)": 'when reclaim stall > 1s on comm "qemu-kvm"',
 } as const;
 
@@ -77,7 +79,7 @@ for (const [slot, entry] of TARGETS.entries()) {
       expect([stapOptions(t), needsPatchedRuntime(t)]).toEqual(expected[suite]);
     });
 
-    // Two of the seven probe families a run on each suite, rotating (the suites' guest e2e files build and load the others).
+    // Two of the eight probe families a run on each suite, rotating (the suites' guest e2e files build and load the others).
     test.for(Object.entries(GUEST_RULES).map(([family, rule], i) => [family, rule, i] as const))("guest, %s, builds", { timeout: 900_000 }, async ([, rule, i], ctx) => {
       if (!taken(`builds-families-${suite}`, i, Object.keys(GUEST_RULES).length, 2)) return ctx.skip(sampledOut(`builds-families-${suite}`));
       const result = await build(t, compile(rule).guest);

@@ -20,6 +20,7 @@ import { durations, refuse } from "./fragments/refuse.js";
 import { returnProbes } from "./fragments/return-probes.js";
 import { scanTimer } from "./fragments/scan-timer.js";
 import { sequenceAtEvent, sequences } from "./fragments/sequences.js";
+import { stealShare } from "./fragments/steal.js";
 import { vcpuWatch } from "./fragments/vcpu-watch.js";
 import { lowerSelection } from "./selections.js";
 import { shellWord } from "../shell.js";
@@ -170,6 +171,12 @@ function useVcpuWatch(script: GuestScript): string[] {
   return watched.map((r) => `\tqt_set_watch_label(${r.index}, ${stapString(r.label)})`);
 }
 
+/** Steal rules keep rings of samples per CPU (runtime/steal.ts), only theirs: the module's per-CPU area is small. */
+function useSteal(script: GuestScript): void {
+  const rules = script.plan.events.filter((e) => e.select.some((s) => s.kind === "steal-share")).map((e) => e.rule.index);
+  if (rules.length) script.use([stealShare(rules)]);
+}
+
 function emitParams(params: CheckedParam[]): string[] {
   if (params.length === 0) return [];
   const out = ["", "# Parameters given when the script starts: stap -G NAME=VALUE. Probes only read them, so SystemTap takes no lock for them."];
@@ -281,6 +288,7 @@ export function emitGuest({ plan, kernel, sourceName, sourceText, outputName }: 
   if (plan.tables.length) script.use([inflight]);
   for (const table of plan.tables) addTable(script, table);
   for (const event of plan.events) addEvent(script, event);
+  useSteal(script);
   const rings = emitRings(script);
   const params = emitParams(plan.runtimeParams);
   const begin = emitBegin(script);

@@ -73,6 +73,13 @@ export function lowerSelection(selection: Selection, values: EventValues, rule: 
     case "progress-watched":
       // Records this CPU's progress for the rule; never true here: the watching CPU trips (fragments/vcpu-watch.ts).
       return { test: `qt_vcpu_progress(${hex(2 ** rule)})`, fragments: [vcpuProgress] };
+    case "steal-share":
+      // The window is the rule's threshold; the emitter adds the rings (runtime/steal.ts).
+      return {
+        test: `qt_steal_share(${rule}, ${selection.percent}, ${selection.inclusive ? 1 : 0})`,
+        prelude: "qt_steal_sample() # this CPU's steal count, read once for every rule",
+        fragments: [],
+      };
     case "expired-late": {
       // A timer may run before its hard expiry, within its slack: a negative lateness, which qt_exceeds (unsigned) must not see.
       return {

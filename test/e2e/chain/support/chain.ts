@@ -27,10 +27,12 @@ export interface ChainRule {
 
 export const THRESHOLD_MS = 200;
 
-/** The chain's boots, one taken a run in turn (support/sample.ts): three kdump cases, the ftrace freeze, the pauses. */
-export const CHAIN_ROTATION = 5;
+/** The chain's boots, one taken a run in turn (support/sample.ts): three kdump cases, the ftrace freeze, the pauses, steal. */
+export const CHAIN_ROTATION = 6;
 /** The pauses' slot in that rotation (pause.test.ts). */
 export const PAUSE_SLOT = 4;
+/** Steal's slot (steal.test.ts). */
+export const STEAL_SLOT = 5;
 
 /** A nanosleep of the watched pid blocked past 200 ms: qt-trigger sleeps 5 s, so it trips 200 ms in. */
 export const SYSCALL_RULE: ChainRule = {
