@@ -6,6 +6,7 @@ import type { EventValues } from "./lowering.js";
 import { compat, consoleSearch, lineStart, loggedFromKernel, loggedInHardIrq, tickTracking } from "./runtime/kernel-facts.js";
 import { exceeds } from "./runtime/core.js";
 import { lineNumber } from "./runtime/line-number.js";
+import { receiveSilence } from "./runtime/network.js";
 import { vcpuProgress } from "./runtime/vcpu-watch.js";
 import { hex, stapString } from "./syntax.js";
 
@@ -72,6 +73,17 @@ export function lowerSelection(selection: Selection, values: EventValues, rule: 
     case "progress-watched":
       // Records this CPU's progress for the rule; never true here: the watching CPU trips (runtime/vcpu-watch.ts).
       return { test: `qt_vcpu_progress(${hex(2 ** rule)})`, fragments: [vcpuProgress] };
+    case "reset-direction": {
+      const sent = value(values.resetSent, selection);
+      return { test: selection.direction === "sent" ? sent : `!${sent}`, fragments: [] };
+    }
+    case "receive-silence-exceeds":
+      // Stamped at the device's first transmit since it last received, cleared when it receives (runtime/network.ts).
+      return {
+        test: `qt_exceeds(${rule}, qt_silence)`,
+        prelude: `qt_silence = qt_net_silence(${value(values.netDevice, selection)}) # ns since the device's first transmit after it last received`,
+        fragments: [receiveSilence, exceeds],
+      };
     case "expired-late": {
       // A timer may run before its hard expiry, within its slack: a negative lateness, which qt_exceeds (unsigned) must not see.
       return {
