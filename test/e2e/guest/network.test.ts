@@ -100,7 +100,7 @@ function expectTrips(run: GuestRun): number[] {
   });
 }
 
-describeInstalled("qemu", "test-kernel", "stap")("network conditions in a real guest", { timeout: 300_000 }, () => {
+describeInstalled("qemu", "test-kernel", "stap")("network conditions in a real guest", { timeout: 600_000 }, () => {
   test("tcp_reset received and sent, tcp_retransmit, net stall: no trip, then a trip, each", async () => {
     const modules = await Promise.all(SCENARIOS.map((s) => buildRuleModule({ source: `${s.rule}\n` })));
     const run = await runGuest({
