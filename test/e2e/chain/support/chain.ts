@@ -56,12 +56,18 @@ export interface ChainBoot extends HostBoot {
   disk: DumpDisk;
 }
 
-export async function chainBoot(rule: ChainRule, action: HostAction, opts: { name?: string; smp?: number } = {}): Promise<ChainBoot> {
-  const { guest, host } = compileRule({ source: rule.source, hostAction: action });
+/** The guest and host modules qtrip generates for a chain's rule file, built side by side. */
+export async function chainModules(source: string, action: HostAction, names: { guest: string; host: string }): Promise<{ guestModule: string; hostModule: string }> {
+  const { guest, host } = compileRule({ source, hostAction: action });
   const [guestModule, hostModule] = await Promise.all([
-    stapModule(guest, { options: GUEST_STAP_OPTIONS, name: `qt_chain_${rule.name}` }),
-    stapModule(host, { options: HOST_STAP_OPTIONS, name: "qt_chain_host" }),
+    stapModule(guest, { options: GUEST_STAP_OPTIONS, name: names.guest }),
+    stapModule(host, { options: HOST_STAP_OPTIONS, name: names.host }),
   ]);
+  return { guestModule, hostModule };
+}
+
+export async function chainBoot(rule: ChainRule, action: HostAction, opts: { name?: string; smp?: number } = {}): Promise<ChainBoot> {
+  const { guestModule, hostModule } = await chainModules(rule.source, action, { guest: `qt_chain_${rule.name}`, host: "qt_chain_host" });
   const disk = dumpDisk();
   const boot = await bootHost({
     name: opts.name ?? `chain-${rule.name}-${action}`,

@@ -4,10 +4,9 @@
 // guest twice through QEMU's monitor (HMP `stop`, 5 s, `cont`): first on kvm-clock, the
 // guest's default clocksource, which hides a pause; then on the TSC, which sees all of it.
 // Between the pauses the guest switches its clocksource when the host says so.
-import { GUEST_STAP_OPTIONS, HOST_STAP_OPTIONS } from "../../../../src/codegen/stap/index.js";
-import { compileRule, stapModule } from "../../support/compile.js";
 import { bootHost, type HostBoot } from "../../host/support/emulated-host.js";
 import { guestEntries, vmmEntries, vmmShell } from "../../host/support/vmm.js";
+import { chainModules } from "./chain.js";
 
 export const PAUSE_MS = 5000;
 
@@ -33,11 +32,7 @@ const WORKLOAD = [
 ].join("\n");
 
 export async function pauseChainBoot(): Promise<HostBoot> {
-  const { guest, host } = compileRule({ source: PAUSE_RULES, hostAction: "log" });
-  const [guestModule, hostModule] = await Promise.all([
-    stapModule(guest, { options: GUEST_STAP_OPTIONS, name: "qt_chain_pause" }),
-    stapModule(host, { options: HOST_STAP_OPTIONS, name: "qt_chain_host" }),
-  ]);
+  const { guestModule, hostModule } = await chainModules(PAUSE_RULES, "log", { guest: "qt_chain_pause", host: "qt_chain_host" });
   const pause = (n: number) =>
     `say "pause ${n}: stop"; echo stop > /tmp/mon.in; sleep ${PAUSE_MS / 1000}; echo cont > /tmp/mon.in; say "pause ${n}: cont"`;
   return bootHost({

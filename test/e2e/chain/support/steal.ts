@@ -6,10 +6,9 @@
 // the guest says so: the host's scheduler shares the CPU, and the guest is robbed of
 // about half its time. The host script's action is `log`: the host survives the trip
 // and the guest goes on, so one boot shows both phases.
-import { GUEST_STAP_OPTIONS, HOST_STAP_OPTIONS } from "../../../../src/codegen/stap/index.js";
-import { compileRule, stapModule } from "../../support/compile.js";
 import { bootHost, type HostBoot } from "../../host/support/emulated-host.js";
 import { guestEntries, vmmEntries, vmmShell } from "../../host/support/vmm.js";
+import { chainModules } from "./chain.js";
 
 export const STEAL_CASE = "CHAIN-STEAL";
 export const STEAL_LABEL = "vCPU robbed";
@@ -36,11 +35,7 @@ const GUEST_WORKLOAD = [
 ].join("\n");
 
 export async function stealChainBoot(): Promise<HostBoot> {
-  const { guest, host } = compileRule({ source: SOURCE, hostAction: "log" });
-  const [guestModule, hostModule] = await Promise.all([
-    stapModule(guest, { options: GUEST_STAP_OPTIONS, name: "qt_chain_steal" }),
-    stapModule(host, { options: HOST_STAP_OPTIONS, name: "qt_chain_steal_host" }),
-  ]);
+  const { guestModule, hostModule } = await chainModules(SOURCE, "log", { guest: "qt_chain_steal", host: "qt_chain_steal_host" });
   return bootHost({
     name: "chain-steal-log",
     files: { "lib/qtrip/qt_chain_steal_host.ko": hostModule },
