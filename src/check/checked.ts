@@ -43,6 +43,8 @@ export interface CheckedRule {
   filters: CheckedFilter[];
   count?: { times: Operand<bigint>; window: Operand<bigint> };
   after?: Operand<bigint>;
+  /** `counting pauses`: the hypervisor's pauses of the whole guest count in its durations (an in-flight latency, `tick gap`). */
+  countsPauses?: true;
   /** The warning codes its allowance (`allow W0004`) silenced. */
   allows?: string[];
   /**
