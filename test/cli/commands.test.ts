@@ -108,6 +108,15 @@ describe("qtrip explain", () => {
     expect(out).toContain("the number compared is the first place in the line where the text before it, the digits and the text after it all match");
   });
 
+  test("a rule that counts pauses says so; the default says nothing of pauses", () => {
+    writeFileSync(join(dir, "p.qt"), "when syscall pread64 latency > 200ms counting pauses\nwhen tick gap > 100ms\n");
+    const out = qtrip(["explain", "p.qt"], dir).stdout;
+    expect(out).toContain(
+      "  Trips when one has lasted longer than 200 ms, seen while it still lasts (checked the moment it could have), the first time; the hypervisor's pauses of the whole guest count in its durations (the last 16 in each, at most).\n",
+    );
+    expect(out.match(/pauses of the whole guest count/g)).toHaveLength(1);
+  });
+
   test("a wrong rule is reported as by compile", () => {
     writeFileSync(join(dir, "r.qt"), "when syscall latency > 1\n");
     const r = qtrip(["explain", "r.qt"], dir);
