@@ -161,6 +161,12 @@ export interface ConditionSpec {
   needs: (args: ConditionArgs) => Needs;
 }
 
+/** Why `counting pauses` does not apply to the condition (E0163's note), or undefined where it does. */
+export function pausesUncountable(spec: ConditionSpec): string | undefined {
+  if (spec.pausesCountable) return undefined;
+  return spec.pausesUncountable ?? `'${spec.syntax}' holds at one moment: it has no duration for a pause to lengthen; 'event vm_resumed' catches the resume`;
+}
+
 /** A condition; its filters are its subject's attributes. */
 export function condition(spec: Omit<ConditionSpec, "attributes">): ConditionSpec {
   return { ...spec, attributes: SUBJECTS[spec.subject] };

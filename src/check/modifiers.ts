@@ -1,6 +1,6 @@
 // Modifiers: `N times within D`, `after D`, `counting pauses`, `as "label"`, each at most once a rule.
 import { error } from "../diagnostics/diagnostic.js";
-import type { ConditionSpec } from "../../stdlib/index.js";
+import { pausesUncountable, type ConditionSpec } from "../../stdlib/index.js";
 import type * as ast from "../syntax/ast.js";
 import type { CheckedRule, Operand } from "./checked.js";
 import type { CheckContext } from "./context.js";
@@ -60,8 +60,8 @@ function checkCount(ctx: CheckContext, modifier: Extract<ast.Modifier, { kind: "
 
 /** `counting pauses` fits only durations a pause can lengthen: the spec says which (stdlib/spec.ts). */
 function checkPauses(ctx: CheckContext, modifier: ast.PausesModifier, trips: ConditionSpec): boolean {
-  if (trips.pausesCountable) return true;
-  const why = trips.pausesUncountable ?? `'${trips.syntax}' holds at one moment: it has no duration for a pause to lengthen; 'event vm_resumed' catches the resume`;
+  const why = pausesUncountable(trips);
+  if (why === undefined) return true;
   ctx.report(error("E0163", modifier.span, "'counting pauses' applies to durations a pause can lengthen: latencies and 'tick gap'", { notes: [why] }));
   return false;
 }

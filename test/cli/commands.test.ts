@@ -47,6 +47,9 @@ describe("qtrip sources", () => {
     expect(listed.map((s: { syntax: string }) => s.syntax.split(" ")[0])).toEqual(specs.map((e) => e.head));
     expect(listed.find((s: { condition: string }) => s.condition === "io-latency").filters).toContain("device");
     expect(listed.find((s: { condition: string }) => s.condition === "tick-gap").filters).toEqual(["cpu"]);
+    // Which conditions take `counting pauses`, and why the others do not (E0163's note).
+    expect(listed.find((s: { condition: string }) => s.condition === "task-blocked").pauses).toContain("`counting pauses` counts them");
+    expect(listed.find((s: { condition: string }) => s.condition === "vcpu-stall").pauses).toMatch(/^`counting pauses` is refused \(E0163\): a pause stops every vCPU/);
     const text = qtrip(["sources"], dir).stdout;
     for (const entry of specs) expect(text).toContain(`${entry.syntax}\n  holds:`);
   });
