@@ -36,8 +36,11 @@ describeInstalled("qemu", "test-kernel", "stap")("pauses of a KVM guest", { time
     expect(matching(log, /^qtrip: TRIP case 'CHAIN-26'/)).toHaveLength(1);
     expect(matching(guest, /qtrip: tripped: /)).toEqual([expect.stringMatching(/qtrip: tripped: slow sleep after a resume: writing 0x1f to port 0x3ff$/)]);
     const guestClock = (pattern: RegExp) => Number(/^\[\s*(\d+\.\d+)\]/.exec(guest.find((r) => pattern.test(r.text))?.text ?? "")?.[1]);
-    expect(guestClock(/qt-trigger: call 9 starts/) - guestClock(/qt-trigger: call 8 starts/)).toBeGreaterThanOrEqual(PAUSE_MS / 1000);
-    expect(guestClock(/qt-trigger: call 4 starts/) - guestClock(/qt-trigger: call 3 starts/)).toBeLessThan(2); // kvm-clock hid pause 1
+    // Between two 1 s sleeps' starts, the guest's clock saw one pause whole (the TSC's), and not the other (kvm-clock's).
+    // Which sleeps they fell between depends on the machine's load.
+    const starts = Array.from({ length: 17 }, (_, i) => guestClock(new RegExp(`qt-trigger: call ${i + 1} starts`)));
+    const gaps = starts.slice(1).map((t, i) => t - starts[i]);
+    expect(gaps.filter((g) => g >= PAUSE_MS / 1000)).toHaveLength(1);
     const lastCall = guestClock(/qt-trigger: call 17 starts/);
     const tripped = guestClock(/qtrip: tripped: /);
     expect(at(log, /qt-trigger: call 17 starts/)).toBeGreaterThan(resumed2);
