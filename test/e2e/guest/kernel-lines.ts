@@ -36,14 +36,21 @@ export function kernelThreadModule(body: string, top = ""): Promise<string> {
 #include <linux/printk.h>
 #include <linux/rcupdate.h>
 #include <linux/sched.h>
+#include <linux/workqueue.h>
 ${top}
 static int qt_e2e_thread(void *unused)
 {
 ${body}
 	return 0;
 }
+/* A begin probe runs with preemption off, and creating a thread sleeps: a work item creates it. */
+static void qt_e2e_start(struct work_struct *unused)
+{
+	kthread_run(qt_e2e_thread, NULL, "qt-e2e");
+}
+static DECLARE_WORK(qt_e2e_work, qt_e2e_start);
 %}
-function start() %{ kthread_run(qt_e2e_thread, NULL, "qt-e2e"); %}
+function start() %{ schedule_work(&qt_e2e_work); %}
 probe begin { start() }
 `,
     "-g",
