@@ -127,7 +127,7 @@ static void qt_watch_progress(u64 rules)
  */
 static u64 qt_watch_look(struct qt_watch *me, u64 expected)
 {
-	u64 now = qt_clock(), stamp, rules, late, since, due, next;
+	u64 now = qt_clock(), stamp, rules, late, since, due, next, least;
 	int cpu = qt_watch_next(smp_processor_id()), r;
 	struct qt_watch *x;
 	if (cpu < 0)
@@ -135,7 +135,8 @@ static u64 qt_watch_look(struct qt_watch *me, u64 expected)
 	x = per_cpu_ptr(&qt_watch, cpu);
 	stamp = READ_ONCE(x->stamp);
 	rules = READ_ONCE(x->rules);
-	if (!stamp || !qt_watch_due(0, rules))
+	least = stamp ? qt_watch_due(0, rules) : 0; /* the smallest threshold of its rules, + 1; 0: none */
+	if (!least)
 		return 0;
 	/*
 	 * A look that comes late by half the smallest threshold or more says this CPU was not run
@@ -143,7 +144,7 @@ static u64 qt_watch_look(struct qt_watch *me, u64 expected)
 	 * only from now. A loaded host's few ms late do not count.
 	 */
 	late = now > expected ? now - expected : 0;
-	if (late >= (qt_watch_due(0, rules) - 1) / 2)
+	if (late >= (least - 1) / 2)
 		me->vouch_from = now;
 	since = max(stamp, me->vouch_from);
 	due = qt_watch_due(since, rules);
