@@ -25,23 +25,25 @@ const NET = "/bin/qt-net";
 
 export const SCENARIOS: Scenario[] = [
   {
-    // An abort on another port, a clean close and a refused connection on 7001 (the reset the guest
-    // sends for no socket is not traced before 6.10; the one the connecting end receives has local port 7001
-    // as its remote): then the connecting end of an aborted connection to 7001 receives the reset.
+    // An abort on another port; a reset sent with remote port 7001 (the connecting end aborts a
+    // connection to 7001); a clean close on 7001: then the connecting end of a connection to 7001
+    // that the accepted end aborts receives the reset.
     rule: 'when event tcp_reset received on remote_port 7001 as "reset received"',
     label: "reset received",
-    quiet: `${NET} abort:7005 clean:7001`,
+    quiet: `${NET} abort:7005 peerabort:7001 clean:7001`,
     trip: "abort:7001",
     base: 0x10,
     minMs: 0,
     maxMs: 200,
   },
   {
-    // Resets received (a refused connection from 7011's own end is received by the connecting end), one sent from
-    // another port, a clean close: then the accepted end on 7011 aborts, sending a reset.
+    // A refused connection to 7011 (the reset the guest sends for no socket is not traced before 6.10);
+    // a reset received with local port 7011 (the connecting end aborts); one sent from another port; a
+    // clean close: then the accepted end on 7011 aborts, sending a reset (its port already released:
+    // read from inet_sport, as the tracepoint does).
     rule: 'when event tcp_reset sent on local_port 7011 as "reset sent"',
     label: "reset sent",
-    quiet: `${NET} refused:7011 abort:7012 clean:7011`,
+    quiet: `${NET} refused:7011 peerabort:7011 abort:7012 clean:7011`,
     trip: "abort:7011",
     base: 0x20,
     minMs: 0,

@@ -4,24 +4,31 @@ import type { Fragment } from "../fragment.js";
 import { lineStart } from "./kernel-facts.js";
 
 /**
- * A TCP connection's ports, the guest's own end local: from its socket (full, request or
- * time-wait: the ports are in the sock_common they share), or, for a reset sent for no socket
- * (Linux 6.10+), from the segment it answers, whose destination is the guest's end.
+ * A TCP connection's ports, the guest's own end local, read as the tcp tracepoints read them: from a
+ * full socket's inet_sport and inet_dport (an aborting socket is closed, its port released, skc_num 0,
+ * before the reset goes out); for a reset sent for no socket or for a time-wait or request socket (Linux
+ * 6.10+), from the segment it answers, whose destination is the guest's end; else from the sock_common
+ * a time-wait or request socket shares.
  */
 export const tcpPorts: Fragment = {
   name: "tcp ports",
   c: String.raw`#include <linux/skbuff.h>
 #include <linux/tcp.h>
+#include <net/inet_sock.h>
 #include <net/sock.h>`,
   stap: String.raw`function qt_tcp_port:long(sk:long, skb:long, local:long) %{ /* pure */
 	const struct sock *sk = (const struct sock *)(uintptr_t)STAP_ARG_sk;
 	const struct sk_buff *skb = (const struct sk_buff *)(uintptr_t)STAP_ARG_skb;
-	if (sk)
-		STAP_RETURN(STAP_ARG_local ? sk->__sk_common.skc_num : ntohs(sk->__sk_common.skc_dport));
+	if (sk && sk_fullsock(sk)) {
+		const struct inet_sock *inet = inet_sk(sk);
+		STAP_RETURN(ntohs(STAP_ARG_local ? inet->inet_sport : inet->inet_dport));
+	}
 	if (skb) {
 		const struct tcphdr *th = (const struct tcphdr *)skb->data;
 		STAP_RETURN(ntohs(STAP_ARG_local ? th->dest : th->source));
 	}
+	if (sk)
+		STAP_RETURN(STAP_ARG_local ? sk->__sk_common.skc_num : ntohs(sk->__sk_common.skc_dport));
 	STAP_RETURN(-1);
 %}`,
 };

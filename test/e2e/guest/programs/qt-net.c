@@ -7,6 +7,7 @@
  *                       own SYN with a reset (sent for no socket) and the connecting socket receives it
  *   abort:PORT          a connection to a listener on 127.0.0.1:PORT; the accepted end is closed with
  *                       SO_LINGER 0: it sends a reset (an active one), the connecting end receives it
+ *   peerabort:PORT      the same, but the connecting end aborts: the accepted end (local PORT) receives
  *   clean:PORT          a connection to a listener on 127.0.0.1:PORT, a message each way, both ends
  *                       closed after reading all: no reset, no retransmission
  *   synretry:PORT       a listener on 127.0.0.1:PORT with a full accept queue (backlog 0, one
@@ -88,17 +89,19 @@ static void refused(int port)
 	close(s);
 }
 
-static void aborted(int port)
+/* A connection to PORT, one end closed with SO_LINGER 0 (the accepted one, or the connecting one). */
+static void aborted(int port, int accepted_aborts)
 {
 	struct linger now = { .l_onoff = 1, .l_linger = 0 };
 	int l = listener(port, 1), c = connected("127.0.0.1", port), a = accept(l, NULL, NULL);
+	int aborting = accepted_aborts ? a : c, other = accepted_aborts ? c : a;
 	char byte;
 	step_starts();
-	setsockopt(a, SOL_SOCKET, SO_LINGER, &now, sizeof now);
-	close(a);
-	if (read(c, &byte, 1) >= 0 || errno != ECONNRESET)
+	setsockopt(aborting, SOL_SOCKET, SO_LINGER, &now, sizeof now);
+	close(aborting);
+	if (read(other, &byte, 1) >= 0 || errno != ECONNRESET)
 		die("no reset received", "127.0.0.1");
-	close(c);
+	close(other);
 	close(l);
 }
 
@@ -169,7 +172,9 @@ int main(int argc, char **argv)
 		else if (!strcmp(argv[i], "refused"))
 			refused(atoi(arg));
 		else if (!strcmp(argv[i], "abort"))
-			aborted(atoi(arg));
+			aborted(atoi(arg), 1);
+		else if (!strcmp(argv[i], "peerabort"))
+			aborted(atoi(arg), 0);
 		else if (!strcmp(argv[i], "clean"))
 			clean(atoi(arg));
 		else if (!strcmp(argv[i], "synretry"))
