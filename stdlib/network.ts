@@ -47,11 +47,10 @@ export const tcpReset = condition({
     "a reset the guest sends in reply to a segment for no socket (a connection to a closed port) is seen only from Linux 6.10: before, the kernel traces only the resets of an existing connection (an application aborting it: close() with unread data, SO_LINGER 0), and on IPv6 those of an existing socket's replies",
     "received: a reset the guest accepts for one of its connections (in its window); resets it ignores as out of window do not count",
   ],
-  example: "when event tcp_reset received on remote_port 5432",
+  example: "when event tcp_reset on remote_port 5432",
   needs: ({ names }) => {
     const direction = names.direction?.[0]?.name;
-    const select: Selection[] = direction === "sent" || direction === "received" ? [{ kind: "reset-direction", direction }] : [];
-    return { kind: "event", at: { on: "tcp-connection-reset" }, select };
+    return { kind: "event", at: { on: "tcp-connection-reset", ...(direction === "sent" || direction === "received" ? { direction } : {}) } };
   },
 });
 

@@ -34,6 +34,8 @@ export interface GuestEvent {
   symbol?: string;
   /** kernel-event: which one. */
   kernelEvent?: KernelEvent;
+  /** tcp-connection-reset: only the resets the guest sends, or only those it receives (absent: both). */
+  direction?: "sent" | "received";
 }
 
 /** A test at an event, in the condition's terms; every backend lowers each kind. */
@@ -70,8 +72,6 @@ export type Selection =
    * progress, and trips when this one has made none for longer than the rule's threshold.
    */
   | { kind: "progress-watched" }
-  /** tcp-connection-reset: the reset was sent by the guest, or received from its peer. */
-  | { kind: "reset-direction"; direction: "sent" | "received" }
   /**
    * net-transmit: the device's first transmit since it last received anything is older than the
    * rule's threshold. Seen at its transmits only: no timer watches a device that stopped sending too.

@@ -127,8 +127,8 @@ function addEvent(script: GuestScript, { rule, at, select }: EventRule): void {
   }
   handlers.comment(lowered.probe, "Conditions seen where they happen.");
   // Every filter before the count: counting records an occurrence.
-  const conditions = [...(lowered.guard ? [lowered.guard] : []), ...tests.filter((t) => !t.atBuild).map((t) => t.test)];
-  const filtered = ruleTest(rule, lowered.reads, conditions, tests.filter((t) => t.atBuild).map((t) => t.test));
+  const conditions = [...(lowered.guard ? [lowered.guard] : []), ...tests.map((t) => t.test)];
+  const filtered = ruleTest(rule, lowered.reads, conditions);
   if (script.isFirst(rule)) {
     // A sequence's first condition (no modifier of its own): it stamps the time, it never trips.
     script.use([script.sequences!.atEvent]);

@@ -71,11 +71,8 @@ export function ruleComment(rule: CheckedRule, indent: string): string[] {
  */
 const ATTRIBUTE_ORDER: Attribute[] = ["pid", "tid", "cpu", "uid", "local_port", "remote_port", "context"];
 
-/**
- * A rule's filters and the condition's tests, as one SystemTap boolean expression (undefined: always);
- * `atBuild`: tests decided when the script is built, first (selections.ts, LoweredTest.atBuild).
- */
-export function ruleTest(rule: CheckedRule, reads: Partial<Record<string, string>>, tests: string[], atBuild: string[] = []): string | undefined {
+/** A rule's filters and the condition's tests, as one SystemTap boolean expression (undefined: always). */
+export function ruleTest(rule: CheckedRule, reads: Partial<Record<string, string>>, tests: string[]): string | undefined {
   const byAttribute = new Map(rule.filters.map((f) => [f.attribute, f]));
   const filter = (attribute: Attribute): string[] => {
     const f = byAttribute.get(attribute);
@@ -84,7 +81,7 @@ export function ruleTest(rule: CheckedRule, reads: Partial<Record<string, string
     if (read === undefined) throw new Error(`no way to read '${attribute}' here`);
     return [`${read} == ${operand(f.value)}`];
   };
-  const all = [...atBuild, ...ATTRIBUTE_ORDER.flatMap(filter), ...tests, ...filter("device"), ...filter("comm")];
+  const all = [...ATTRIBUTE_ORDER.flatMap(filter), ...tests, ...filter("device"), ...filter("comm")];
   return all.length ? all.join(" && ") : undefined;
 }
 

@@ -27,8 +27,6 @@ export interface EventValues {
   signal?: { number: string; result: string };
   /** How late the timer runs: ns after its hard expiry time (negative: early, within its slack). */
   lateness?: string;
-  /** A TCP reset: 1 when the guest sent it, 0 when it received it. */
-  resetSent?: string;
   /** The network device's struct net_device. */
   netDevice?: string;
 }
@@ -278,12 +276,15 @@ export const LOWERING: { [E in EventName]: EventLowering<E> } = {
     readFragments: TCP_PORTS,
     kernels: "4.15+ (tcp:tcp_retransmit_skb)",
   },
-  // One handler for both: tcp_send_reset has the segment ($skb; $skb__nullable and a reason since 6.10), tcp_receive_reset not.
+  // The direction is the probe point's: tcp_send_reset has the segment ($skb; $skb__nullable and a reason since
+  // 6.10), tcp_receive_reset not. Both, without a direction: one handler, the ports read either way.
   "tcp-connection-reset": {
-    probes: () => ['kernel.trace("tcp:tcp_send_reset")', 'kernel.trace("tcp:tcp_receive_reset")'],
+    probes: (e) => [
+      ...(e.direction !== "received" ? ['kernel.trace("tcp:tcp_send_reset")'] : []),
+      ...(e.direction !== "sent" ? ['kernel.trace("tcp:tcp_receive_reset")'] : []),
+    ],
     reads: TCP_CONNECTION,
     readFragments: TCP_PORTS,
-    values: { resetSent: "(@defined($skb) || @defined($skb__nullable))" },
     kernels: "4.15+ (tcp:tcp_send_reset, tcp:tcp_receive_reset); a reset sent for no socket is traced since 6.10",
   },
   // After the driver took the packet ($rc NETDEV_TX_OK); a queue the driver refused (busy) is retried later.

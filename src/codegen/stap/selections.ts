@@ -16,12 +16,6 @@ export interface LoweredTest {
   /** Statements run once at the top of the handler, before any rule's test. */
   prelude?: string;
   fragments: Fragment[];
-  /**
-   * The test is decided when the script is built (`@defined` at one probe point of several): it goes
-   * before the rule's filters, so that where it is false the whole test folds away. After a read of
-   * the probe's context (`$sk == 7001 && 0`), SystemTap 4.8 fails instead: "symbol without referent".
-   */
-  atBuild?: true;
 }
 
 /** Linux's internal restart codes (ERESTARTSYS 512 … ERESTART_RESTARTBLOCK 516): seen at sys_exit, rewritten before user space sees them. */
@@ -87,10 +81,6 @@ export function lowerSelection(selection: Selection, values: EventValues, rule: 
         prelude: "qt_steal_sample() # this CPU's steal count, read once for every rule",
         fragments: [],
       };
-    case "reset-direction": {
-      const sent = value(values.resetSent, selection);
-      return { test: selection.direction === "sent" ? sent : `!${sent}`, fragments: [], atBuild: true };
-    }
     case "receive-silence-exceeds":
       // Stamped at the device's first transmit since it last received, cleared when it receives (runtime/network.ts).
       return {
