@@ -78,6 +78,18 @@ function scenarios(resetForNoSocketTraced: boolean): Scenario[] {
         ]
       : []),
     {
+      // Without a direction, one handler at both tracepoints: a clean close on 7061, then a reset the
+      // connecting end sends to 7061 as it aborts (the accepted end's, received, has another remote port).
+      rule: 'when event tcp_reset on remote_port 7061 as "reset either way"',
+      label: "reset either way",
+      module: "tcp",
+      quiet: `${NET} abort:7062 clean:7061`,
+      trip: "peerabort:7061",
+      base: 0x60,
+      minMs: 0,
+      maxMs: 200,
+    },
+    {
       // A SYN sent again to another port, a clean connection to 7021: then a SYN to 7021 is dropped
       // (its listener's accept queue full) and sent again after the initial retransmission timeout, 1 s.
       rule: 'when event tcp_retransmit on remote_port 7021 as "retransmit"',
@@ -161,7 +173,7 @@ function expectTrips(guest: GuestRun, list: Scenario[]): number[] {
 const say = (list: Scenario[], delays: number[]) => list.map((s, i) => `${s.label} ${delays[i]!.toFixed(1)}`).join(", ");
 
 describeInstalled("qemu", "test-kernel", "stap")("network conditions in a real guest", { timeout: 600_000 }, () => {
-  test("6.1: tcp_reset received and sent, tcp_retransmit, net stall: no trip, then a trip, each", async () => {
+  test("6.1: tcp_reset received, sent and either, tcp_retransmit, net stall: no trip, then a trip, each", async () => {
     const list = scenarios(false);
     const built = await Promise.all([...sources(list)].map(async ([name, source]) => [name, await buildRuleModule({ source })] as const));
     const delays = await run(list, new Map(built));
