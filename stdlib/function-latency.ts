@@ -20,6 +20,7 @@ export const functionLatency = condition({
     "recursion of NAME in one thread is timed from the innermost call",
     "a call that finds all 1024 return-probe instances in use is not timed: it cannot trip, and the script says so in the kernel log",
   ],
+  pausesCountable: true,
   example: 'when function "ext4:ext4_sync_file" latency > 1s',
   needs: ({ strings }) => ({
     kind: "inflight",

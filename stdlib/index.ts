@@ -48,4 +48,5 @@ export { EVENTS, type EventName } from "./events.js";
 export { LINE_UNITS, readLinePattern, type LinePattern, type LinePatternProblem } from "./line-pattern.js";
 export { KERNEL_EVENTS, NETWORK_EVENTS, type KernelEvent } from "./kernel-events.js";
 export type * from "./spec.js";
+export { pausesUncountable } from "./spec.js";
 export { NAME_TABLES, tables } from "./tables.js";

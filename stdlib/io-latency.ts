@@ -16,6 +16,7 @@ export const ioLatency = condition({
     "a device is the disk that serves the requests: device-mapper (LVM, dm-crypt), md RAID and zram devices issue none of their own, so name the disk below them",
     "a partial completion of a request ends its timing",
   ],
+  pausesCountable: true,
   example: 'when io latency > 5s on device "vda"',
   needs: () => ({
     kind: "inflight",

@@ -24,6 +24,7 @@ export const reclaimStall = condition({
     "kswapd's and kcompactd's background work is not timed, nor node reclaim (vm.zone_reclaim_mode), cgroup v1 soft-limit reclaim, or compaction asked for through /proc/sys/vm/compact_memory",
     "the time includes what the task spends off its CPU meanwhile (waiting for writeback, throttled, preempted)",
   ],
+  pausesCountable: true,
   example: 'when reclaim stall > 1s on comm "qemu-kvm"',
   needs: () => ({
     kind: "inflight",

@@ -17,6 +17,7 @@ export const schedLatency = condition({
     "a preempted task that stays runnable is not timed (wakeup latency only)",
     "a task woken while still on its CPU (before it slept) is not timed: it never waited",
   ],
+  pausesCountable: true,
   example: 'when sched latency >= 50ms on comm "qemu-ga" and cpu 2',
   needs: () => ({
     kind: "inflight",

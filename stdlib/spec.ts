@@ -154,8 +154,24 @@ export interface ConditionSpec {
    * socket, a pipe or a terminal (for their peer), not on a file. The checker warns about all.
    */
   blocksByDesign?: { arg: string; names: readonly string[]; onStreams: readonly string[]; whenOmitted: boolean };
+  /**
+   * A rule on it may say `counting pauses`: the durations it compares are ones a pause of the
+   * whole guest can lengthen (a call in flight, a busy CPU's tick gap), so that pause can be counted in them.
+   */
+  pausesCountable?: true;
+  /**
+   * Where `counting pauses` is refused and the reason is the condition's own, not just "no
+   * duration": the error's note (E0163).
+   */
+  pausesUncountable?: string;
   /** What a backend must observe for one rule's arguments. */
   needs: (args: ConditionArgs) => Needs;
+}
+
+/** Why `counting pauses` does not apply to the condition (E0163's note), or undefined where it does. */
+export function pausesUncountable(spec: ConditionSpec): string | undefined {
+  if (spec.pausesCountable) return undefined;
+  return spec.pausesUncountable ?? `'${spec.syntax}' holds at one moment: it has no duration for a pause to lengthen; 'event vm_resumed' catches the resume`;
 }
 
 /** A condition; its filters are its subject's attributes. */

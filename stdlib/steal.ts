@@ -29,6 +29,7 @@ export const steal = condition({
     "the window is sampled in eighths: the rule trips at most D/8 (and a tick) after the share is reached, and never early",
     "a counter that jumps by more than the time that passed (or runs backwards, which the kernel's accounting turns into a huge jump) is a broken steal-time record: it trips this rule, as the share it shows is above any P",
   ],
+  pausesUncountable: "a pause is not steal: the vCPU threads sleep, they do not wait for a host CPU; 'event vm_resumed' catches the resume",
   example: "when steal > 20% within 1s on cpu 1",
   needs: (args) => ({ kind: "event", at: { on: "cpu-tick" }, select: [{ kind: "steal-share", percent: args.share!.percent, inclusive: args.share!.inclusive }] }),
 });

@@ -18,6 +18,7 @@ export const syscallLatency = condition({
     detail: "two events per system call on every CPU (filters first, then one lock-free table write for matching calls); a scan of the calls in flight only when one could cross its threshold",
   },
   caveats: ["x86_64 system call numbers; 32-bit (compat) calls are not timed when names are given"],
+  pausesCountable: true,
   example: "when syscall latency > 200ms on pid 1234",
   // An idle thread waits in these as long as it likes: waiting for a lock, an event, a
   // child, a signal, a timer or input is their purpose.

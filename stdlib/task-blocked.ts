@@ -19,6 +19,7 @@ export const taskBlocked = condition({
     "idle kernel threads that sleep uninterruptibly without counting as load (TASK_IDLE) are not timed, as the hung-task detector skips them",
     "a task preempted while it was about to sleep is not timed until it sleeps",
   ],
+  pausesCountable: true,
   example: 'when task blocked > 2s on comm "qemu-kvm"',
   needs: () => ({
     kind: "inflight",

@@ -19,9 +19,10 @@ export const tickGap = condition({
   },
   caveats: [
     "seen from another CPU while it lasts when one runs (a guest's only online CPU, or one whose neighbour was not run either, trips on its own first tick back, once the stall is over)",
-    "under KVM a pause of the whole guest (QMP stop/cont, a snapshot, a migration's end) is not counted on either clocksource: kvm-clock hides it, and on the TSC qtrip's clock takes it out; without kvm-clock (TCG, no-kvmclock) the guest cannot tell it from a stall, and a busy CPU's gap trips at the resume, on its first tick back (`vcpu stall` does not)",
+    "under KVM a pause of the whole guest (QMP stop/cont, a snapshot, a migration's end) is not counted on either clocksource (unless the rule says `counting pauses`): kvm-clock hides it, and on the TSC qtrip's clock takes it out; without kvm-clock (TCG, no-kvmclock) the guest cannot tell it from a stall, and a busy CPU's gap trips at the resume, on its first tick back (`vcpu stall` does not)",
     "a nohz_full CPU is not watched: running one task, it stops its tick",
   ],
+  pausesCountable: true,
   example: "when tick gap > 100ms after 30s",
   // Another CPU sees the gap while it lasts (fragments/vcpu-watch.ts); else the vCPU sees it on its first tick back.
   needs: () => ({ kind: "event", at: { on: "cpu-tick" }, select: [{ kind: "tick-interval-exceeds" }] }),

@@ -23,6 +23,7 @@ export const timerLate = condition({
     "timers that expire in softirq context (HRTIMER_MODE_SOFT) are left out: they wait for the softirq, which the guest's own load delays",
     "under KVM a pause of the whole guest (QMP stop/cont, a snapshot, a migration's end) is not counted on either clocksource: kvm-clock hides it, and on the TSC qtrip's clock takes it out; without kvm-clock (TCG, no-kvmclock) the guest cannot tell it from a stall, and every timer due during it comes late at the resume",
   ],
+  pausesUncountable: "the lateness is measured on the guest's clock: a timer due during a pause is late by it on the TSC only, never on kvm-clock; 'event vm_resumed' catches the resume",
   example: "when timer late > 20ms",
   needs: () => ({ kind: "event", at: { on: "timer-expires" }, select: [{ kind: "expired-late" }] }),
 });

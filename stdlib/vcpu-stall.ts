@@ -26,6 +26,7 @@ export const vcpuStall = condition({
     "a nohz_full CPU is not watched: running one task, it has no tick to watch",
     "under KVM a pause of the whole guest (QMP stop/cont, a snapshot, a migration's end) is not counted on either clocksource: kvm-clock hides it, and on the TSC qtrip's clock takes it out; without kvm-clock (TCG, no-kvmclock) the guest cannot tell it from a stall; even then it does not trip: the watching CPU stopped too",
   ],
+  pausesUncountable: "a pause stops every vCPU, the watching one too: none is run to see it; 'event vm_resumed' catches the resume",
   example: "when vcpu stall > 100ms",
   needs: () => ({ kind: "event", at: { on: "cpu-tick" }, select: [{ kind: "progress-watched" }] }),
 });

@@ -43,6 +43,12 @@ export interface CheckedRule {
   filters: CheckedFilter[];
   count?: { times: Operand<bigint>; window: Operand<bigint> };
   after?: Operand<bigint>;
+  /**
+   * `counting pauses`: the hypervisor's pauses of the whole guest count in the durations this
+   * rule compares with its threshold (by default they count nowhere). Set only on conditions
+   * whose spec says `pausesCountable`; in a sequence, B's.
+   */
+  countsPauses?: true;
   /** The warning codes its allowance (`allow W0004`) silenced. */
   allows?: string[];
   /**

@@ -111,7 +111,7 @@ function checkRule(ctx: CheckContext, rule: ast.Rule, index: number): CheckedRul
   const second = shape?.second ? checkPart(ctx, shape.second.condition, shape.second.filters) : undefined;
   // The part that trips: B in a sequence, else the rule's one condition.
   const trips = shape ? second : first;
-  const modifiers = checkModifiers(ctx, rule);
+  const modifiers = checkModifiers(ctx, rule, trips?.matched?.entry);
   const complete = first.matched?.ok === true && (!shape || (shape.ok && second?.matched?.ok === true)) && ctx.errorCount() === before;
   if (complete) for (const part of second ? [first, second] : [first]) cautions(ctx, part);
   const allows = checkAllowance(ctx, rule.allowance, from, complete);
@@ -135,6 +135,7 @@ function checkRule(ctx: CheckContext, rule: ast.Rule, index: number): CheckedRul
     ...part(trips, rule.span),
     ...(modifiers.count ? { count: modifiers.count } : {}),
     ...(modifiers.after ? { after: modifiers.after } : {}),
+    ...(modifiers.countsPauses ? { countsPauses: true as const } : {}),
     ...(allows.length ? { allows } : {}),
     // Its index is set once every rule has one (numberParts).
     ...(shape ? { sequence: { first: part(first, firstSpan), within: shape.within! } } : {}),

@@ -1,5 +1,6 @@
-// Modifiers: `N times within D`, `after D`, `as "label"`, each at most once a rule.
+// Modifiers: `N times within D`, `after D`, `counting pauses`, `as "label"`, each at most once a rule.
 import { error } from "../diagnostics/diagnostic.js";
+import { pausesUncountable, type ConditionSpec } from "../../stdlib/index.js";
 import type * as ast from "../syntax/ast.js";
 import type { CheckedRule, Operand } from "./checked.js";
 import type { CheckContext } from "./context.js";
@@ -9,12 +10,14 @@ import { checkText, durationOperand, operand } from "./values.js";
 export interface CheckedModifiers {
   count?: CheckedRule["count"];
   after?: Operand<bigint>;
+  countsPauses?: true;
   label?: string;
 }
 
-const NAMES = { Count: "N times within D", After: "after", Label: "as" };
+const NAMES = { Count: "N times within D", After: "after", Pauses: "counting pauses", Label: "as" };
 
-export function checkModifiers(ctx: CheckContext, rule: ast.Rule): CheckedModifiers {
+/** `trips`: the spec of the condition that trips (a sequence's B), when it matched one. */
+export function checkModifiers(ctx: CheckContext, rule: ast.Rule, trips: ConditionSpec | undefined): CheckedModifiers {
   const result: CheckedModifiers = {};
   const seen = new Map<string, ast.Modifier>();
   for (const modifier of rule.modifiers) {
@@ -32,6 +35,8 @@ export function checkModifiers(ctx: CheckContext, rule: ast.Rule): CheckedModifi
     } else if (modifier.kind === "After") {
       const after = durationOperand(ctx, modifier.delay, "'after'");
       if (after) result.after = after;
+    } else if (modifier.kind === "Pauses") {
+      if (trips && checkPauses(ctx, modifier, trips)) result.countsPauses = true;
     } else if (checkText(ctx, modifier.label, "label")) {
       result.label = modifier.label.value;
     }
@@ -51,4 +56,12 @@ function checkCount(ctx: CheckContext, modifier: Extract<ast.Modifier, { kind: "
     return undefined;
   }
   return times && window ? { times, window } : undefined;
+}
+
+/** `counting pauses` fits only durations a pause can lengthen: the spec says which (stdlib/spec.ts). */
+function checkPauses(ctx: CheckContext, modifier: ast.PausesModifier, trips: ConditionSpec): boolean {
+  const why = pausesUncountable(trips);
+  if (why === undefined) return true;
+  ctx.report(error("E0163", modifier.span, "'counting pauses' applies to durations a pause can lengthen: latencies and 'tick gap'", { notes: [why] }));
+  return false;
 }

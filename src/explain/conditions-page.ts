@@ -29,6 +29,7 @@ function section(s: SourceInfo): string[] {
     `- **probe points** (debuginfo ${s.debuginfo ? "needed" : "not needed"}): ${s.probes.map(probe).join("; ")}`,
     `- **cost**: ${s.cost}: ${s.costDetail}`,
     `- **kernels and limits**: ${s.kernels}`,
+    `- **pauses**: ${s.pauses}`,
     ...(s.condition === "event" ? ["", ...eventRows()] : []),
     "",
     "```qtrip",

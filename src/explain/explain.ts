@@ -48,7 +48,8 @@ function trips(rule: CheckedRule, inflight: boolean): string {
     ? `, once this has happened ${describe(rule.count.times)} times within ${describe(rule.count.window, true)}${rule.sequence ? " (counting only those in a window)" : ""}`
     : ", the first time";
   const after = rule.after ? `; nothing counts during the first ${describe(rule.after, true)} after the guest script starts` : "";
-  return `${holds(rule, inflight)}${window}${count}${after}`;
+  const pauses = rule.countsPauses ? "; the hypervisor's pauses of the whole guest count in its durations (the last 16 in each, at most)" : "";
+  return `${holds(rule, inflight)}${window}${count}${after}${pauses}`;
 }
 
 export interface ExplainOptions extends HostOptions {

@@ -3,7 +3,7 @@
 // example itself.
 import { runPipeline } from "../compile.js";
 import { GUEST_BACKEND } from "../codegen/guest-backend.js";
-import { specs } from "../../stdlib/index.js";
+import { pausesUncountable, specs } from "../../stdlib/index.js";
 
 export interface SourceInfo {
   condition: string;
@@ -16,6 +16,8 @@ export interface SourceInfo {
   /** Every probe point qtrip uses needs no kernel debuginfo: tracepoints, kprobes on symbols and timers. */
   debuginfo: boolean;
   kernels: string;
+  /** Whether a rule may say `counting pauses`, and if not why. */
+  pauses: string;
   example: string;
 }
 
@@ -24,6 +26,13 @@ export function lowered(rule: string, id: string): { probes: string[]; kernels: 
   const { plans } = runPipeline(rule, { fileName: "example.qt" }, "plan");
   if (!plans) throw new Error(`the example of ${id} does not compile`);
   return GUEST_BACKEND.probePoints(plans.guest, GUEST_BACKEND.kernels).get(0)!;
+}
+
+function pausesText(spec: (typeof specs)[number]): string {
+  const why = pausesUncountable(spec);
+  return why === undefined
+    ? "the hypervisor's pauses of the whole guest are left out of its durations; `counting pauses` counts them"
+    : `\`counting pauses\` is refused (E0163): ${why}`;
 }
 
 export function sources(): SourceInfo[] {
@@ -39,6 +48,7 @@ export function sources(): SourceInfo[] {
       costDetail: e.cost.detail,
       debuginfo: false,
       kernels: [...kernels, ...e.caveats].join("; "),
+      pauses: pausesText(e),
       example: e.example,
     };
   });
@@ -55,6 +65,7 @@ export function sourcesText(): string {
         `  cost:      ${s.cost}: ${s.costDetail}`,
         `  debuginfo: ${s.debuginfo ? "needed" : "not needed"}`,
         `  kernels:   ${s.kernels}`,
+        `  pauses:    ${s.pauses}`,
         `  example:   ${s.example}`,
       ].join("\n"),
     )

@@ -1,6 +1,6 @@
 // The canonical text of one statement: single spaces, a sequence's `then B
 // within D` right after the first condition's filters, modifiers in the
-// reference's order (N times within D, after, as), the allowance last.
+// reference's order (N times within D, after, counting pauses, as), the allowance last.
 // Literals keep their spelling.
 import type * as ast from "../syntax/ast.js";
 
@@ -12,7 +12,7 @@ function termText(term: ast.Term): string {
   return term.kind === "String" ? term.text : term.words.map((w) => w.name).join(", ");
 }
 
-const MODIFIER_ORDER: ast.Modifier["kind"][] = ["Count", "After", "Label"];
+const MODIFIER_ORDER: ast.Modifier["kind"][] = ["Count", "After", "Pauses", "Label"];
 
 function modifierText(m: ast.Modifier): string {
   switch (m.kind) {
@@ -20,6 +20,8 @@ function modifierText(m: ast.Modifier): string {
       return `${valueText(m.times)} times within ${valueText(m.window)}`;
     case "After":
       return `after ${valueText(m.delay)}`;
+    case "Pauses":
+      return "counting pauses";
     case "Label":
       return `as ${m.label.text}`;
   }

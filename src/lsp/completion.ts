@@ -2,8 +2,9 @@
 // errno, signal and event tables where the condition takes them, the filter
 // attributes of the condition at hand after `on`/`and`, the values of an
 // attribute that has a fixed set of them (`context`), the file's `$param`s,
-// units after a number that is a duration, `then` and `allow` where a rule may
-// end, a condition again after `then`, and after `allow` the warning codes it may name.
+// units after a number that is a duration, `then`, `counting pauses` (where the
+// condition's durations take it) and `allow` where a rule may end, a condition
+// again after `then`, and after `allow` the warning codes it may name.
 import { CompletionItemKind, type CompletionItem, type Range } from "vscode-languageserver";
 import type { TextDocument } from "vscode-languageserver-textdocument";
 import { ABOUT_ALLOWANCES, ATTRIBUTES, specs, readLinePattern, tables, WARNINGS, type NameTable, type ParamDecl } from "./compiler.js";
@@ -24,7 +25,9 @@ export const UNITS: [string, string][] = [
 /** Words after which a number is a duration. */
 const BEFORE_DURATION = new Set([">", ">=", "within", "after"]);
 /** Words that end a rule's condition: its threshold, filters and modifiers follow. */
-const AFTER_CONDITION = new Set([">", ">=", "on", "then", "times", "within", "after", "as", "allow"]);
+const AFTER_CONDITION = new Set([">", ">=", "on", "then", "times", "within", "after", "counting", "pauses", "as", "allow"]);
+/** Words that start a rule's modifiers: a sequence's `then` comes before them. */
+const MODIFIER_WORDS = ["times", "after", "counting", "as"];
 const PARAM_TYPES = ["int", "string", "duration"];
 
 const TABLE_KIND: Record<NameTable, CompletionItemKind> = {
@@ -110,17 +113,23 @@ function inRule(rest: Token[], current: Token | undefined, range: Range, sequenc
     if (number && (last.text === ">" || last.text === ">=")) return [item(`${number}%`, CompletionItemKind.Unit, range, { detail: "percent of the window (then: within D)" })];
     if (last.text.endsWith("%")) return [item("within", CompletionItemKind.Keyword, range, { detail: "within D: the sliding window the share is of" })];
   }
+  if (last.text === "counting") return [item("pauses", CompletionItemKind.Keyword, range, { detail: COUNTING_PAUSES })];
   if (current?.kind === "number" && BEFORE_DURATION.has(last.text) && !unitlessNumber(rest)) return units(current, range);
   const before = rest.at(-2)?.text;
   if (before === "on" || before === "and") return attributeValues(last.text, range);
   if (!endsValue(rest)) return [];
   const allow = item("allow", CompletionItemKind.Keyword, range, { detail: "allow CODE {, CODE}: warnings this rule gets on purpose" });
   const then = item("then", CompletionItemKind.Keyword, range, { detail: "then CONDITION within D: the second condition counts only within D after this one" });
-  // `then` comes before the rule's modifiers (N times within D, after, as).
-  if (!sequence) return rest.some((t) => ["times", "after", "as"].includes(t.text)) ? [allow] : [then, allow];
+  // Where the condition's durations take it (its spec says so), and not given yet.
+  const pauses =
+    fittingEntries(head, terms).some((e) => e.pausesCountable) && !rest.some((t) => t.text === "counting")
+      ? [item("counting pauses", CompletionItemKind.Keyword, range, { detail: COUNTING_PAUSES })]
+      : [];
+  // `then` comes before the rule's modifiers (N times within D, after, counting pauses, as).
+  if (!sequence) return rest.some((t) => MODIFIER_WORDS.includes(t.text)) ? [allow, ...pauses] : [then, allow, ...pauses];
   // The sequence's window comes right after its second condition; the rule's modifiers and allowance after it.
   const within = item("within", CompletionItemKind.Keyword, range, { detail: "within D: how long after the first condition this one counts" });
-  return rest.some((t) => t.text === "within") ? [allow] : [within];
+  return rest.some((t) => t.text === "within") ? [allow, ...pauses] : [within];
 }
 
 /** A comparison with a number read from a log line whose pattern gives it no unit (`message "depth %u" > 5`): no duration there. */
@@ -131,9 +140,12 @@ function unitlessNumber(rest: Token[]): boolean {
   return !("before" in read) || read.unit === undefined;
 }
 
+const COUNTING_PAUSES = "counting pauses: the hypervisor's pauses of the whole guest count in this rule's durations";
+
 /** Whether the rule's last token ends a threshold, a filter or a modifier: the rule may end there. */
 function endsValue(rest: Token[]): boolean {
   const [before2, before, last] = [rest.at(-3)?.text, rest.at(-2)?.text, rest.at(-1)!];
+  if (last.text === "pauses" && before === "counting") return true;
   if (last.kind !== "number" && last.kind !== "string" && last.kind !== "param") return false;
   return [">", ">=", "within", "after", "as"].includes(before ?? "") || before2 === "on" || before2 === "and";
 }

@@ -24,7 +24,7 @@ function data(value: unknown): Json {
 }
 
 function part(rule: CheckedRule): Json {
-  const { threshold, reading, count, after, sequence, allows } = rule;
+  const { threshold, reading, count, after, countsPauses, sequence, allows } = rule;
   return {
     index: rule.index,
     label: rule.label,
@@ -37,6 +37,8 @@ function part(rule: CheckedRule): Json {
     filters: rule.filters.map((f) => ({ attribute: f.attribute, value: operand(f.value) })),
     ...(count ? { count: { times: operand(count.times), windowNs: operand(count.window) } } : {}),
     ...(after ? { afterNs: operand(after) } : {}),
+    // Only where the rule says `counting pauses`: the default leaves the plan as it was.
+    ...(countsPauses ? { countsPauses } : {}),
     ...(sequence ? { sequence: { first: sequence.first.index, withinNs: operand(sequence.within) } } : {}),
     ...(allows ? { allows } : {}),
   };

@@ -122,7 +122,7 @@ export interface Filter {
   value: Value;
 }
 
-export type Modifier = CountModifier | AfterModifier | LabelModifier;
+export type Modifier = CountModifier | AfterModifier | PausesModifier | LabelModifier;
 
 export interface CountModifier {
   kind: "Count";
@@ -135,6 +135,12 @@ export interface AfterModifier {
   kind: "After";
   span: Span;
   delay: Value;
+}
+
+/** `counting pauses`: the hypervisor's pauses of the whole guest count in the rule's durations. */
+export interface PausesModifier {
+  kind: "Pauses";
+  span: Span;
 }
 
 export interface LabelModifier {

@@ -178,7 +178,7 @@ class AstBuilder extends BaseVisitor {
   }
 
   modifier(node: cst.ModifierCstChildren): ast.Modifier {
-    return this.visit((node.countModifier ?? node.afterModifier ?? node.labelModifier)![0]);
+    return this.visit((node.countModifier ?? node.afterModifier ?? node.pausesModifier ?? node.labelModifier)![0]);
   }
 
   countModifier(node: cst.CountModifierCstChildren): ast.CountModifier {
@@ -191,6 +191,10 @@ class AstBuilder extends BaseVisitor {
   afterModifier(node: cst.AfterModifierCstChildren): ast.AfterModifier {
     const delay: ast.Value = this.visit(node.value[0]);
     return { kind: "After", span: between(tokenSpan(node.After[0]), delay.span), delay };
+  }
+
+  pausesModifier(node: cst.PausesModifierCstChildren): ast.PausesModifier {
+    return { kind: "Pauses", span: between(tokenSpan(node.Counting[0]), tokenSpan(node.Pauses[0])) };
   }
 
   labelModifier(node: cst.LabelModifierCstChildren): ast.LabelModifier {

@@ -172,6 +172,7 @@ export interface ModifierCstNode extends CstNode {
 export type ModifierCstChildren = {
   countModifier?: CountModifierCstNode[];
   afterModifier?: AfterModifierCstNode[];
+  pausesModifier?: PausesModifierCstNode[];
   labelModifier?: LabelModifierCstNode[];
 };
 
@@ -196,6 +197,16 @@ export interface AfterModifierCstNode extends CstNode {
 export type AfterModifierCstChildren = {
   After: IToken[];
   value: ValueCstNode[];
+};
+
+export interface PausesModifierCstNode extends CstNode {
+  name: "pausesModifier";
+  children: PausesModifierCstChildren;
+}
+
+export type PausesModifierCstChildren = {
+  Counting: IToken[];
+  Pauses: IToken[];
 };
 
 export interface LabelModifierCstNode extends CstNode {
@@ -268,6 +279,7 @@ export interface ICstNodeVisitor<IN, OUT> extends ICstVisitor<IN, OUT> {
   modifier(children: ModifierCstChildren, param?: IN): OUT;
   countModifier(children: CountModifierCstChildren, param?: IN): OUT;
   afterModifier(children: AfterModifierCstChildren, param?: IN): OUT;
+  pausesModifier(children: PausesModifierCstChildren, param?: IN): OUT;
   labelModifier(children: LabelModifierCstChildren, param?: IN): OUT;
   allowance(children: AllowanceCstChildren, param?: IN): OUT;
   value(children: ValueCstChildren, param?: IN): OUT;

@@ -58,7 +58,7 @@ export const messages: IParserErrorMessageProvider = {
     return withHint(`expected ${labelOf(expected)}, found ${describe(actual)}`, actual, [expected]);
   },
   buildNotAllInputParsedMessage({ firstRedundant }) {
-    const followers = [...STATEMENT_STARTS, t.On, t.And, t.Then, t.After, t.As, t.Times, t.Within, t.Allow];
+    const followers = [...STATEMENT_STARTS, t.On, t.And, t.Then, t.After, t.Counting, t.As, t.Times, t.Within, t.Allow];
     return withHint(`unexpected ${describe(firstRedundant)}: the statement should end here`, firstRedundant, followers);
   },
   buildNoViableAltMessage({ expectedPathsPerAlt, actual }) {

@@ -9,7 +9,7 @@ import { parser } from "./parser.js";
 import * as t from "./tokens.js";
 
 const ALLOWANCE_LAST = "the allowance comes last in a rule: move 'allow …' after its filters and modifiers";
-const FILTER_OR_MODIFIER_STARTS = [t.On, t.And, t.After, t.As, t.Integer, t.ParamRef];
+const FILTER_OR_MODIFIER_STARTS = [t.On, t.And, t.After, t.Counting, t.As, t.Integer, t.ParamRef];
 
 /** Whether the statement's token at `index` starts a filter or a modifier written after `allow`. */
 function filterOrModifierAfterAllowance(statement: IToken[], index: number): boolean {

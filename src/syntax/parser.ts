@@ -141,6 +141,7 @@ export class RuleParser extends CstParser {
     this.OR([
       { ALT: () => this.SUBRULE(this.countModifier) },
       { ALT: () => this.SUBRULE(this.afterModifier) },
+      { ALT: () => this.SUBRULE(this.pausesModifier) },
       { ALT: () => this.SUBRULE(this.labelModifier) },
     ]);
   });
@@ -155,6 +156,12 @@ export class RuleParser extends CstParser {
   afterModifier = this.RULE("afterModifier", () => {
     this.CONSUME(t.After);
     this.SUBRULE(this.value);
+  });
+
+  // `counting pauses`: the hypervisor's pauses of the whole guest count in the rule's durations.
+  pausesModifier = this.RULE("pausesModifier", () => {
+    this.CONSUME(t.Counting);
+    this.CONSUME(t.Pauses);
   });
 
   labelModifier = this.RULE("labelModifier", () => {

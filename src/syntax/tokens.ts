@@ -32,6 +32,8 @@ export const And = keyword("and");
 export const Times = keyword("times");
 export const Within = keyword("within");
 export const After = keyword("after");
+export const Counting = keyword("counting");
+export const Pauses = keyword("pauses");
 export const As = keyword("as");
 export const Allow = keyword("allow");
 export const Then = keyword("then");
@@ -96,7 +98,7 @@ export const Equals = createToken({ name: "Equals", pattern: /=/, label: "'='" }
 export const Colon = createToken({ name: "Colon", pattern: /:/, label: "':'" });
 export const Comma = createToken({ name: "Comma", pattern: /,/, label: "','" });
 
-export const keywords = [Case, Title, Channel, Port, Value, Param, When, On, And, Then, Times, Within, After, As, Allow];
+export const keywords = [Case, Title, Channel, Port, Value, Param, When, On, And, Then, Times, Within, After, Counting, Pauses, As, Allow];
 
 // Order matters: keywords before Identifier; Duration and Percent before Integer before MalformedNumber;
 // a terminated string before an unterminated one.

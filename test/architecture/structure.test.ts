@@ -126,10 +126,11 @@ describe("generated scripts carry only the fragments their rules use", () => {
   // The scan timer programmed on the neighbour CPU, so a stalled vCPU's overdue call is seen while it lasts (issue
   // #26), 73: past the size all the fragments once had (453 lines), which this test no longer compares with. qtrip's
   // clock, which takes a hypervisor's pause of the whole guest out of every duration (kvm-clock's record read once
-  // per update of it, issue #26), about 100.
-  test("a one-rule system call script stays within its budget (570 lines)", () => {
+  // per update of it, issue #26), about 100. The log of the last pauses and the resume's hook, for the rules that
+  // count them (`counting pauses`, issue #26), 17 in every script: they are written where the pause is found.
+  test("a one-rule system call script stays within its budget (590 lines)", () => {
     const { guest } = compileSource("when syscall latency > 200ms on pid 1\n", { fileName: "one.qt" }).outputs!;
-    expect(guest.split("\n").length - 1).toBeLessThanOrEqual(570);
+    expect(guest.split("\n").length - 1).toBeLessThanOrEqual(590);
   });
 
   test("a script without log-line rules has no console search, one without module functions no symbol work-around", () => {

@@ -47,6 +47,9 @@ describe("qtrip sources", () => {
     expect(listed.map((s: { syntax: string }) => s.syntax.split(" ")[0])).toEqual(specs.map((e) => e.head));
     expect(listed.find((s: { condition: string }) => s.condition === "io-latency").filters).toContain("device");
     expect(listed.find((s: { condition: string }) => s.condition === "tick-gap").filters).toEqual(["cpu"]);
+    // Which conditions take `counting pauses`, and why the others do not (E0163's note).
+    expect(listed.find((s: { condition: string }) => s.condition === "task-blocked").pauses).toContain("`counting pauses` counts them");
+    expect(listed.find((s: { condition: string }) => s.condition === "vcpu-stall").pauses).toMatch(/^`counting pauses` is refused \(E0163\): a pause stops every vCPU/);
     const text = qtrip(["sources"], dir).stdout;
     for (const entry of specs) expect(text).toContain(`${entry.syntax}\n  holds:`);
   });
@@ -106,6 +109,15 @@ describe("qtrip explain", () => {
     expect(out).toContain("  Trips when a line's number is at least 500 µs (the line's number read in ns), the first time.\n");
     expect(out).toContain("  Trips when a line's number is above $depth (given with -G depth=… when the guest script starts), the first time.\n");
     expect(out).toContain("the number compared is the first place in the line where the text before it, the digits and the text after it all match");
+  });
+
+  test("a rule that counts pauses says so; the default says nothing of pauses", () => {
+    writeFileSync(join(dir, "p.qt"), "when syscall pread64 latency > 200ms counting pauses\nwhen tick gap > 100ms\n");
+    const out = qtrip(["explain", "p.qt"], dir).stdout;
+    expect(out).toContain(
+      "  Trips when one has lasted longer than 200 ms, seen while it still lasts (checked the moment it could have), the first time; the hypervisor's pauses of the whole guest count in its durations (the last 16 in each, at most).\n",
+    );
+    expect(out.match(/pauses of the whole guest count/g)).toHaveLength(1);
   });
 
   test("a wrong rule is reported as by compile", () => {

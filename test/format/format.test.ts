@@ -141,3 +141,11 @@ describe("qtrip fmt", () => {
     expect(readFileSync(join(dir, "a.qt"), "utf8")).toBe("when syscall latency > 1s # why\n");
   });
 });
+
+test("`counting pauses` is printed after `after D` and before `as`, whatever the order written", async () => {
+  const source = 'when syscall fsync latency > 1s  as "sync" counting   pauses after 30s 2 times within 1m\nwhen tick gap > 100ms counting pauses\n';
+  const once = await formatSource(source);
+  expect(once).toBe('when syscall fsync latency > 1s 2 times within 1m after 30s counting pauses as "sync"\nwhen tick gap > 100ms counting pauses\n');
+  expect(await formatSource(once)).toBe(once);
+  expect(meaning(once)).toEqual(meaning(source));
+});

@@ -131,12 +131,11 @@ describe("completion", () => {
     const allow = (await complete("when syscall futex latency > 2s al|")).find((i) => i.label === "allow");
     expect(allow?.textEdit).toEqual({ range: { start: { line: 0, character: 32 }, end: { line: 0, character: 34 } }, newText: "allow" });
     for (const end of ['when syscall futex latency > 2s on pid 1 |', "when tick gap > 1s on cpu $c |"]) {
-      expect(await labels(end), end).toEqual(["allow", "then"]);
+      expect(await labels(end), end).toEqual(["allow", "counting pauses", "then"]);
     }
     // After a modifier, no `then`: a sequence's second condition comes before the rule's modifiers.
-    for (const end of ['when event oops 3 times within 1m |', 'when syscall futex latency > 2s as "l" |']) {
-      expect(await labels(end), end).toEqual(["allow"]);
-    }
+    expect(await labels("when event oops 3 times within 1m |")).toEqual(["allow"]);
+    expect(await labels('when syscall futex latency > 2s as "l" |')).toEqual(["allow", "counting pauses"]);
     // Not where a value or a keyword must still come.
     expect(await labels("when syscall futex latency > |")).not.toContain("allow");
     expect(await labels("when event oops 3 |")).not.toContain("allow");
@@ -146,6 +145,24 @@ describe("completion", () => {
     expect(codes.map((i) => i.label)).toEqual(["W0001", "W0003", "W0004", "W0005", "W0006", "W0009"]);
     expect(await labels("when syscall futex latency > 2s allow W0004, |")).toEqual(["W0001", "W0003", "W0005", "W0006", "W0009"]);
     expect(await labels("when syscall futex latency > 2s allow W0004 |")).toEqual([]);
+  });
+
+  test("`counting pauses` where a modifier may come on a condition whose durations take it, once; `pauses` after `counting`", async () => {
+    const offered = (await complete("when syscall pread64 latency > 2s cou|")).find((i) => i.label === "counting pauses");
+    expect(offered?.textEdit).toEqual({ range: { start: { line: 0, character: 34 }, end: { line: 0, character: 37 } }, newText: "counting pauses" });
+    expect(offered?.detail).toContain("pauses of the whole guest count");
+    expect(await labels("when syscall pread64 latency > 2s counting |")).toEqual(["pauses"]);
+    expect(await labels("when task blocked > 10s after 1m |")).toEqual(["allow", "counting pauses"]);
+    // Given once: then only what may still come.
+    expect(await labels("when syscall pread64 latency > 2s counting pauses |")).toEqual(["allow"]);
+    expect(await labels('when tick gap > 1s counting pauses as "x" |')).toEqual(["allow"]);
+    // Not on a condition a pause cannot lengthen (E0163).
+    for (const end of ["when vcpu stall > 1s |", "when timer late > 1ms |", 'when message "x" on pid 1 |', "when steal > 5% within 1s |"]) {
+      expect(await labels(end), end).toEqual(["allow", "then"]);
+    }
+    // In a sequence, B's condition decides, and it comes after the window.
+    expect(await labels("when vcpu stall > 1s then io latency > 1s within 5s |")).toEqual(["allow", "counting pauses"]);
+    expect(await labels("when syscall pread64 latency > 1s then event warn within 5s |")).toEqual(["allow"]);
   });
 
   test("after `then`, a second condition as a rule's: its words, its filters, then its window", async () => {
@@ -181,6 +198,12 @@ describe("hover", () => {
     expect(text).toContain("Watches system calls futex, only for process $pid");
     expect(text).toContain("Probes: kernel.trace(\"raw_syscalls:sys_enter\") (start)");
     expect(text).toContain("Trips when one has lasted longer than 2 s");
+  });
+
+  test("a rule that counts pauses: explain's words for it, on the modifier too", async () => {
+    const text = await hoverText("when syscall pread64 latency > 2s counting pau|ses\n");
+    expect(text).toContain("Trips when one has lasted longer than 2 s");
+    expect(text).toContain("the hypervisor's pauses of the whole guest count in its durations");
   });
 
   test("a steal rule: its share and window, as `qtrip explain` says them", async () => {

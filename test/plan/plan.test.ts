@@ -118,6 +118,17 @@ describe("qtrip compile --emit plan", () => {
     expect(usage.stderr).toBe("qtrip: --emit plan prints the plan and writes no file: -o has nothing to write\n");
   });
 
+  test("`counting pauses` shows as countsPauses: true on its part only (a sequence's B, not its A); the default adds nothing", async () => {
+    const r = await runQtrip(["compile", "--emit", "plan", "test/check/ui/pauses-counted.qt"]);
+    expect(r.status, r.stderr).toBe(0);
+    const [{ guest }] = JSON.parse(r.stdout) as { guest: { parts: { index: number; condition: string; countsPauses?: unknown }[] } }[];
+    const counted = guest.parts.filter((p) => "countsPauses" in p);
+    expect(counted.every((p) => p.countsPauses === true)).toBe(true);
+    expect(counted.map((p) => p.index)).toEqual([0, 1, 2, 3, 4, 5, 6, 7]);
+    expect(guest.parts.find((p) => p.index === 8)).toMatchObject({ condition: "vcpu-stall" });
+    expect("countsPauses" in guest.parts.find((p) => p.index === 8)!).toBe(false);
+  });
+
   test("the golden plans stay readable: no source text, numbers past 2^53 as strings", () => {
     const text = readFileSync(join(repoRoot, "test/codegen/golden/fsync-storms.plan.json"), "utf8");
     expect(text).not.toContain("when syscall");

@@ -10,7 +10,7 @@ import { probePoints } from "./probe-points.js";
 
 export const stapGuest: GuestBackend = {
   name: "stap",
-  // Its runtime (runtime/) has a fragment for each.
+  // Its runtime (fragments/) has a fragment for each.
   capabilities: new Set(Object.keys(CAPABILITIES) as Capability[]),
   kernels: SUPPORTED_KERNELS,
   emit: emitGuest,

@@ -120,7 +120,7 @@ function addEvent(script: GuestScript, { rule, at, select }: EventRule): void {
   const lowered = lower(at, script.kernel);
   script.use(lowered.fragments);
   for (const f of rule.filters) script.use(lowered.readFragments[f.attribute] ?? []);
-  const tests = select.map((s) => lowerSelection(s, lowered.values, rule.index));
+  const tests = select.map((s) => lowerSelection(s, lowered.values, rule.index, rule.countsPauses));
   for (const t of tests) {
     script.use(t.fragments);
     if (t.prelude) handlers.prelude(lowered.probe, t.prelude);
@@ -156,7 +156,8 @@ function useScanTimers(script: GuestScript): string[] {
   const counted = mask(timed.filter((r) => script.plan.ringSizes[r.index] > 0));
   const sequenced = script.sequenced(timed);
   if (sequenced) script.use([script.sequences!.fragment]);
-  script.use([scanTimer({ counted, sequenced, delayed: timed.some((r) => r.after), returns: script.fragments.has(returnProbes) })]);
+  const pausing = mask(timed.filter((r) => r.countsPauses));
+  script.use([scanTimer({ counted, sequenced, delayed: timed.some((r) => r.after), returns: script.fragments.has(returnProbes), pausing })]);
   return timed.map((r) => `\tqt_set_label(${r.index}, ${stapString(r.label)})`);
 }
 
@@ -171,7 +172,7 @@ function useVcpuWatch(script: GuestScript): string[] {
   return watched.map((r) => `\tqt_set_watch_label(${r.index}, ${stapString(r.label)})`);
 }
 
-/** Steal rules keep rings of samples per CPU (runtime/steal.ts), only theirs: the module's per-CPU area is small. */
+/** Steal rules keep rings of samples per CPU (fragments/steal.ts), only theirs: the module's per-CPU area is small. */
 function useSteal(script: GuestScript): void {
   const rules = script.plan.events.filter((e) => e.select.some((s) => s.kind === "steal-share")).map((e) => e.rule.index);
   if (rules.length) script.use([stealShare(rules)]);
@@ -262,7 +263,7 @@ function emitRings(script: GuestScript): string[] {
 /**
  * Each rule's threshold in ns, the constant ones filled in: rule r holds for a duration above
  * qt_threshold[r]. '>= D' is '> D - 1', written once, as QT_AT_LEAST: the table's constants and
- * the run-time thresholds (runtime/core.ts: qt_set_threshold) both use it.
+ * the run-time thresholds (fragments/core.ts: qt_set_threshold) both use it.
  */
 function thresholdTable(plan: GuestPlan): string[] {
   const rules = plan.parts;

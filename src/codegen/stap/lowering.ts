@@ -90,7 +90,7 @@ function rcuStallLine() {
 /**
  * A rule's function: "MODULE:NAME" in that module (built in, in the kernel image); a plain NAME in the
  * image when the build's symbol table has it (`!`: the first alternative that resolves), else wherever
- * the running kernel has it. runtime/function-places.ts resolves both as the probes register.
+ * the running kernel has it. fragments/function-places.ts resolves both as the probes register.
  */
 function functionProbe(symbol: string): string {
   const at = (module: string, name: string) => `kprobe.module(${stapString(module)}).function(${stapString(name)})`;

@@ -3,7 +3,7 @@
 import type { Selection } from "../../../stdlib/index.js";
 import type { Fragment } from "./fragment.js";
 import type { EventValues } from "./lowering.js";
-import { compat, consoleSearch, lineStart, loggedFromKernel, loggedInHardIrq, tickTracking } from "./fragments/kernel-facts.js";
+import { compat, consoleSearch, lineStart, loggedFromKernel, loggedInHardIrq, tickGapPauses, tickTracking } from "./fragments/kernel-facts.js";
 import { exceeds } from "./fragments/core.js";
 import { lineNumber } from "./fragments/line-number.js";
 import { receiveSilence } from "./fragments/network.js";
@@ -30,7 +30,8 @@ function anyOf(tests: string[]): string {
   return tests.length === 1 ? tests[0] : `(${tests.join(" || ")})`;
 }
 
-export function lowerSelection(selection: Selection, values: EventValues, rule: number): LoweredTest {
+/** `countsPauses`: the rule counts the hypervisor's pauses of the whole guest in its durations (`counting pauses`). */
+export function lowerSelection(selection: Selection, values: EventValues, rule: number, countsPauses = false): LoweredTest {
   switch (selection.kind) {
     case "syscall-is": {
       const nr = value(values.syscall, selection);
@@ -65,17 +66,18 @@ export function lowerSelection(selection: Selection, values: EventValues, rule: 
       return { test: `${signal.number} == ${selection.number} && ${signal.result} == 0`, fragments: [] };
     }
     case "tick-interval-exceeds":
-      // Watched from another CPU while the gap lasts (the stamp is never true here), and measured at the first tick back.
+      // Watched from another CPU while the gap lasts (the stamp is never true here), and measured at the first tick back,
+      // where a rule that counts pauses adds those within the gap: no vCPU runs during one, to see it while it lasts.
       return {
-        test: `(qt_vcpu_progress(${hex(2 ** rule)}) || qt_exceeds(${rule}, qt_gap))`,
+        test: `(qt_vcpu_progress(${hex(2 ** rule)}) || qt_exceeds(${rule}, ${countsPauses ? "qt_gap + qt_tick_gap_pauses()" : "qt_gap"}))`,
         prelude: "qt_gap = qt_since_last_tick() # ns since this CPU's previous tick; 0 right after idle",
-        fragments: [tickTracking, exceeds, vcpuProgress],
+        fragments: [tickTracking, exceeds, vcpuProgress, ...(countsPauses ? [tickGapPauses] : [])],
       };
     case "progress-watched":
       // Records this CPU's progress for the rule; never true here: the watching CPU trips (fragments/vcpu-watch.ts).
       return { test: `qt_vcpu_progress(${hex(2 ** rule)})`, fragments: [vcpuProgress] };
     case "steal-share":
-      // The window is the rule's threshold; the emitter adds the rings (runtime/steal.ts).
+      // The window is the rule's threshold; the emitter adds the rings (fragments/steal.ts).
       return {
         test: `qt_steal_share(${rule}, ${selection.percent}, ${selection.inclusive ? 1 : 0})`,
         prelude: "qt_steal_sample() # this CPU's steal count, read once for every rule",
@@ -97,7 +99,7 @@ export function lowerSelection(selection: Selection, values: EventValues, rule: 
       };
     }
     case "vm-resumed":
-      // Seen at the first clock read after the resume, on any vCPU (runtime/pauses.ts); once per resume.
+      // Seen at the first clock read after the resume, on any vCPU (fragments/pauses.ts); once per resume.
       return { test: "qt_vm_resumed()", fragments: [resumes] };
   }
 }

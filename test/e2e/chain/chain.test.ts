@@ -57,9 +57,10 @@ const cases: { rule: ChainRule; action: HostAction }[] = [
 ];
 
 // One case a run (a boot of 2-4 min under TCG, more on a loaded machine), rotating with the commit (support/sample.ts).
-// The ftrace freeze below is the fourth case of the rotation, the pauses (pause.test.ts) the fifth, steal (steal.test.ts) the sixth.
+// The ftrace freeze below is the fourth case of the rotation, the pauses (pause.test.ts) the fifth, steal (steal.test.ts)
+// the sixth, the pauses a rule counts (pause.test.ts) the seventh and eighth.
 const CHAIN_CASES = CHAIN_ROTATION;
-if (cases.length + 3 !== CHAIN_CASES) throw new Error(`the chain's rotation has ${CHAIN_CASES} slots for ${cases.length + 3} cases`);
+if (cases.length + 5 !== CHAIN_CASES) throw new Error(`the chain's rotation has ${CHAIN_CASES} slots for ${cases.length + 5} cases`);
 describeInstalled("qemu", "test-kernel", "stap", "debuggers").each(cases.map((c, i) => ({ ...c, sampled: taken("chain", i, CHAIN_CASES) })))("the full chain, rule $rule.case, host action $action: a Linux guest under KVM trips the host into kdump", ({ rule, action, sampled }) => {
   if (!sampled) {
     it.skip(sampledOut("chain"), () => {});

@@ -4,8 +4,6 @@
 // Each table has a one-shot hrtimer armed for the earliest moment something in
 // it could cross a threshold, and off while nothing is in flight: the watcher
 // wakes no CPU that has nothing to do (fragments/scan-timer.ts has its callback).
-// The C comments below say runtime/ for this folder, its name until issue #25: the
-// stock guest images are keyed by the scripts' text, so they change with the next C change.
 import type { Fragment } from "../fragment.js";
 import { neighbour } from "./neighbour.js";
 import { pauses } from "./pauses.js";
@@ -31,7 +29,7 @@ struct qt_slot {
 	u64 rules;		/* bit r: rule r's filters matched at start */
 	u64 late;		/* bit r: already counted late for rule r ... */
 	u64 late_for;		/* ... of the thing that started at this time */
-	unsigned long frame;	/* a function call's: where its return address is on the stack (runtime/return-probes.ts); else 0 */
+	unsigned long frame;	/* a function call's: where its return address is on the stack (fragments/return-probes.ts); else 0 */
 };
 
 static struct qt_slot qt_inflight[QT_TABLES][QT_INFLIGHT_SLOTS];
@@ -40,8 +38,8 @@ static atomic_t qt_untracked;	/* starts not timed: every slot their key may use 
 static int qt_untracked_said;	/* how many of them the scan has reported */
 
 /*
- * A table's scan timer (runtime/scan-timer.ts): due is when it fires, S64_MAX while off or scanning; else it only
- * moves earlier. It runs on the neighbour of the CPU that moved it earlier last (runtime/neighbour.ts): what is
+ * A table's scan timer (fragments/scan-timer.ts): due is when it fires, S64_MAX while off or scanning; else it only
+ * moves earlier. It runs on the neighbour of the CPU that moved it earlier last (fragments/neighbour.ts): what is
  * overdue there, a call on a vCPU the hypervisor does not run, is seen while it lasts.
  */
 struct qt_scan_timer {
@@ -115,6 +113,17 @@ static int qt_due_earlier(struct qt_scan_timer *t, s64 due)
 	return 1;
 }
 
+/* A table's scan is due by then (qtrip's clock): its timer moves earlier if it was due later, from any context. */
+static void qt_due_by(int table, s64 due)
+{
+	if (qt_due_earlier(&qt_timers[table], due)) {
+		if (in_nmi())
+			irq_work_queue(&qt_timers[table].program);
+		else
+			qt_program_away(&qt_timers[table], 0);
+	}
+}
+
 static inline struct qt_slot *qt_slot_of(int table, long key, int i)
 {
 	unsigned long h = hash_long((unsigned long)key, ilog2(QT_INFLIGHT_SLOTS));
@@ -158,12 +167,7 @@ static void qt_inflight_start(int table, long key, u64 rules, unsigned long fram
 		if ((rules >> i & 1) && qt_threshold[i] < first)
 			first = qt_threshold[i];
 	smp_mb();
-	if (qt_due_earlier(&qt_timers[table], start + first + 1)) {
-		if (in_nmi())
-			irq_work_queue(&qt_timers[table].program);
-		else
-			qt_program_away(&qt_timers[table], 0);
-	}
+	qt_due_by(table, start + first + 1);
 }
 
 static void qt_inflight_stop(int table, long key)

@@ -1,7 +1,7 @@
 // Small fragments that answer a question about the running kernel.
 import type { Fragment } from "../fragment.js";
 import { sinceKernel } from "../kernel.js";
-import { pauses } from "./pauses.js";
+import { pauseHistory, pauses } from "./pauses.js";
 
 /** x86_64 system call numbers: a 32-bit (compat) task's numbers mean other calls. */
 export const compat: Fragment = {
@@ -135,7 +135,8 @@ export const tickTracking: Fragment = {
 #include <linux/tick.h>
 #include <linux/timekeeping.h>
 
-static DEFINE_PER_CPU(u64, qt_last_tick); /* 0 while the CPU is idle */`,
+static DEFINE_PER_CPU(u64, qt_last_tick); /* 0 while the CPU is idle */
+static DEFINE_PER_CPU(u64, qt_gap_from); /* where the gap this CPU measured last began; 0: none */`,
   stap: String.raw`/*
  * ns since this CPU's previous tick; 0 on its first tick after idle. A nohz_full CPU that
  * runs one task stops its tick: its interrupts come when its timers are due, and the time
@@ -148,6 +149,7 @@ function qt_since_last_tick:long() %{
 		STAP_RETURN(0);
 	}
 	this_cpu_write(qt_last_tick, now);
+	this_cpu_write(qt_gap_from, last);
 	STAP_RETURN(last && now > last ? now - last : 0);
 %}
 
@@ -180,6 +182,16 @@ function qt_cpu_hotplug(cpu:long) %{
  * never calls it: taking it as exported skips the look-up. A script's top-level C comes
  * before the runtime's transport code, where the look-up is.
  */
+/** For a rule that counts pauses: those of the whole guest within the gap between ticks just measured, which qtrip's clock left out. */
+export const tickGapPauses: Fragment = {
+  name: "pauses between ticks",
+  requires: [tickTracking, pauseHistory],
+  stap: String.raw`function qt_tick_gap_pauses:long() %{
+	u64 from = this_cpu_read(qt_gap_from);
+	STAP_RETURN(from ? qt_pauses_since(from) : 0);
+%}`,
+};
+
 export const noUprobes: Fragment = {
   name: "no uprobes",
   c: String.raw`#ifndef STAPCONF_UPROBE_UNREGISTER_EXPORTED

@@ -41,6 +41,11 @@ static u32 qt_hidden_mul, qt_hidden_shift;	/* the scale the hidden time was take
 static struct clocksource **qt_curr_clocksource;	/* the kernel's current clocksource (kallsyms), or NULL */
 static DEFINE_PER_CPU(u32, qt_pvti_version);	/* the record's version this CPU looked at last */
 
+/* The last pauses, on either clocksource, for the rules that count them ("counting pauses"): when seen, how long. */
+#define QT_PAUSES_KEPT 16
+static struct { atomic64_t at, length; } qt_pause_log[QT_PAUSES_KEPT];	/* at: qtrip's clock then; 0 while written */
+static void (*qt_resume_hook)(void);	/* set while some in-flight rule counts pauses: its scans look at once (fragments/scan-timer.ts) */
+
 /* One consistent read of a vCPU's record: its hidden time, or 0 while KVM writes it. */
 static u64 qt_hidden_now(struct pvclock_vcpu_time_info *p, u32 *version, u32 *mul, u32 *shift)
 {
@@ -62,12 +67,15 @@ static void qt_pause_check(void)
 {
 	struct pvclock_vsyscall_time_info *v = this_cpu_read(hv_clock_per_cpu);
 	struct clocksource *cs;
-	u64 hidden, seen;
+	u64 hidden, seen, now;
 	s64 step;
 	u32 version, mul, shift;
-	int sees;
+	int sees, n;
+	void (*hook)(void);
 	if (!v || READ_ONCE(v->pvti.version) == this_cpu_read(qt_pvti_version))
 		return;
+	/* Before the claim below: a duration another vCPU starts after the resume starts after this, never before. */
+	now = ktime_get_mono_fast_ns();
 	hidden = qt_hidden_now(&v->pvti, &version, &mul, &shift);
 	if (!hidden)
 		return;
@@ -98,11 +106,20 @@ static void qt_pause_check(void)
 		if (sees)
 			atomic64_sub(step, &qt_paused);
 	}
-	atomic_inc(&qt_resumes);
+	n = atomic_inc_return(&qt_resumes);
 	if (sees) {
 		atomic64_set(&qt_pause_length, step);
 		atomic64_set(&qt_pause_seen_at, ktime_get_mono_fast_ns());
 	}
+	/* Logged on qtrip's clock: every duration that began before the pause began before this. */
+	atomic64_set(&qt_pause_log[(u32)n % QT_PAUSES_KEPT].at, 0);
+	smp_wmb();
+	atomic64_set(&qt_pause_log[(u32)n % QT_PAUSES_KEPT].length, step);
+	smp_wmb();
+	atomic64_set(&qt_pause_log[(u32)n % QT_PAUSES_KEPT].at, now - atomic64_read(&qt_paused));
+	hook = READ_ONCE(qt_resume_hook);
+	if (hook)
+		hook();
 }
 
 /* qtrip's clock: the kernel's monotonic time less the pauses it saw. */
@@ -140,6 +157,34 @@ static s64 qt_unpaused(s64 late)
 function qt_unpaused_late:long(late:long) %{
 	STAP_RETURN(qt_unpaused(STAP_ARG_late));
 %}`,
+};
+
+/** What the rules that count pauses (`counting pauses`) add to a duration: the pauses seen within it. */
+export const pauseHistory: Fragment = {
+  name: "pause history",
+  requires: [pauses],
+  c: String.raw`/* ns of the pauses seen after moment t of qtrip's clock: what a duration since then left out (the last QT_PAUSES_KEPT pauses). */
+static u64 qt_pauses_since(u64 t)
+{
+	u64 sum = 0, at, length;
+	int i;
+	qt_pause_check();
+	for (i = 0; i < QT_PAUSES_KEPT; i++) {
+		at = atomic64_read(&qt_pause_log[i].at);
+		smp_rmb();
+		length = atomic64_read(&qt_pause_log[i].length);
+		smp_rmb();
+		if (at > t && at == atomic64_read(&qt_pause_log[i].at))
+			sum += length;
+	}
+	return sum;
+}
+
+/* a less b, or 0: a due time that the pauses in a duration brought before the clock's start. */
+static inline u64 qt_less(u64 a, u64 b)
+{
+	return a > b ? a - b : 0;
+}`,
 };
 
 /** `event vm_resumed`: the first clock read after each resume, on any vCPU, sees it once. */

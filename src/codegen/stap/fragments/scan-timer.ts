@@ -8,6 +8,7 @@ import type { Fragment } from "../fragment.js";
 import { counting } from "./counting.js";
 import { delays } from "./core.js";
 import { inflight } from "./inflight.js";
+import { pauseHistory } from "./pauses.js";
 import { returnProbes } from "./return-probes.js";
 
 export interface ScanRules {
@@ -19,11 +20,16 @@ export interface ScanRules {
   delayed: boolean;
   /** Some table times calls to their return probe, which may have had no instance (fragments/return-probes.ts). */
   returns: boolean;
+  /** Bit r: rule r counts the hypervisor's pauses (`counting pauses`): they shorten its due time, and each resume scans at once. */
+  pausing: bigint;
 }
 
-export function scanTimer({ counted, sequenced, delayed, returns }: ScanRules): Fragment {
+export function scanTimer({ counted, sequenced, delayed, returns, pausing }: ScanRules): Fragment {
+  // A rule that counts pauses is due earlier by the pauses seen since the start (fragments/pauses.ts leaves them out of qtrip's clock).
+  const pausingMask = `0x${pausing.toString(16)}ULL`;
+  const reach = pausing ? `qt_less(start + qt_threshold[r] + 1, (${pausingMask} >> r & 1) ? paused : 0)` : "start + qt_threshold[r] + 1";
   // A rule with an 'after' delay is not looked at before the delay ends.
-  const due = delayed ? "max(start + qt_threshold[r] + 1, qt_after[r] ? qt_armed_at + qt_after[r] : 0)" : "start + qt_threshold[r] + 1";
+  const due = delayed ? `max(${reach}, qt_after[r] ? qt_armed_at + qt_after[r] : 0)` : reach;
   // A due call without a return probe was never timed: no trip; counted and said.
   const unprobed = returns
     ? String.raw`
@@ -38,7 +44,7 @@ export function scanTimer({ counted, sequenced, delayed, returns }: ScanRules): 
   const occurred = `${inWindow}${counted ? ` && (!(0x${counted.toString(16)}ULL >> r & 1) || qt_held(r, late[r]))` : ""}`;
   return {
     name: "scan timers",
-    requires: [inflight, ...(counted ? [counting] : []), ...(delayed ? [delays] : []), ...(returns ? [returnProbes] : [])],
+    requires: [inflight, ...(counted ? [counting] : []), ...(delayed ? [delays] : []), ...(returns ? [returnProbes] : []), ...(pausing ? [pauseHistory] : [])],
     probes: ["begin(-1)", "end"],
     c: String.raw`static char qt_labels[QT_RULES][MAXSTRINGLEN]; /* the timed rules' labels, copied when the script starts */
 
@@ -56,7 +62,7 @@ static u64 qt_scan(int table, u32 *late_counts, u64 *next)
 	qt_say_skipped("so far", 1);
 	for (i = 0; i < QT_INFLIGHT_SLOTS; i++) {
 		struct qt_slot *s = &qt_inflight[table][i];
-		u64 start, rules, late, due;${returns ? "\n\t\tunsigned long frame;" : ""}
+		u64 start, rules, late, due;${pausing ? "\n\t\tu64 paused;" : ""}${returns ? "\n\t\tunsigned long frame;" : ""}
 
 		if (!atomic_long_read(&s->key))
 			continue;
@@ -65,7 +71,7 @@ static u64 qt_scan(int table, u32 *late_counts, u64 *next)
 			continue;
 		smp_rmb();
 		rules = READ_ONCE(s->rules);${returns ? "\n\t\tframe = READ_ONCE(s->frame);" : ""}
-		late = READ_ONCE(s->late_for) == start ? READ_ONCE(s->late) : 0;
+		late = READ_ONCE(s->late_for) == start ? READ_ONCE(s->late) : 0;${pausing ? `\n\t\tpaused = rules & ${pausingMask} ? qt_pauses_since(start) : 0;` : ""}
 		for (r = 0; r < QT_RULES; r++) {
 			u64 bit = 1ULL << r;
 			if (!(rules & bit) || (late & bit))
@@ -90,7 +96,16 @@ static u64 qt_scan(int table, u32 *late_counts, u64 *next)
 	return found;
 }
 
-/* A table's scan: trips what is late, re-arms for what is next, or stays off. Hard-IRQ context. */
+${pausing ? String.raw`/* At each resume (fragments/pauses.ts): a rule that counts pauses may be due by the pause, so every table with something in flight is scanned at once. */
+static void qt_scan_resumed(void)
+{
+	int t;
+	for (t = 0; t < QT_TABLES; t++)
+		if (atomic_read(&qt_occupied[t]))
+			qt_due_by(t, ktime_get_mono_fast_ns() - atomic64_read(&qt_paused));
+}
+
+` : ""}/* A table's scan: trips what is late, re-arms for what is next, or stays off. Hard-IRQ context. */
 static enum hrtimer_restart qt_scan_due(struct hrtimer *timer)
 {
 	struct qt_scan_timer *t = container_of(timer, struct qt_scan_timer, timer);
@@ -122,8 +137,12 @@ probe begin(-1) { qt_scan_timers(1) }
 probe end { qt_scan_timers(0) }
 
 function qt_scan_timers(on:long) %{
-	int t;
-	for (t = 0; t < QT_TABLES; t++) {
+	int t${pausing ? ", pass" : ""};${pausing ? `
+	/* Off before the timers go: a resume after this scans nothing. The teardown runs twice: a scan that took a resume meanwhile may have moved another table's timer. */
+	if (!STAP_ARG_on)
+		WRITE_ONCE(qt_resume_hook, NULL);
+	smp_mb();` : ""}
+${pausing ? "\tfor (pass = 0; pass < (STAP_ARG_on ? 1 : 2); pass++)\n" : ""}	for (t = 0; t < QT_TABLES; t++) {
 		struct qt_scan_timer *s = &qt_timers[t];
 		if (STAP_ARG_on) {
 			hrtimer_init(&s->timer, CLOCK_MONOTONIC, HRTIMER_MODE_ABS_PINNED_HARD);
@@ -140,7 +159,11 @@ function qt_scan_timers(on:long) %{
 			qt_neighbour_calls_wait(&s->calling);
 			hrtimer_cancel(&s->timer);
 		}
-	}
+	}${pausing ? `
+	if (STAP_ARG_on) {
+		smp_mb(); /* the timers set up before a resume can program them */
+		WRITE_ONCE(qt_resume_hook, qt_scan_resumed);
+	}` : ""}
 %}`,
   };
 }

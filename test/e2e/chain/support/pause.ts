@@ -4,6 +4,7 @@
 // guest twice through QEMU's monitor (HMP `stop`, 5 s, `cont`): first on kvm-clock, the
 // guest's default clocksource, which hides a pause; then on the TSC, which sees all of it.
 // Between the pauses the guest switches its clocksource when the host says so.
+// pauseOptInBoot: one pause, which a rule that opts in (`counting pauses`) counts.
 import { bootHost, type HostBoot } from "../../host/support/emulated-host.js";
 import { guestEntries, vmmEntries, vmmShell } from "../../host/support/vmm.js";
 import { chainModules } from "./chain.js";
@@ -64,6 +65,71 @@ export async function pauseChainBoot(): Promise<HostBoot> {
       pause(2),
       "wait_log 'qtrip: TRIP case' 60",
       "wait_log 'qtrip-l2: done' 60",
+      "disarm",
+    ].join("\n"),
+  });
+}
+
+/** What a boot that opts in proves, by the clocksource the guest has during its one pause. */
+export const OPT_IN = {
+  /** kvm-clock hides the pause from the guest: only the opt-in's history adds it, and a resume scans at once. */
+  "kvm-clock": {
+    rules: `case "CHAIN-26-OPT-IN"
+when syscall nanosleep latency > 2s on comm "qt-trigger" counting pauses as "sleep counting pauses"
+when tick gap > 2s as "tick gap"
+when timer late > 2s as "late timer"
+`,
+    // 1 s sleeps through the pause: none is 2 s old by the guest's clock; the one across the pause is, with it.
+    trigger: "qt-trigger markers:0 kmsg:1 nanosleep:1000x16",
+    label: "sleep counting pauses",
+  },
+  /** The TSC sees the pause: a busy CPU's tick gap across it counts it, at that CPU's first tick back. */
+  tsc: {
+    rules: `case "CHAIN-26-OPT-IN"
+when tick gap > 2s counting pauses as "tick gap counting pauses"
+when syscall nanosleep latency > 2s on comm "qt-trigger" as "sleep"
+when timer late > 2s as "late timer"
+`,
+    // A busy CPU (no system call) through the pause, beside 1 s sleeps.
+    trigger: "qt-trigger markers:0 kmsg:1 spin:20000 & qt-trigger markers:0 kmsg:1 nanosleep:1000x16",
+    label: "tick gap counting pauses",
+  },
+} as const;
+
+export type OptInClock = keyof typeof OPT_IN;
+
+export async function pauseOptInBoot(clock: OptInClock): Promise<HostBoot> {
+  const variant = OPT_IN[clock];
+  const { guestModule, hostModule } = await chainModules(variant.rules, "log", { guest: "qt_chain_pause", host: "qt_chain_host" });
+  const shell = [
+    ...(clock === "tsc" ? [`echo tsc > ${CLOCKSOURCE}`] : []),
+    `echo "qtrip-l2: clocksource $(cat ${CLOCKSOURCE})"`,
+    `(${variant.trigger}) &`,
+    "wait",
+  ].join("\n");
+  return bootHost({
+    name: `chain-pause-opt-in-${clock}`,
+    files: { "lib/qtrip/qt_chain_host.ko": hostModule },
+    entries: [...vmmEntries(), ...guestEntries(guestModule, { shell })],
+    smp: 2,
+    memoryMb: 1024,
+    timeoutMs: 600_000,
+    scenario: [
+      vmmShell,
+      "step vmm",
+      "mkfifo /tmp/mon.in /tmp/mon.out",
+      'VMM_EXTRA="-chardev pipe,id=mon,path=/tmp/mon -mon chardev=mon,mode=readline"',
+      'L2_APPEND="tsc=reliable"',
+      "start_vmm",
+      "cat /tmp/mon.out > /dev/null &",
+      "wait_log 'qtrip-l2: armed' 400",
+      "arm -x $VMM /lib/qtrip/qt_chain_host.ko && say armed",
+      "step pauses",
+      "release_guest",
+      `wait_log 'qtrip-l2: clocksource ${clock}' 20`,
+      "sleep 3",
+      `say "pause 1: stop"; echo stop > /tmp/mon.in; sleep ${PAUSE_MS / 1000}; echo cont > /tmp/mon.in; say "pause 1: cont"`,
+      "wait_log 'qtrip: TRIP case' 60",
       "disarm",
     ].join("\n"),
   });
