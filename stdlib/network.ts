@@ -96,6 +96,8 @@ export const netStall = condition({
     "loopback (lo) receives all it sends at once: it never stalls",
   ],
   example: 'when net stall > 2s on device "eth0"',
+  pausesUncountable:
+    "the silence is measured on qtrip's clock, which leaves out the hypervisor's pauses of the whole guest (nothing is heard while nothing runs); counting them in is not offered for it: 'event vm_resumed' catches the resume",
   needs: () => ({ kind: "event", at: { on: "net-transmit" }, select: [{ kind: "receive-silence-exceeds" }] }),
 });
 

@@ -2,6 +2,7 @@
 // give it, and each device's silence since it last received.
 import type { Fragment } from "../fragment.js";
 import { lineStart } from "./kernel-facts.js";
+import { pauses } from "./pauses.js";
 
 /**
  * A TCP connection's ports, the guest's own end local, read as the tcp tracepoints read them: from a
@@ -39,15 +40,16 @@ export const tcpPorts: Fragment = {
  * reader never pairs one device's index with another's stamp. A receive clears its device's
  * slot; a transmit stamps an empty slot (or one another device holds: that device's silence
  * restarts, which delays its trip, never advances one). Lock-free: no SystemTap global, no
- * table lock on the packet path; no timer.
+ * table lock on the packet path; no timer. Stamped on qtrip's clock: a pause of the whole guest
+ * is no silence (the device hears nothing while nothing runs).
  */
 export const receiveSilence: Fragment = {
   name: "network receive silence",
+  requires: [pauses],
   probes: ['kernel.trace("net:netif_receive_skb")'],
   c: String.raw`#include <linux/atomic.h>
 #include <linux/netdevice.h>
 #include <linux/skbuff.h>
-#include <linux/timekeeping.h>
 
 #define QT_NET_SLOTS 256
 #define QT_NET_INDEX_BITS 24
@@ -56,7 +58,7 @@ static atomic64_t qt_net_first_tx[QT_NET_SLOTS]; /* 0: received since its last t
 
 static inline u64 qt_net_now_ms(void)
 {
-	return ktime_get_mono_fast_ns() / NSEC_PER_MSEC;
+	return qt_clock() / NSEC_PER_MSEC;
 }`,
   stap: String.raw`# Any packet a device hands to the stack ends its silence (the device's slot is cleared).
 probe kernel.trace("net:netif_receive_skb") {
