@@ -25,7 +25,9 @@ export const ATTRIBUTES = {
   comm: { type: "string", maxBytes: 15, words: "task named", doc: "task name (TASK_COMM_LEN 16 with its NUL)" },
   uid: { type: "int", max: 4_294_967_294n, words: "user id", doc: "real user id" }, // (uid_t)-1 is "no user"
   cpu: { type: "int", max: 8_191n, words: "CPU", doc: "CPU number" }, // NR_CPUS is at most 8192 on x86_64
-  device: { type: "string", maxBytes: 127, words: "disk", doc: "disk name, e.g. vda (a SystemTap string holds 127 bytes)" },
+  device: { type: "string", maxBytes: 127, words: "device", doc: "disk or network device name, e.g. vda, eth0 (a SystemTap string holds 127 bytes)" },
+  local_port: { type: "int", max: 65_535n, words: "local port", doc: "the guest's own TCP port of the connection" },
+  remote_port: { type: "int", max: 65_535n, words: "remote port", doc: "the TCP port of the guest's peer" },
   context: {
     type: "string",
     values: {
@@ -61,6 +63,10 @@ export const SUBJECTS = {
   "OOM victim": ["pid", "tid", "comm", "uid", "cpu"],
   /** The task a signal is sent to. */
   "receiving task": ["pid", "tid", "comm", "uid", "cpu"],
+  /** A TCP connection of the guest, its own end local, its peer's remote (the task running then is often none of its). */
+  "TCP connection": ["cpu", "local_port", "remote_port"],
+  /** A network device, by its name (the task running then is often none of its). */
+  "network device": ["cpu", "device"],
   /** A CPU, whatever it runs. */
   cpu: ["cpu"],
 } as const satisfies Record<string, readonly Attribute[]>;

@@ -47,6 +47,10 @@ export const EVENTS = {
   "kernel-event": { doc: "the kernel reports a problem (warning, oops, panic, NMI backtrace)", subject: "current task" },
   "oom-victim": { doc: "the OOM killer picks a victim and kills it", subject: "OOM victim" },
   "signal-sent": { doc: "a signal is queued for a task", subject: "receiving task" },
+  "tcp-segment-retransmitted": { doc: "the guest's TCP retransmits a segment", subject: "TCP connection" },
+  "tcp-connection-reset": { doc: "the guest's TCP sends a reset, or accepts one it received", subject: "TCP connection" },
+  "net-transmit": { doc: "a network device's driver takes a packet to send", subject: "network device" },
+  "net-watchdog-fired": { doc: "a network device's transmit watchdog finds a transmit queue stopped too long", subject: "network device" },
   "cpu-tick": { doc: "a busy CPU's periodic tick", subject: "cpu" },
   "timer-expires": { doc: "an hrtimer is due and its function runs, in interrupt context, on the CPU it was queued on", subject: "cpu" },
 } as const satisfies Record<string, EventInfo>;

@@ -5,6 +5,7 @@ import { functionLatency } from "./function-latency.js";
 import { ioLatency } from "./io-latency.js";
 import { message } from "./message.js";
 import { messageValue } from "./message-value.js";
+import { netStall, tcpReset, tcpRetransmit, txTimeout } from "./network.js";
 import { reclaimStall } from "./reclaim-stall.js";
 import { schedLatency } from "./sched-latency.js";
 import { signal } from "./signal.js";
@@ -31,15 +32,21 @@ export const specs: readonly ConditionSpec[] = [
   steal,
   message,
   messageValue,
+  netStall,
+  // Before `event NAME`: their words would read as an (unknown) event name there.
+  tcpRetransmit,
+  tcpReset,
+  txTimeout,
   event,
   signal,
 ];
 
 export { ATTRIBUTE_NAMES, ATTRIBUTES, SUBJECTS, type Attribute, type AttributeInfo, type Subject } from "./attributes.js";
 export { RCU_STALL_LINE } from "./event.js";
+export { WATCHDOG_LINE } from "./network.js";
 export { EVENTS, type EventName } from "./events.js";
 export { LINE_UNITS, readLinePattern, type LinePattern, type LinePatternProblem } from "./line-pattern.js";
-export { KERNEL_EVENTS, type KernelEvent } from "./kernel-events.js";
+export { KERNEL_EVENTS, NETWORK_EVENTS, type KernelEvent } from "./kernel-events.js";
 export type * from "./spec.js";
 export { pausesUncountable } from "./spec.js";
 export { NAME_TABLES, tables } from "./tables.js";

@@ -8,7 +8,7 @@ import type { EventName } from "./events.js";
 import type { KernelEvent } from "./kernel-events.js";
 
 /** Name tables a condition's words are checked against (stdlib/tables/). */
-export type NameTable = "syscall" | "errno" | "signal" | "event";
+export type NameTable = "syscall" | "errno" | "signal" | "event" | "direction";
 
 /** One part of a condition's syntax after its head word. */
 export type PatternPart =
@@ -34,6 +34,8 @@ export interface GuestEvent {
   symbol?: string;
   /** kernel-event: which one. */
   kernelEvent?: KernelEvent;
+  /** tcp-connection-reset: only the resets the guest sends, or only those it receives (absent: both). */
+  direction?: "sent" | "received";
 }
 
 /** A test at an event, in the condition's terms; every backend lowers each kind. */
@@ -70,6 +72,11 @@ export type Selection =
    * progress, and trips when this one has made none for longer than the rule's threshold.
    */
   | { kind: "progress-watched" }
+  /**
+   * net-transmit: the device's first transmit since it last received anything is older than the
+   * rule's threshold. Seen at its transmits only: no timer watches a device that stopped sending too.
+   */
+  | { kind: "receive-silence-exceeds" }
   /** timer-expires: the timer runs later than its hard expiry time by more than the rule's threshold. */
   | { kind: "expired-late" }
   /** The hypervisor paused the whole guest and let it run again (kvm-clock's record steps); true once per resume. */

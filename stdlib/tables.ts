@@ -1,7 +1,7 @@
 // The name tables a condition's words are checked against, with the words the
 // checker uses for them. syscalls, errnos and signals are generated from
 // Linux's headers (tables/generate.mjs).
-import { KERNEL_EVENTS } from "./kernel-events.js";
+import { KERNEL_EVENTS, NETWORK_EVENTS } from "./kernel-events.js";
 import type { ErrorCode } from "../src/diagnostics/registry.js";
 import type { NameTable } from "./spec.js";
 import errnos from "./tables/errnos.json" with { type: "json" };
@@ -26,7 +26,13 @@ export const NAME_TABLES: Record<NameTable, NameTableInfo> = {
     names: Object.fromEntries(KERNEL_EVENTS.map((name, i) => [name, i])),
     noun: "event",
     unknownCode: "E0145",
-    note: `the events are: ${KERNEL_EVENTS.join(", ")}`,
+    note: `the events are: ${[...KERNEL_EVENTS, ...NETWORK_EVENTS].join(", ")}`,
+  },
+  direction: {
+    names: { sent: 0, received: 1 },
+    noun: "reset direction",
+    unknownCode: "E0152",
+    note: "a reset is 'sent' (by the guest) or 'received' (from its peer); leave the word out for both",
   },
 };
 

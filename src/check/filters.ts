@@ -47,7 +47,7 @@ export function checkFilters(ctx: CheckContext, written: ast.Filter[], entry: Co
     seen.set(attribute, filter);
     const value = operand(ctx, filter.value, ATTRIBUTES[attribute].type, `'${attribute}'`);
     if (value && oneOfItsValues(ctx, attribute, filter.value, value) && valueInBounds(ctx, attribute, filter.value, value)) {
-      if (attribute === "device") checkDeviceCaution(ctx, filter, value);
+      if (attribute === "device" && entry?.subject === "block request") checkDeviceCaution(ctx, filter, value);
       filters.push({ attribute, value, span: filter.span });
     }
   }

@@ -35,6 +35,7 @@ const TABLE_KIND: Record<NameTable, CompletionItemKind> = {
   errno: CompletionItemKind.Constant,
   signal: CompletionItemKind.Constant,
   event: CompletionItemKind.Event,
+  direction: CompletionItemKind.EnumMember,
 };
 
 function item(label: string, kind: CompletionItemKind, range: Range, extra: Partial<CompletionItem> = {}): CompletionItem {

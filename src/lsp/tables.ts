@@ -30,6 +30,8 @@ export function describeName(table: NameTable, name: string): string | undefined
       return `signal ${number}`;
     case "event":
       return "guest kernel event";
+    case "direction":
+      return name === "sent" ? "resets the guest sends" : "resets the guest receives from its peers";
   }
 }
 

@@ -52,7 +52,7 @@ test("initialize names the server and what it offers", () => {
 
 describe("completion", () => {
   test("condition head words after `when`", async () => {
-    expect(await labels("when |")).toEqual(["event", "function", "io", "message", "reclaim", "sched", "signal", "steal", "syscall", "task", "tick", "timer", "vcpu"].sort());
+    expect(await labels("when |")).toEqual(["event", "function", "io", "message", "reclaim", "sched", "net", "signal", "steal", "syscall", "task", "tick", "timer", "vcpu"].sort());
     const items = await complete("when sy|");
     const syscall = items.find((i) => i.label === "syscall")!;
     expect(syscall.detail).toBe("syscall [NAME {, NAME}] latency > D | syscall [NAME {, NAME}] error [ERRNO {, ERRNO}]");
@@ -79,7 +79,7 @@ describe("completion", () => {
     expect(await labels("when syscall openat error ENOENT, EA|")).toContain("EACCES");
     const signals = await complete("when signal SIG|");
     expect(signals.find((i) => i.label === "SIGKILL")).toMatchObject({ detail: "signal 9" });
-    expect(await labels("when event |")).toEqual(["hung_task", "nmi_backtrace", "oom_kill", "oops", "panic", "rcu_stall", "softlockup", "vm_resumed", "warn"]);
+    expect(await labels("when event |")).toEqual(["hung_task", "nmi_backtrace", "oom_kill", "oops", "panic", "rcu_stall", "softlockup", "tcp_reset", "tcp_retransmit", "tx_timeout", "vm_resumed", "warn"]);
   });
 
   test("filter attributes valid for the condition at hand", async () => {

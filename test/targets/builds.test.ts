@@ -31,6 +31,9 @@ const GUEST_RULES = {
   // Per-CPU rings for the steal rules only (runtime/steal.ts), the first condition of a sequence too.
   "steal accounting (steal)": "when steal > 20% within 1s on cpu 1\nwhen steal >= 50% within 500ms then tick gap > 1s within 5s",
   "tracepoints, a kprobe and its return probe in one handler (reclaim stall)": 'when reclaim stall > 1s on comm "qemu-kvm"',
+  // Each reset direction its own tcp: tracepoint, both in one handler without one; net:, and tx_timeout's choice by kernel version.
+  "tcp and net tracepoints (network conditions)":
+    'when event tcp_reset sent on local_port 80\nwhen event tcp_reset received on remote_port 5432\nwhen event tcp_reset\nwhen event tcp_retransmit on remote_port 5432\nwhen net stall > 1s on device "eth0"\nwhen event tx_timeout on device "eth0"',
 } as const;
 
 const HOST_PROBE_POINTS = ["kvm_fast_pio", "kvm_pio"] as const;
@@ -79,7 +82,7 @@ for (const [slot, entry] of TARGETS.entries()) {
       expect([stapOptions(t), needsPatchedRuntime(t)]).toEqual(expected[suite]);
     });
 
-    // Two of the eight probe families a run on each suite, rotating (the suites' guest e2e files build and load the others).
+    // Two of the nine probe families a run on each suite, rotating (the suites' guest e2e files build and load the others).
     test.for(Object.entries(GUEST_RULES).map(([family, rule], i) => [family, rule, i] as const))("guest, %s, builds", { timeout: 900_000 }, async ([, rule, i], ctx) => {
       if (!taken(`builds-families-${suite}`, i, Object.keys(GUEST_RULES).length, 2)) return ctx.skip(sampledOut(`builds-families-${suite}`));
       const result = await build(t, compile(rule).guest);

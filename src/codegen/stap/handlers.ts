@@ -65,8 +65,11 @@ export function ruleComment(rule: CheckedRule, indent: string): string[] {
   return [`${indent}# ${commentText(rule.label)}: ${lines[0]}`, ...lines.slice(1).map((l) => `${indent}#   ${l.trim()}`)];
 }
 
-/** Cheap tests first: a task's ids are a load; the comm, a string compare, comes last, after the condition's own tests. */
-const ATTRIBUTE_ORDER: Attribute[] = ["pid", "tid", "cpu", "uid", "device", "context"];
+/**
+ * Cheap tests first: a task's ids are a load; strings (a device's name, the comm) are copied and
+ * compared, so they come last, after the condition's own tests (a load, at a per-packet event).
+ */
+const ATTRIBUTE_ORDER: Attribute[] = ["pid", "tid", "cpu", "uid", "local_port", "remote_port", "context"];
 
 /** A rule's filters and the condition's tests, as one SystemTap boolean expression (undefined: always). */
 export function ruleTest(rule: CheckedRule, reads: Partial<Record<string, string>>, tests: string[]): string | undefined {
@@ -78,7 +81,7 @@ export function ruleTest(rule: CheckedRule, reads: Partial<Record<string, string
     if (read === undefined) throw new Error(`no way to read '${attribute}' here`);
     return [`${read} == ${operand(f.value)}`];
   };
-  const all = [...ATTRIBUTE_ORDER.flatMap(filter), ...tests, ...filter("comm")];
+  const all = [...ATTRIBUTE_ORDER.flatMap(filter), ...tests, ...filter("device"), ...filter("comm")];
   return all.length ? all.join(" && ") : undefined;
 }
 

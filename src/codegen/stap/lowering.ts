@@ -3,11 +3,12 @@
 // filter attributes, and the values its tests read. The one table a new event
 // (and so most new conditions) adds a row to; kernel-version differences live
 // here too.
-import { EVENTS, RCU_STALL_LINE, SUBJECTS, type EventName, type GuestEvent, type KernelEvent } from "../../../stdlib/index.js";
+import { EVENTS, RCU_STALL_LINE, SUBJECTS, WATCHDOG_LINE, type EventName, type GuestEvent, type KernelEvent } from "../../../stdlib/index.js";
 import type { Fragment } from "./fragment.js";
 import { changedIn, sinceKernel, type KernelRange } from "./kernel.js";
 import { LOGGED_LINE, LOGGED_LINE_BEFORE_5_19, loggedFromKernel, loggedLine, moduleSymbols, oldKprobeRuntime } from "./fragments/kernel-facts.js";
 import { ANY_MODULE, functionPlaces } from "./fragments/function-places.js";
+import { tcpPorts, watchdogDevice } from "./fragments/network.js";
 import { lowerSelection } from "./selections.js";
 import { stapString } from "./syntax.js";
 
@@ -26,6 +27,8 @@ export interface EventValues {
   signal?: { number: string; result: string };
   /** How late the timer runs: ns after its hard expiry time (negative: early, within its slack). */
   lateness?: string;
+  /** The network device's struct net_device. */
+  netDevice?: string;
 }
 
 export interface EventLowering<E extends EventName> {
@@ -109,6 +112,36 @@ const RECLAIM = ["direct", "memcg"];
 const COMPACTION = "try_to_compact_pages";
 const RECLAIM_KERNELS =
   "vmscan:mm_vmscan_direct_reclaim_begin/_end and mm_vmscan_memcg_reclaim_begin/_end since 2.6.36 (CONFIG_MEMCG for the second pair); try_to_compact_pages() since 2.6.35 (CONFIG_COMPACTION)";
+
+/**
+ * A TCP connection at the tcp tracepoints: $sk, and, for a reset sent for no socket (6.10+,
+ * where the argument is skb__nullable), the segment it answers ($sk is NULL then).
+ */
+function TCP_CONNECTION() {
+  const skb = "@choose_defined($skb, @choose_defined($skb__nullable, 0))";
+  return { cpu: "cpu()", local_port: `qt_tcp_port($sk, ${skb}, 1)`, remote_port: `qt_tcp_port($sk, ${skb}, 0)` };
+}
+const TCP_PORTS = { local_port: [tcpPorts], remote_port: [tcpPorts] };
+
+/** A network device's name ($dev: a struct net_device). */
+const NETWORK_DEVICE = () => ({ cpu: "cpu()", device: "kernel_string($dev->name)" });
+
+/**
+ * The transmit watchdog: net:net_dev_xmit_timeout since 5.6; before, the line dev_watchdog() logs
+ * once a boot (WARN_ONCE) from its timer, "NETDEV WATCHDOG: NAME (DRIVER): transmit queue N timed
+ * out", through the kprobe form of the log probe, the device's name read from the line.
+ */
+const WATCHDOG_TRACEPOINT_SINCE = "5.6";
+function watchdogLine() {
+  const line = { text: LOGGED_LINE_BEFORE_5_19.text, length: LOGGED_LINE_BEFORE_5_19.length };
+  const tests = WATCHDOG_LINE.map((s) => lowerSelection(s, { line }, 0));
+  return {
+    test: [LOGGED_LINE_BEFORE_5_19.guard, ...tests.map((t) => t.test)].join(" && "),
+    // Read before the guard (filters come first): the line is formatted here for the read.
+    device: `(${LOGGED_LINE_BEFORE_5_19.guard} ? qt_watchdog_device(${line.text}, ${line.length}) : "")`,
+    fragments: [loggedLine, watchdogDevice, ...tests.flatMap((t) => t.fragments)],
+  };
+}
 
 const KERNEL_EVENT_PROBES: Partial<Record<KernelEvent, string[]>> = {
   // The request for all CPUs' backtraces (sysrq-l, hung task and RCU stall reports); older kernels lack the cpumask variant.
@@ -235,6 +268,39 @@ export const LOWERING: { [E in EventName]: EventLowering<E> } = {
     reads: taskAt("$task"),
     values: { signal: { number: "$sig", result: "$result" } },
     kernels: "2.6.31+",
+  },
+  // $sk may be a request or time-wait socket: the ports are in the sock_common all share.
+  "tcp-segment-retransmitted": {
+    probes: trace("tcp:tcp_retransmit_skb"),
+    reads: TCP_CONNECTION,
+    readFragments: TCP_PORTS,
+    kernels: "4.15+ (tcp:tcp_retransmit_skb)",
+  },
+  // The direction is the probe point's: tcp_send_reset has the segment ($skb; $skb__nullable and a reason since
+  // 6.10), tcp_receive_reset not. Both, without a direction: one handler, the ports read either way.
+  "tcp-connection-reset": {
+    probes: (e) => [
+      ...(e.direction !== "received" ? ['kernel.trace("tcp:tcp_send_reset")'] : []),
+      ...(e.direction !== "sent" ? ['kernel.trace("tcp:tcp_receive_reset")'] : []),
+    ],
+    reads: TCP_CONNECTION,
+    readFragments: TCP_PORTS,
+    kernels: "4.15+ (tcp:tcp_send_reset, tcp:tcp_receive_reset); a reset sent for no socket is traced since 6.10",
+  },
+  // After the driver took the packet ($rc NETDEV_TX_OK); a queue the driver refused (busy) is retried later.
+  "net-transmit": {
+    probes: trace("net:net_dev_xmit"),
+    guard: () => "$rc == 0",
+    reads: NETWORK_DEVICE,
+    values: { netDevice: "$dev" },
+    kernels: "3.x+ (net:net_dev_xmit); net:netif_receive_skb for the receives",
+  },
+  "net-watchdog-fired": {
+    probes: () => [sinceKernel(WATCHDOG_TRACEPOINT_SINCE, 'kernel.trace("net:net_dev_xmit_timeout")', LOGGED_LINE_BEFORE_5_19.probe)],
+    guard: () => sinceKernel(WATCHDOG_TRACEPOINT_SINCE, "1", watchdogLine().test),
+    reads: () => ({ cpu: "cpu()", device: sinceKernel(WATCHDOG_TRACEPOINT_SINCE, "kernel_string($dev->name)", watchdogLine().device) }),
+    fragments: () => watchdogLine().fragments,
+    kernels: "net:net_dev_xmit_timeout since 5.6; before, the watchdog's line (once a boot), through a kprobe on vprintk_emit",
   },
   // Each CPU's tick, on that CPU: the local APIC timer's interrupt, which carries the tick (and the CPU's other
   // hrtimers). Not timer.profile: that is a 1 kHz perf event of its own, an extra interrupt per ms on every CPU.

@@ -6,6 +6,7 @@ import type { EventValues } from "./lowering.js";
 import { compat, consoleSearch, lineStart, loggedFromKernel, loggedInHardIrq, tickGapPauses, tickTracking } from "./fragments/kernel-facts.js";
 import { exceeds } from "./fragments/core.js";
 import { lineNumber } from "./fragments/line-number.js";
+import { receiveSilence } from "./fragments/network.js";
 import { resumes, unpausedLateness } from "./fragments/pauses.js";
 import { vcpuProgress } from "./fragments/vcpu-watch.js";
 import { hex, stapString } from "./syntax.js";
@@ -81,6 +82,13 @@ export function lowerSelection(selection: Selection, values: EventValues, rule: 
         test: `qt_steal_share(${rule}, ${selection.percent}, ${selection.inclusive ? 1 : 0})`,
         prelude: "qt_steal_sample() # this CPU's steal count, read once for every rule",
         fragments: [],
+      };
+    case "receive-silence-exceeds":
+      // Stamped at the device's first transmit since it last received, cleared when it receives (runtime/network.ts).
+      return {
+        test: `qt_exceeds(${rule}, qt_silence)`,
+        prelude: `qt_silence = qt_net_silence(${value(values.netDevice, selection)}) # ns since the device's first transmit after it last received`,
+        fragments: [receiveSilence, exceeds],
       };
     case "expired-late": {
       // A timer may run before its hard expiry, within its slack: a negative lateness, which qt_exceeds (unsigned) must not see.

@@ -54,7 +54,7 @@ export function buildRuleModule(rule: Rule): Promise<string> {
 
 /** Static workload programs from programs/*.c, built at test time. */
 function buildPrograms(dir: string): CpioEntry[] {
-  return ["qt-trigger"].map((name) => {
+  return ["qt-trigger", "qt-net"].map((name) => {
     const binary = join(dir, name);
     execFileSync("gcc", ["-static", "-O2", "-Wall", "-Werror", "-o", binary, join(programsDir, `${name}.c`)]);
     return fileEntry(`bin/${name}`, binary, 0o755);
@@ -211,6 +211,8 @@ export interface GuestSession {
   laterModules?: string[];
   /** QEMU `-drive` values: the first is /dev/vda, and so on (virtio_blk needed). */
   drives?: string[];
+  /** A NIC (virtio_net needed), its QEMU -netdev value without the id: e.g. "user,restrict=on". */
+  netdev?: string;
   /** More files for the initramfs, guest path → host file: e.g. a helper module at "/oops.ko". */
   files?: Record<string, string>;
   /** More kernel command-line arguments, e.g. "lockdown=integrity". */
@@ -303,6 +305,7 @@ export async function runGuest(spec: GuestSession): Promise<GuestRun> {
     parallel: true,
     trace: ["serial_write", "parallel_ioport_write"],
     ...(spec.drives ? { drives: spec.drives } : {}),
+    ...(spec.netdev ? { netdev: spec.netdev } : {}),
     timeoutMs,
     ...(spec.control
       ? {

@@ -31,6 +31,8 @@ export interface QemuOptions {
   parallel?: boolean;
   /** QEMU -drive values. */
   drives?: string[];
+  /** A NIC: a QEMU -netdev value without its id (e.g. "user,restrict=on"), behind a virtio-net device (no option ROM). */
+  netdev?: string;
   /** QEMU trace events to log, each line stamped by QEMU with the host's clock. */
   trace?: string[];
   /** Then QEMU is killed (SIGKILL). */
@@ -152,6 +154,7 @@ export async function runQemu(opts: QemuOptions): Promise<QemuRun> {
     ...(opts.trace ?? []).flatMap((event) => ["-trace", event]),
     ...(opts.trace ? ["-D", traceFile, "-msg", "timestamp=on"] : []),
     ...(opts.drives ?? []).flatMap((drive) => ["-drive", drive]),
+    ...(opts.netdev ? ["-netdev", `${opts.netdev},id=net0`, "-device", "virtio-net-pci,netdev=net0,romfile="] : []),
   ];
   const readTrace = () => (existsSync(traceFile) ? readFileSync(traceFile, "utf8") : "");
   const output: Buffer[] = [];
