@@ -32,14 +32,21 @@ const WORKLOAD = [
   "wait",
 ].join("\n");
 
-export async function pauseChainBoot(): Promise<HostBoot> {
-  const { guestModule, hostModule } = await chainModules(PAUSE_RULES, "log", { guest: "qt_chain_pause", host: "qt_chain_host" });
-  const pause = (n: number) =>
-    `say "pause ${n}: stop"; echo stop > /tmp/mon.in; sleep ${PAUSE_MS / 1000}; echo cont > /tmp/mon.in; say "pause ${n}: cont"`;
+/** The host's monitor command for pause n: `stop`, PAUSE_MS, `cont`, each said in the host's log. */
+function pause(n: number): string {
+  return `say "pause ${n}: stop"; echo stop > /tmp/mon.in; sleep ${PAUSE_MS / 1000}; echo cont > /tmp/mon.in; say "pause ${n}: cont"`;
+}
+
+/**
+ * One boot of the emulated hypervisor whose guest runs `shell` with the guest module of `rules`,
+ * QEMU's monitor on two pipes; once the host module is armed and the guest released, `steps`.
+ */
+async function pausedBoot(name: string, rules: string, shell: string, steps: string[]): Promise<HostBoot> {
+  const { guestModule, hostModule } = await chainModules(rules, "log", { guest: "qt_chain_pause", host: "qt_chain_host" });
   return bootHost({
-    name: "chain-pause",
+    name,
     files: { "lib/qtrip/qt_chain_host.ko": hostModule },
-    entries: [...vmmEntries(), ...guestEntries(guestModule, { shell: WORKLOAD })],
+    entries: [...vmmEntries(), ...guestEntries(guestModule, { shell })],
     smp: 2,
     memoryMb: 1024,
     timeoutMs: 600_000, // a boot takes 80-100 s under TCG, 2-4 min on a loaded machine
@@ -56,18 +63,24 @@ export async function pauseChainBoot(): Promise<HostBoot> {
       "arm -x $VMM /lib/qtrip/qt_chain_host.ko && say armed",
       "step pauses",
       "release_guest",
-      "sleep 3",
-      pause(1),
-      "sleep 2",
-      "echo tsc >&3",
-      "wait_log 'qtrip-l2: clocksource tsc' 20",
-      "sleep 2",
-      pause(2),
-      "wait_log 'qtrip: TRIP case' 60",
-      "wait_log 'qtrip-l2: done' 60",
+      ...steps,
       "disarm",
     ].join("\n"),
   });
+}
+
+export function pauseChainBoot(): Promise<HostBoot> {
+  return pausedBoot("chain-pause", PAUSE_RULES, WORKLOAD, [
+    "sleep 3",
+    pause(1),
+    "sleep 2",
+    "echo tsc >&3",
+    "wait_log 'qtrip-l2: clocksource tsc' 20",
+    "sleep 2",
+    pause(2),
+    "wait_log 'qtrip: TRIP case' 60",
+    "wait_log 'qtrip-l2: done' 60",
+  ]);
 }
 
 /** What a boot that opts in proves, by the clocksource the guest has during its one pause. */
@@ -98,39 +111,18 @@ when timer late > 2s as "late timer"
 
 export type OptInClock = keyof typeof OPT_IN;
 
-export async function pauseOptInBoot(clock: OptInClock): Promise<HostBoot> {
+export function pauseOptInBoot(clock: OptInClock): Promise<HostBoot> {
   const variant = OPT_IN[clock];
-  const { guestModule, hostModule } = await chainModules(variant.rules, "log", { guest: "qt_chain_pause", host: "qt_chain_host" });
   const shell = [
     ...(clock === "tsc" ? [`echo tsc > ${CLOCKSOURCE}`] : []),
     `echo "qtrip-l2: clocksource $(cat ${CLOCKSOURCE})"`,
     `(${variant.trigger}) &`,
     "wait",
   ].join("\n");
-  return bootHost({
-    name: `chain-pause-opt-in-${clock}`,
-    files: { "lib/qtrip/qt_chain_host.ko": hostModule },
-    entries: [...vmmEntries(), ...guestEntries(guestModule, { shell })],
-    smp: 2,
-    memoryMb: 1024,
-    timeoutMs: 600_000,
-    scenario: [
-      vmmShell,
-      "step vmm",
-      "mkfifo /tmp/mon.in /tmp/mon.out",
-      'VMM_EXTRA="-chardev pipe,id=mon,path=/tmp/mon -mon chardev=mon,mode=readline"',
-      'L2_APPEND="tsc=reliable"',
-      "start_vmm",
-      "cat /tmp/mon.out > /dev/null &",
-      "wait_log 'qtrip-l2: armed' 400",
-      "arm -x $VMM /lib/qtrip/qt_chain_host.ko && say armed",
-      "step pauses",
-      "release_guest",
-      `wait_log 'qtrip-l2: clocksource ${clock}' 20`,
-      "sleep 3",
-      `say "pause 1: stop"; echo stop > /tmp/mon.in; sleep ${PAUSE_MS / 1000}; echo cont > /tmp/mon.in; say "pause 1: cont"`,
-      "wait_log 'qtrip: TRIP case' 60",
-      "disarm",
-    ].join("\n"),
-  });
+  return pausedBoot(`chain-pause-opt-in-${clock}`, variant.rules, shell, [
+    `wait_log 'qtrip-l2: clocksource ${clock}' 20`,
+    "sleep 3",
+    pause(1),
+    "wait_log 'qtrip: TRIP case' 60",
+  ]);
 }
