@@ -163,12 +163,14 @@ function qt_unpaused_late:long(late:long) %{
 export const pauseHistory: Fragment = {
   name: "pause history",
   requires: [pauses],
-  c: String.raw`/* ns of the pauses seen after moment t of qtrip's clock: what a duration since then left out (the last QT_PAUSES_KEPT pauses). */
+  c: String.raw`/*
+ * ns of the pauses seen after moment t of qtrip's clock: what a duration since then left out (the last
+ * QT_PAUSES_KEPT pauses). Its callers have just read qtrip's clock, which took any new resume into the log.
+ */
 static u64 qt_pauses_since(u64 t)
 {
 	u64 sum = 0, at, length;
 	int i;
-	qt_pause_check();
 	for (i = 0; i < QT_PAUSES_KEPT; i++) {
 		at = atomic64_read(&qt_pause_log[i].at);
 		smp_rmb();
