@@ -108,7 +108,9 @@ describeInstalled("qemu", "test-kernel", "stap")("kernel bug events in a real gu
     const run = await bootRules(SOME, {
       smp: 2,
       files: { ...h.files, [`/${basename(stall)}`]: stall },
+      // RCU reads the stall timeout as each grace period starts: set it before any of them.
       session: `${SYSRQ}
+                ${QUICK_RCU_STALLS}
                 arm
                 ${h.WARN}
                 ${NMI_BACKTRACE}
@@ -116,7 +118,6 @@ describeInstalled("qemu", "test-kernel", "stap")("kernel bug events in a real gu
                 ${RCU_STALL_LINES.join("\n")}
                 ${crashAsUser(RCU_STALL_NAME)}
                 sleep 1
-                ${QUICK_RCU_STALLS}
                 mark 0x31
                 staprun -L /${basename(stall)}
                 sleep 7`,

@@ -40,7 +40,9 @@ export function kernelThreadModule(body: string, top = ""): Promise<string> {
 ${top}
 static int qt_e2e_thread(void *unused)
 {
+	pr_info("qt-e2e: thread started on CPU %d\\n", raw_smp_processor_id());
 ${body}
+	pr_info("qt-e2e: thread done\\n");
 	return 0;
 }
 /* A begin probe runs with preemption off, and creating a thread sleeps: a work item creates it. */
