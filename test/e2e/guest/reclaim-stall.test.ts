@@ -122,6 +122,37 @@ function spin() %{
 probe kprobe.function("compact_zone_order") { if (execname() == "thp" || execname() == "slowthp") spin() }
 `;
 
+/**
+ * A slow reclaim of a memory cgroup: the memcg's own reclaim (try_to_free_mem_cgroup_pages(),
+ * vmscan:mm_vmscan_memcg_reclaim_begin/_end around do_try_to_free_pages()) as dd's page cache
+ * outgrows its cgroup's memory.max. The first of dd's memcg reclaims writes marker 0x70 and stays
+ * quick, as do the 48 after it; the 50th spins 800 ms (0x71). Global reclaim is not slowed.
+ */
+const SLOW_MEMCG_RECLAIM = String.raw`#   stap -g -DSTP_NO_OVERLOAD slow-memcg-reclaim.stp
+%{
+#include <linux/delay.h>
+#include <linux/io.h>
+%}
+global in_memcg, reclaims
+function first() %{
+	printk(KERN_INFO "qtrip-e2e: first memcg reclaim: %s (pid %d)\n", current->comm, current->pid);
+	outb(0x70, 0x378);
+%}
+function slow() %{
+	printk(KERN_INFO "qtrip-e2e: slow memcg reclaim: %s (pid %d), ${SLOW_MS} ms\n", current->comm, current->pid);
+	outb(0x71, 0x378);
+	mdelay(${SLOW_MS});
+%}
+probe kprobe.function("try_to_free_mem_cgroup_pages") { if (execname() == "dd") in_memcg[tid()] = 1 }
+probe kprobe.function("try_to_free_mem_cgroup_pages").return { delete in_memcg[tid()] }
+probe kprobe.function("do_try_to_free_pages") {
+	if (!in_memcg[tid()]) next
+	n = ++reclaims
+	if (n == 1) first()
+	else if (n == 50) slow()
+}
+`;
+
 /** The hog's threshold after the shrinker's marker 0x62: its reclaim began a little before that marker. */
 const AT_THRESHOLD = { marker: 0x62, minMs: THRESHOLD_MS - 50, maxMs: THRESHOLD_MS + SLACK_MS };
 
@@ -196,6 +227,32 @@ describe("reclaim stall in a real guest", { timeout: 300_000 }, () => {
       console.log(`reclaim stall on ${t.kernelRelease}: tripped ${msBetween(markerAt(run, 0x62), at).toFixed(1)} ms after the hog's slow shrinker call began`);
     },
   );
+
+  test("a memory cgroup's own reclaim: dd's quick ones do not trip; its slow one trips at the threshold, while it lasts", async () => {
+    // dd reads 64 MiB through the page cache in a cgroup whose memory.max is 8 MiB: its charges
+    // reclaim the cgroup's own pages (the guest has 160 MiB: nothing reclaims globally).
+    const helper = await buildModule(SLOW_MEMCG_RECLAIM, "-g -DSTP_NO_OVERLOAD");
+    const rule = `when reclaim stall > ${THRESHOLD_MS}ms on comm "dd" as "dd stalled in memcg reclaim"\n`;
+    const run = await bootRules(rule, {
+      ...session(helper),
+      session: `mount -t cgroup2 none /sys/fs/cgroup
+                echo +memory > /sys/fs/cgroup/cgroup.subtree_control
+                mkdir /sys/fs/cgroup/small
+                echo 8M > /sys/fs/cgroup/small/memory.max
+                staprun -L /${basename(helper)}
+                arm
+                sh -c 'echo $$ > /sys/fs/cgroup/small/cgroup.procs && exec dd if=/dev/vda of=/dev/null bs=64k count=1024'
+                grep -E '^(pgscan_direct|pgsteal_direct) ' /sys/fs/cgroup/small/memory.stat
+                grep -E '^allocstall_' /proc/vmstat`,
+    });
+    expect(run.console).toContain("qtrip-e2e: first memcg reclaim: dd");
+    expect(run.console).toContain("qtrip-e2e: slow memcg reclaim: dd");
+    // The cgroup's own count of pages its direct reclaim scanned.
+    expect(Number(/^pgscan_direct (\d+)/m.exec(run.console)?.[1] ?? 0), run.console).toBeGreaterThan(0);
+    expect(markerAt(run, 0x71)).toBeGreaterThan(markerAt(run, 0x70));
+    const at = expectTrip(run, "dd stalled in memcg reclaim", { marker: 0x71, minMs: THRESHOLD_MS - 50, maxMs: THRESHOLD_MS + SLACK_MS });
+    console.log(`reclaim stall: tripped ${msBetween(markerAt(run, 0x71), at).toFixed(1)} ms after dd's slow memcg reclaim began (threshold ${THRESHOLD_MS} ms)`);
+  });
 
   test("quick direct compactions do not trip (their return probes end them); a slow one trips at the threshold, while it lasts", async () => {
     // cat fills the page cache; then a huge page fault of the task thp (madvise MADV_HUGEPAGE:
