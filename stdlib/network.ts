@@ -66,8 +66,8 @@ export const txTimeout = condition({
   watches: () => "the transmit watchdog of every network device (net:net_dev_xmit_timeout)",
   cost: { class: "low", detail: "one event per watchdog timeout; the watchdog's own timer is the kernel's (every few seconds while a device is up), not qtrip's" },
   caveats: [
-    "a driver without a transmit watchdog (no ndo_tx_timeout: loopback, most virtual devices; virtio_net has one in 6.1 but not in 5.10) never reports one",
-    "the watchdog runs every watchdog_timeo (5 s for e1000 and virtio_net): the trip comes up to that long after the queue stopped",
+    "a driver without a transmit watchdog (no ndo_tx_timeout: loopback, most virtual devices; virtio_net has one in 6.1 and 6.12 but not in 5.10; e1000 has one) never reports one",
+    "the watchdog runs every watchdog_timeo (5 s for e1000 and virtio_net), to the whole second: the trip comes at its first run once the queue has been stopped that long, 5 to about 11 s after it stopped",
   ],
   example: 'when event tx_timeout on device "eth0"',
   needs: () => ({ kind: "event", at: { on: "net-watchdog-fired" } }),

@@ -17,7 +17,7 @@ import { compileRule, stapModule, type Rule } from "../support/compile.js";
 import { cpioArchive, directoryEntries, fileEntry, textEntry, type CpioEntry } from "../support/cpio.js";
 import { kernelModules, kernelRelease, TEST_KERNEL, type BootKernel } from "../support/kernel.js";
 import { withLibraries } from "../support/libraries.js";
-import { runQemu, type StoppedThread } from "../support/qemu.js";
+import { runQemu, type Nic, type StoppedThread } from "../support/qemu.js";
 
 export { kernelRelease };
 
@@ -213,6 +213,8 @@ export interface GuestSession {
   drives?: string[];
   /** A NIC (virtio_net needed), its QEMU -netdev value without the id: e.g. "user,restrict=on". */
   netdev?: string;
+  /** NICs of other models, or more than one (their drivers needed: virtio_net, e1000); in place of `netdev`. */
+  nics?: Nic[];
   /** More files for the initramfs, guest path → host file: e.g. a helper module at "/oops.ko". */
   files?: Record<string, string>;
   /** More kernel command-line arguments, e.g. "lockdown=integrity". */
@@ -305,7 +307,7 @@ export async function runGuest(spec: GuestSession): Promise<GuestRun> {
     parallel: true,
     trace: ["serial_write", "parallel_ioport_write"],
     ...(spec.drives ? { drives: spec.drives } : {}),
-    ...(spec.netdev ? { netdev: spec.netdev } : {}),
+    ...(spec.netdev ? { nics: [{ netdev: spec.netdev, model: "virtio-net-pci" as const }] } : spec.nics ? { nics: spec.nics } : {}),
     timeoutMs,
     ...(spec.control
       ? {

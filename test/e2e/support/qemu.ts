@@ -12,6 +12,12 @@ import { fileURLToPath } from "node:url";
 import { setTimeout as sleep } from "node:timers/promises";
 import { kernelImage } from "./kernel.js";
 
+/** A NIC: a QEMU -netdev value without its id (e.g. "user,restrict=on") and the device QEMU emulates. */
+export interface Nic {
+  netdev: string;
+  model: "virtio-net-pci" | "e1000";
+}
+
 export interface QemuOptions {
   /** The run's directory: the initramfs while it runs; console.log and trace.log stay. */
   dir: string;
@@ -31,8 +37,8 @@ export interface QemuOptions {
   parallel?: boolean;
   /** QEMU -drive values. */
   drives?: string[];
-  /** A NIC: a QEMU -netdev value without its id (e.g. "user,restrict=on"), behind a virtio-net device (no option ROM). */
-  netdev?: string;
+  /** NICs, in PCI slot order, each without an option ROM. */
+  nics?: Nic[];
   /** QEMU trace events to log, each line stamped by QEMU with the host's clock. */
   trace?: string[];
   /** Then QEMU is killed (SIGKILL). */
@@ -154,7 +160,7 @@ export async function runQemu(opts: QemuOptions): Promise<QemuRun> {
     ...(opts.trace ?? []).flatMap((event) => ["-trace", event]),
     ...(opts.trace ? ["-D", traceFile, "-msg", "timestamp=on"] : []),
     ...(opts.drives ?? []).flatMap((drive) => ["-drive", drive]),
-    ...(opts.netdev ? ["-netdev", `${opts.netdev},id=net0`, "-device", "virtio-net-pci,netdev=net0,romfile="] : []),
+    ...(opts.nics ?? []).flatMap((nic, i) => ["-netdev", `${nic.netdev},id=net${i}`, "-device", `${nic.model},netdev=net${i},romfile=`]),
   ];
   const readTrace = () => (existsSync(traceFile) ? readFileSync(traceFile, "utf8") : "");
   const output: Buffer[] = [];
