@@ -211,9 +211,7 @@ export interface GuestSession {
   laterModules?: string[];
   /** QEMU `-drive` values: the first is /dev/vda, and so on (virtio_blk needed). */
   drives?: string[];
-  /** A NIC (virtio_net needed), its QEMU -netdev value without the id: e.g. "user,restrict=on". */
-  netdev?: string;
-  /** NICs of other models, or more than one (their drivers needed: virtio_net, e1000); in place of `netdev`. */
+  /** NICs, in PCI slot order: e.g. [{ netdev: "user,restrict=on", model: "virtio-net-pci" }] (their drivers needed: virtio_net, e1000). */
   nics?: Nic[];
   /** More files for the initramfs, guest path → host file: e.g. a helper module at "/oops.ko". */
   files?: Record<string, string>;
@@ -307,7 +305,7 @@ export async function runGuest(spec: GuestSession): Promise<GuestRun> {
     parallel: true,
     trace: ["serial_write", "parallel_ioport_write"],
     ...(spec.drives ? { drives: spec.drives } : {}),
-    ...(spec.netdev ? { nics: [{ netdev: spec.netdev, model: "virtio-net-pci" as const }] } : spec.nics ? { nics: spec.nics } : {}),
+    ...(spec.nics ? { nics: spec.nics } : {}),
     timeoutMs,
     ...(spec.control
       ? {

@@ -146,7 +146,7 @@ async function run(list: Scenario[], modules: Map<Scenario["module"], string>, m
   const guest = await runGuest({
     session: session(list, modules, withNic),
     files,
-    ...(withNic ? { netdev: "user,restrict=on", kernelModules: ["virtio_pci", "virtio_net"] } : {}),
+    ...(withNic ? { nics: [{ netdev: "user,restrict=on", model: "virtio-net-pci" as const }], kernelModules: ["virtio_pci", "virtio_net"] } : {}),
     ...(machine ? { machine } : {}),
     timeoutMs: 180_000,
   });
